@@ -1,0 +1,1 @@
+"""Per-kind strategies; importing this package registers them all."""
