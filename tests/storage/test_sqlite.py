@@ -162,3 +162,15 @@ async def test_use_before_open_and_after_close(tmp_path: Path) -> None:
     with pytest.raises(StorageError, match="closed"):
         await store.create("/a", b"1")
     await store.close()  # idempotent
+
+
+async def test_close_during_replay_ends_the_watch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sqlite_module, "_CHUNK", 3)
+    store = await opened(tmp_path / "kv.db")
+    for i in range(10):
+        await store.create(f"/k/{i}", b"v")
+    watch = store.watch("", 1)
+    assert [e.revision for e in await take(watch, 3)] == [1, 2, 3]
+    await store.close()
+    with pytest.raises(StopAsyncIteration):
+        await asyncio.wait_for(anext(watch), 5)

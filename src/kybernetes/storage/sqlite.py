@@ -206,7 +206,12 @@ class SQLiteStorage(Storage):
             while self._queue:
                 batch = self._queue[: self._max_batch]
                 del self._queue[: self._max_batch]
-                await self._commit_batch(batch)
+                try:
+                    await self._commit_batch(batch)
+                except Exception as exc:  # a bug, not a contract error: never strand a caller
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(StorageError(f"write failed: {exc!r}"))
         finally:
             self._flusher = None
 
@@ -345,7 +350,7 @@ class SQLiteStorage(Storage):
 
     async def _replay(self, prefix: str, from_revision: int, upto: int) -> AsyncGenerator[Event, None]:
         start = from_revision
-        while start <= upto:
+        while start <= upto and not self._closed:
             events = await self._in(self._reader, self._read_log, prefix, start, upto)
             if self._compacted >= start:
                 raise CompactedError(from_revision, self._compacted)
