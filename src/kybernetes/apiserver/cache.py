@@ -1,0 +1,279 @@
+"""The watch cache: current state of every object plus a ring of recent events, fed by one
+storage watch, from which every GET, LIST and WATCH of the API is served.
+
+Theory of operation
+  At start the cache lists everything under /registry/ at revision R, then follows
+  storage.watch("/registry/", R + 1). Every storage event is decoded once (JSON, with
+  resourceVersion set from the revision), applied to the current state, appended to the ring
+  and fanned out to the watchers whose key prefix matches.
+
+Invariants
+  1. ``revision`` is the revision of the last storage event applied (or R at start); the
+     state equals storage's state at ``revision``.
+  2. Events in the ring are in strictly increasing revision order without gaps among the
+     events of the watched prefix.
+  3. A watcher registered at revision N receives exactly the events with revision > N, in
+     order, once each — replayed from the ring, then live.
+  4. Objects handed out are shared and must not be mutated; callers deep-copy before change.
+
+Consistent reads: a read that must observe every acknowledged write waits until
+``revision`` has reached storage's current revision (``wait_fresh``), as upstream's
+consistent reads from cache do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from kybernetes.storage.interface import EventType, KeyValue, Storage
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+REGISTRY_PREFIX = "/registry/"
+DEFAULT_RING_SIZE = 100_000
+
+
+def decode_value(kv: KeyValue) -> Obj:
+    obj: Obj = orjson.loads(kv.value)
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict):
+        meta = obj["metadata"] = {}
+    meta["resourceVersion"] = str(kv.mod_revision)
+    return obj
+
+
+@dataclass(slots=True)
+class Entry:
+    """One object as cached: the decoded dict and, lazily, its JSON bytes."""
+
+    obj: Obj
+    revision: int
+    _raw: bytes | None = None
+
+    @property
+    def raw(self) -> bytes:
+        if self._raw is None:
+            self._raw = orjson.dumps(self.obj)
+        return self._raw
+
+
+@dataclass(slots=True)
+class CacheEvent:
+    type: str  # ADDED, MODIFIED, DELETED
+    key: str
+    revision: int
+    entry: Entry  # the object after the event (for DELETED: the last state, at this revision)
+    prev: Entry | None
+
+
+@dataclass(eq=False)
+class Watcher:
+    prefix: str
+    queue: asyncio.Queue[CacheEvent | None] = field(default_factory=asyncio.Queue)
+    closed: bool = False
+
+
+class _Bucket:
+    """Objects of one resource prefix (e.g. /registry/pods/), with a lazily sorted key list."""
+
+    __slots__ = ("_sorted", "entries", "last_change")
+
+    def __init__(self) -> None:
+        self.entries: dict[str, Entry] = {}
+        self._sorted: list[str] | None = None
+        self.last_change = 0
+
+    def sorted_keys(self) -> list[str]:
+        if self._sorted is None:
+            self._sorted = sorted(self.entries)
+        return self._sorted
+
+    def put(self, key: str, entry: Entry) -> None:
+        if key not in self.entries:
+            self._sorted = None
+        self.entries[key] = entry
+        self.last_change = entry.revision
+
+    def remove(self, key: str, revision: int) -> None:
+        if self.entries.pop(key, None) is not None:
+            self._sorted = None
+        self.last_change = revision
+
+
+def bucket_of(key: str) -> str:
+    """/registry/pods/default/x -> /registry/pods/ (the resource prefix)."""
+    i = key.find("/", len(REGISTRY_PREFIX))
+    return key[: i + 1] if i >= 0 else key
+
+
+class WatchCache:
+    def __init__(self, storage: Storage, *, ring_size: int = DEFAULT_RING_SIZE) -> None:
+        self.storage = storage
+        self.revision = 0
+        self._buckets: dict[str, _Bucket] = {}
+        self._ring: deque[CacheEvent] = deque(maxlen=ring_size)
+        self._watchers: set[Watcher] = set()
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._task: asyncio.Task[None] | None = None
+        self._listeners: list[Callable[[CacheEvent], None]] = []
+        self.oldest_revision = 0  # watches from before this revision get 410 Gone
+
+    # --- lifecycle -------------------------------------------------------------------------------
+    async def start(self) -> None:
+        result = await self.storage.list(REGISTRY_PREFIX)
+        for kv in result.items:
+            entry = Entry(decode_value(kv), kv.mod_revision)
+            self._bucket(kv.key).put(kv.key, entry)
+        self.revision = result.revision
+        self.oldest_revision = result.revision
+        self._task = asyncio.create_task(self._follow(result.revision + 1), name="watch-cache")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        for w in list(self._watchers):
+            self.unregister(w)
+
+    def add_listener(self, fn: Callable[[CacheEvent], None]) -> None:
+        """Synchronous in-process hook called for every event (allocators, admission state)."""
+        self._listeners.append(fn)
+
+    async def _follow(self, from_revision: int) -> None:
+        try:
+            async for ev in self.storage.watch(REGISTRY_PREFIX, from_revision):
+                self._apply(ev.type, ev.key, ev.revision, ev.kv, ev.prev)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # pragma: no cover - storage failure is fatal for serving
+            log.exception("watch cache lost its storage watch")
+            raise
+
+    def _bucket(self, key: str) -> _Bucket:
+        b = bucket_of(key)
+        bucket = self._buckets.get(b)
+        if bucket is None:
+            bucket = self._buckets[b] = _Bucket()
+        return bucket
+
+    def _apply(self, etype: EventType, key: str, revision: int, kv: KeyValue | None, prev_kv: KeyValue | None) -> None:
+        bucket = self._bucket(key)
+        prev = bucket.entries.get(key)
+        if etype is EventType.PUT:
+            assert kv is not None
+            entry = Entry(decode_value(kv), revision)
+            bucket.put(key, entry)
+            ev = CacheEvent("ADDED" if prev is None else "MODIFIED", key, revision, entry, prev)
+        else:
+            if prev is None:
+                if prev_kv is None:
+                    self._advance(revision)
+                    return
+                prev = Entry(decode_value(prev_kv), prev_kv.mod_revision)
+            last = dict(prev.obj)
+            last["metadata"] = dict(last.get("metadata", {}), resourceVersion=str(revision))
+            bucket.remove(key, revision)
+            ev = CacheEvent("DELETED", key, revision, Entry(last, revision), prev)
+        if len(self._ring) == self._ring.maxlen:
+            self.oldest_revision = self._ring[0].revision
+        self._ring.append(ev)
+        for fn in self._listeners:
+            try:
+                fn(ev)
+            except Exception:  # pragma: no cover
+                log.exception("cache listener failed")
+        for w in self._watchers:
+            if key.startswith(w.prefix):
+                w.queue.put_nowait(ev)
+        self._advance(revision)
+
+    def _advance(self, revision: int) -> None:
+        self.revision = revision
+        if self._waiters:
+            still = []
+            for target, fut in self._waiters:
+                if revision >= target:
+                    if not fut.done():
+                        fut.set_result(None)
+                else:
+                    still.append((target, fut))
+            self._waiters = still
+
+    async def wait_for(self, revision: int, timeout: float = 3.0) -> None:
+        if self.revision >= revision:
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append((revision, fut))
+        await asyncio.wait_for(fut, timeout)
+
+    async def wait_fresh(self) -> None:
+        """Wait until every write acknowledged so far is visible in the cache."""
+        await self.wait_for(await self.storage.current_revision())
+
+    # --- reads ------------------------------------------------------------------------------------
+    def get(self, key: str) -> Entry | None:
+        bucket = self._buckets.get(bucket_of(key))
+        return bucket.entries.get(key) if bucket else None
+
+    def last_change(self, bucket_prefix: str) -> int:
+        bucket = self._buckets.get(bucket_prefix)
+        return bucket.last_change if bucket else 0
+
+    def iter_prefix(self, prefix: str, *, after: str = "") -> Iterator[tuple[str, Entry]]:
+        """Entries whose key starts with `prefix`, in key order, starting after `after`."""
+        bucket = self._buckets.get(bucket_of(prefix))
+        if bucket is None:
+            return
+        keys = bucket.sorted_keys()
+        start = bisect.bisect_left(keys, prefix)
+        if after:
+            start = max(start, bisect.bisect_right(keys, after))
+        entries = bucket.entries
+        for i in range(start, len(keys)):
+            k = keys[i]
+            if not k.startswith(prefix):
+                break
+            e = entries.get(k)
+            if e is not None:
+                yield k, e
+
+    def all_entries(self) -> Iterator[Entry]:
+        for bucket in self._buckets.values():
+            yield from bucket.entries.values()
+
+    def count_prefix(self, prefix: str) -> int:
+        return sum(1 for _ in self.iter_prefix(prefix))
+
+    # --- watch ------------------------------------------------------------------------------------
+    def register(self, prefix: str, from_revision: int) -> Watcher | None:
+        """A watcher receiving events with revision > from_revision; None if that history is
+        no longer in the ring (the caller answers 410 Gone)."""
+        if from_revision < self.oldest_revision:
+            return None
+        w = Watcher(prefix)
+        for ev in self._ring:
+            if ev.revision > from_revision and ev.key.startswith(prefix):
+                w.queue.put_nowait(ev)
+        self._watchers.add(w)
+        return w
+
+    def unregister(self, w: Watcher) -> None:
+        if w in self._watchers:
+            self._watchers.discard(w)
+            w.closed = True
+            w.queue.put_nowait(None)
+
+    @property
+    def watcher_count(self) -> int:
+        return len(self._watchers)

@@ -1,0 +1,622 @@
+"""REST handlers: one function per verb, shared by every resource.
+
+A request arrives parsed (``RequestInfo``) with its resource resolved; the handler decodes the
+body, converts between the served and the stored version, calls the generic store and writes
+the answer (object, list, Table, Status or a watch stream).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import jsonpatch
+import orjson
+from aiohttp import web
+
+from kybernetes.api import conversion
+from kybernetes.api.resources import Resource
+from kybernetes.api.schemas import REGISTRY
+from kybernetes.apiserver import codec, tables
+from kybernetes.apiserver.cache import CacheEvent, Entry
+from kybernetes.apiserver.registry.store import DeleteOptions, ListPage, Store, WriteOptions
+from kybernetes.apiserver.requestinfo import RequestInfo
+from kybernetes.machinery import errors, fields, labels
+from kybernetes.machinery.patch.merge import apply_merge_patch
+from kybernetes.machinery.patch.strategic import apply_strategic_merge_patch
+
+Obj = dict[str, Any]
+BOOKMARK_INTERVAL = 60.0
+
+
+# --- version conversion ------------------------------------------------------------------------------
+
+
+def to_storage(resource: Resource, obj: Obj) -> Obj:
+    if resource.group == "autoscaling" and resource.version == "v1":
+        return conversion.hpa_v1_to_v2(obj)
+    obj["apiVersion"] = resource.group_version
+    obj["kind"] = resource.kind
+    return obj
+
+
+def from_storage(resource: Resource, obj: Obj) -> Obj:
+    if resource.group == "autoscaling" and resource.version == "v1":
+        return conversion.hpa_v2_to_v1(obj)
+    return obj
+
+
+def needs_conversion(resource: Resource) -> bool:
+    return resource.storage_version != "" and resource.storage_version != resource.version
+
+
+# --- query parameters ----------------------------------------------------------------------------------
+
+
+def q_bool(request: web.Request, name: str) -> bool:
+    v = request.query.get(name, "")
+    return v.lower() in ("true", "1", "yes")
+
+
+def q_int(request: web.Request, name: str) -> int | None:
+    v = request.query.get(name)
+    if v is None or v == "":
+        return None
+    try:
+        return int(v)
+    except ValueError:
+        raise errors.bad_request(f'invalid value for {name}: "{v}"') from None
+
+
+def write_options(request: web.Request) -> WriteOptions:
+    dry = request.query.getall("dryRun", [])
+    for d in dry:
+        if d != "All":
+            raise errors.bad_request(f'Invalid dry run value: "{d}": supported values: "All"')
+    fm = request.query.get("fieldManager", "")
+    if len(fm) > 128:
+        raise errors.invalid("", "", [errors.Cause("FieldValueTooLong", "Too long: may not be more than 128 bytes", "fieldManager")])
+    fv = request.query.get("fieldValidation", "")
+    if fv not in ("", "Strict", "Warn", "Ignore"):
+        raise errors.bad_request(f'fieldValidation: Unsupported value: "{fv}": supported values: "Ignore", "Strict", "Warn"')
+    return WriteOptions(dry_run=bool(dry), field_manager=fm, user_agent=request.headers.get("User-Agent", ""))
+
+
+# --- response helpers ----------------------------------------------------------------------------------
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    raw = body if isinstance(body, bytes) else orjson.dumps(body)
+    return web.Response(body=raw, status=status, content_type="application/json", headers=headers)
+
+
+def status_response(err: errors.StatusError) -> web.Response:
+    return json_response(err.status(), err.code, headers=err.headers or None)
+
+
+class RestHandler:
+    """Serves the resource endpoints for one API server."""
+
+    def __init__(self, stores: dict[tuple[str, str], Store], decode_protobuf: Callable[[bytes], Obj] | None) -> None:
+        self.stores = stores  # (group, plural) -> Store (in the storage version)
+        self.decode_protobuf = decode_protobuf
+
+    def store_for(self, resource: Resource) -> Store:
+        return self.stores[(resource.group, resource.plural)]
+
+    # --- entry ----------------------------------------------------------------------------------------
+    async def handle(self, request: web.Request, info: RequestInfo, resource: Resource) -> web.StreamResponse:
+        if not codec.acceptable(request.headers.get("Accept")):
+            raise errors.not_acceptable()
+        if resource.namespaced is False and info.namespace and resource.plural != "namespaces":
+            raise errors.server_not_found()
+        sub = info.subresource
+        verb = info.verb
+        if sub:
+            return await self._subresource(request, info, resource, sub)
+        if not info.name and resource.namespaced is False and info.namespace:
+            raise errors.server_not_found()
+        if verb not in resource.verbs:
+            raise errors.method_not_allowed()
+        if verb == "get":
+            return await self.get(request, info, resource)
+        if verb == "list":
+            return await self.list(request, info, resource)
+        if verb == "watch":
+            return await self.watch(request, info, resource)
+        if verb == "create":
+            if info.name:
+                raise errors.method_not_allowed()
+            return await self.create(request, info, resource)
+        if verb == "update":
+            if not info.name:
+                raise errors.method_not_allowed()
+            return await self.update(request, info, resource)
+        if verb == "patch":
+            if not info.name:
+                raise errors.method_not_allowed()
+            return await self.patch(request, info, resource)
+        if verb == "delete":
+            return await self.delete(request, info, resource)
+        if verb == "deletecollection":
+            return await self.delete_collection(request, info, resource)
+        raise errors.method_not_allowed()
+
+    # --- bodies ---------------------------------------------------------------------------------------
+    async def read_body(self, request: web.Request) -> bytes:
+        if request.content_length is not None and request.content_length > codec.MAX_BODY_BYTES:
+            raise errors.request_entity_too_large()
+        chunks = []
+        size = 0
+        async for chunk in request.content.iter_chunked(65536):
+            size += len(chunk)
+            if size > codec.MAX_BODY_BYTES:
+                raise errors.request_entity_too_large()
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def read_object(self, request: web.Request, resource: Resource) -> Obj:
+        body = await self.read_body(request)
+        if not body.strip():
+            raise errors.bad_request("the body of the request was empty")
+        obj = codec.decode_object_body(body, request.headers.get("Content-Type", ""),
+                                       protobuf_decoder=self.decode_protobuf)
+        check_kind(obj, resource)
+        return obj
+
+    # --- get / list ----------------------------------------------------------------------------------
+    async def get(self, request: web.Request, info: RequestInfo, resource: Resource) -> web.StreamResponse:
+        store = self.store_for(resource)
+        entry = await store.get(info.namespace, info.name, resource_version=request.query.get("resourceVersion", ""))
+        if codec.wants_table(request.headers.get("Accept")):
+            obj = from_storage(resource, copy.deepcopy(entry.obj)) if needs_conversion(resource) else entry.obj
+            table = tables.build_table(resource, [obj], include_object=request.query.get("includeObject", "Metadata"),
+                                       now=dt.datetime.now(dt.UTC), resource_version=obj["metadata"].get("resourceVersion", ""))
+            return json_response(table)
+        if needs_conversion(resource):
+            return json_response(from_storage(resource, copy.deepcopy(entry.obj)))
+        return json_response(entry.raw)
+
+    def predicate(self, request: web.Request, resource: Resource) -> Callable[[Obj], bool] | None:
+        ls_text = request.query.get("labelSelector", "")
+        fs_text = request.query.get("fieldSelector", "")
+        preds: list[Callable[[Obj], bool]] = []
+        if ls_text:
+            sel = labels.parse_selector(ls_text)
+            if not sel.empty:
+                preds.append(lambda o: sel.matches((o.get("metadata") or {}).get("labels") or {}))
+        if fs_text:
+            fsel = fields.parse_field_selector(fs_text)
+            strategy = self.store_for(resource).strategy
+            supported = strategy.selectable_fields({"metadata": {}})
+            fields.check_supported(fsel, supported.keys(), resource.plural)
+            preds.append(lambda o: fsel.matches(strategy.selectable_fields(o)))
+        if not preds:
+            return None
+        if len(preds) == 1:
+            return preds[0]
+        return lambda o: all(p(o) for p in preds)
+
+    async def list(self, request: web.Request, info: RequestInfo, resource: Resource) -> web.StreamResponse:
+        store = self.store_for(resource)
+        limit = q_int(request, "limit") or 0
+        if limit < 0:
+            limit = 0
+        page = await store.list(info.namespace, limit=limit, continue_token=request.query.get("continue", ""),
+                                resource_version=request.query.get("resourceVersion", ""),
+                                resource_version_match=request.query.get("resourceVersionMatch", ""),
+                                predicate=self.predicate(request, resource))
+        if codec.wants_table(request.headers.get("Accept")):
+            objs = [self._served(resource, e) for e in page.items]
+            table = tables.build_table(resource, objs, include_object=request.query.get("includeObject", "Metadata"),
+                                       now=dt.datetime.now(dt.UTC), resource_version=str(page.revision),
+                                       continue_token=page.continue_token, remaining=page.remaining)
+            return json_response(table)
+        return web.Response(body=self._list_body(resource, page), content_type="application/json")
+
+    def _served(self, resource: Resource, e: Entry) -> Obj:
+        return from_storage(resource, copy.deepcopy(e.obj)) if needs_conversion(resource) else e.obj
+
+    def _list_body(self, resource: Resource, page: ListPage) -> bytes:
+        meta: Obj = {"resourceVersion": str(page.revision)}
+        if page.continue_token:
+            meta["continue"] = page.continue_token
+            if page.remaining is not None:
+                meta["remainingItemCount"] = page.remaining
+        head = orjson.dumps({"kind": resource.kind_list, "apiVersion": resource.group_version, "metadata": meta})
+        if needs_conversion(resource):
+            items = b",".join(orjson.dumps(self._served(resource, e)) for e in page.items)
+        else:
+            items = b",".join(e.raw for e in page.items)
+        return head[:-1] + b',"items":[' + items + b"]}"
+
+    # --- watch -----------------------------------------------------------------------------------------
+    async def watch(self, request: web.Request, info: RequestInfo, resource: Resource) -> web.StreamResponse:
+        store = self.store_for(resource)
+        cache = store.cache
+        pred = self.predicate(request, resource)
+        rv_text = request.query.get("resourceVersion", "")
+        bookmarks = q_bool(request, "allowWatchBookmarks")
+        timeout = q_int(request, "timeoutSeconds")
+        as_table = codec.wants_table(request.headers.get("Accept"))
+        include = request.query.get("includeObject", "Metadata")
+        prefix = store.prefix(info.namespace)
+        if info.name:
+            # /namespaces/x/pods/name?watch (legacy): a field selector on the name
+            name = info.name
+            prev_pred = pred
+            pred = (lambda o: o["metadata"].get("name") == name and (prev_pred is None or prev_pred(o)))
+
+        initial: list[Entry] = []
+        if rv_text in ("", "0"):
+            if rv_text == "":
+                await cache.wait_fresh()
+            start_rev = cache.revision
+            initial = [e for _, e in cache.iter_prefix(prefix) if pred is None or pred(e.obj)]
+        else:
+            try:
+                start_rev = int(rv_text)
+            except ValueError:
+                raise errors.bad_request(f'resourceVersion: Invalid value: "{rv_text}"') from None
+        watcher = cache.register(prefix, start_rev)
+
+        resp = web.StreamResponse(status=200, headers={"Content-Type": "application/json",
+                                                       "Cache-Control": "no-cache, private"})
+        resp.enable_chunked_encoding()
+        await resp.prepare(request)
+        headers_sent = False
+
+        def encode_event(etype: str, obj: Obj) -> bytes:
+            nonlocal headers_sent
+            if as_table and etype != "BOOKMARK":
+                table = tables.build_table(resource, [obj], include_object=include, now=dt.datetime.now(dt.UTC),
+                                           no_headers=headers_sent, resource_version=obj["metadata"].get("resourceVersion", ""))
+                headers_sent = True
+                return orjson.dumps({"type": etype, "object": table}) + b"\n"
+            return orjson.dumps({"type": etype, "object": obj}) + b"\n"
+
+        if watcher is None:
+            status = errors.gone(f"too old resource version: {start_rev} ({cache.oldest_revision})").status()
+            await resp.write(orjson.dumps({"type": "ERROR", "object": status}) + b"\n")
+            await resp.write_eof()
+            return resp
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout if timeout else None
+        try:
+            for e in initial:
+                await resp.write(encode_event("ADDED", self._served(resource, e)))
+            last_bookmark = loop.time()
+            while True:
+                wait = BOOKMARK_INTERVAL if bookmarks else 30.0
+                if deadline is not None:
+                    wait = min(wait, deadline - loop.time())
+                    if wait <= 0:
+                        break
+                try:
+                    ev = await asyncio.wait_for(watcher.queue.get(), wait)
+                except TimeoutError:
+                    ev = None
+                    if deadline is not None and loop.time() >= deadline:
+                        break
+                    if bookmarks and loop.time() - last_bookmark >= BOOKMARK_INTERVAL:
+                        await resp.write(self._bookmark(resource, cache.revision))
+                        last_bookmark = loop.time()
+                    continue
+                if ev is None:
+                    break
+                out = self._filter_event(ev, pred)
+                if out is None:
+                    continue
+                etype, obj = out
+                await resp.write(encode_event(etype, self._served(resource, Entry(obj, ev.revision))))
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            cache.unregister(watcher)
+        with contextlib.suppress(ConnectionResetError, RuntimeError):
+            await resp.write_eof()
+        return resp
+
+    def _bookmark(self, resource: Resource, revision: int) -> bytes:
+        return orjson.dumps({"type": "BOOKMARK", "object": {
+            "kind": resource.kind, "apiVersion": resource.group_version,
+            "metadata": {"resourceVersion": str(revision)}}}) + b"\n"
+
+    @staticmethod
+    def _filter_event(ev: CacheEvent, pred: Callable[[Obj], bool] | None) -> tuple[str, Obj] | None:
+        """Upstream's filtered watch: an object moving into the selection is ADDED, out of it
+        DELETED."""
+        obj = ev.entry.obj
+        if pred is None:
+            return ev.type, obj
+        cur = pred(obj)
+        if ev.type == "ADDED":
+            return ("ADDED", obj) if cur else None
+        if ev.type == "DELETED":
+            return ("DELETED", obj) if cur else None
+        was = ev.prev is not None and pred(ev.prev.obj)
+        if cur and was:
+            return "MODIFIED", obj
+        if cur:
+            return "ADDED", obj
+        if was:
+            return "DELETED", obj
+        return None
+
+    # --- writes ----------------------------------------------------------------------------------------
+    async def create(self, request: web.Request, info: RequestInfo, resource: Resource) -> web.StreamResponse:
+        opts = write_options(request)
+        obj = await self.read_object(request, resource)
+        obj = to_storage(resource, obj)
+        store = self.store_for(resource)
+        created = await store.create(obj, namespace=info.namespace, opts=opts)
+        return json_response(from_storage(resource, created), 201)
+
+    async def update(self, request: web.Request, info: RequestInfo, resource: Resource,
+                     subresource: str = "") -> web.StreamResponse:
+        opts = write_options(request)
+        obj = await self.read_object(request, resource)
+        obj = to_storage(resource, obj)
+        store = self.store_for(resource)
+        result, created = await store.update(info.namespace, info.name, obj, opts=opts, subresource=subresource)
+        return json_response(from_storage(resource, result), 201 if created else 200)
+
+    async def patch(self, request: web.Request, info: RequestInfo, resource: Resource,
+                    subresource: str = "") -> web.StreamResponse:
+        opts = write_options(request)
+        ctype = codec.media_type(request.headers.get("Content-Type"))
+        if ctype not in codec.PATCH_TYPES:
+            raise errors.unsupported_media_type(ctype)
+        body = await self.read_body(request)
+        store = self.store_for(resource)
+        if ctype == codec.APPLY_PATCH_YAML:
+            return await self._apply(request, info, resource, body, opts, subresource)
+        patch_doc = codec.decode_json(body) if body.strip() else None
+        if patch_doc is None:
+            raise errors.bad_request("the body of the request was empty")
+        pinned_rv = ""
+        if isinstance(patch_doc, dict):
+            m = patch_doc.get("metadata")
+            if isinstance(m, dict) and isinstance(m.get("resourceVersion"), str):
+                pinned_rv = m["resourceVersion"]
+
+        async def mutate(current: Obj) -> Obj:
+            served = from_storage(resource, current) if needs_conversion(resource) else current
+            patched = apply_patch(ctype, served, patch_doc, resource)
+            if not isinstance(patched, dict):
+                raise errors.bad_request("the patch produced something other than an object")
+            meta = patched.get("metadata")
+            if not isinstance(meta, dict):
+                raise errors.bad_request("metadata must be an object")
+            if meta.get("name", info.name) != info.name:
+                raise errors.invalid(resource.kind, info.name, [errors.Cause(
+                    "FieldValueInvalid", f'Invalid value: "{meta.get("name")}": field is immutable', "metadata.name")],
+                    resource.group)
+            rv_after = meta.get("resourceVersion")
+            if rv_after and rv_after != current["metadata"]["resourceVersion"]:
+                raise errors.conflict(resource.plural, info.name, resource.group)
+            check_kind(patched, resource)
+            return to_storage(resource, patched)
+
+        result = await store.guaranteed_update(info.namespace, info.name, mutate, opts=opts,
+                                               subresource=subresource, precondition_rv=pinned_rv)
+        return json_response(from_storage(resource, result))
+
+    async def _apply(self, request: web.Request, info: RequestInfo, resource: Resource, body: bytes,
+                     opts: WriteOptions, subresource: str) -> web.StreamResponse:
+        """Server-side apply (first cut): create when absent, otherwise merge the applied
+        configuration into the live object by schema (merge keys), recorded as an Apply
+        operation of the field manager. Conflict detection and field removal come with the
+        complete SSA implementation (docs/roadmap.md)."""
+        if not opts.field_manager:
+            raise errors.bad_request("PATCH, application/apply-patch+yaml requests must supply a fieldManager parameter")
+        applied = codec.decode_yaml(body) if not body.lstrip().startswith(b"{") else codec.decode_json(body)
+        if not isinstance(applied, dict):
+            raise errors.bad_request("error decoding YAML: the applied configuration must be an object")
+        check_kind(applied, resource)
+        store = self.store_for(resource)
+        await store.cache.wait_fresh()
+        if store.cache.get(store.key(info.namespace, info.name)) is None and not subresource:
+            obj = to_storage(resource, copy.deepcopy(applied))
+            obj.setdefault("metadata", {})["name"] = info.name
+            created = await store.create(obj, namespace=info.namespace, opts=opts)
+            store.strategy  # noqa: B018 - the Apply record is written on the next apply
+            return json_response(from_storage(resource, created), 201)
+
+        async def mutate(current: Obj) -> Obj:
+            served = from_storage(resource, current) if needs_conversion(resource) else current
+            merged = apply_strategic_merge_patch(served, applied, REGISTRY, resource.schema)
+            return to_storage(resource, merged)
+
+        result = await store.guaranteed_update(info.namespace, info.name, mutate, opts=opts,
+                                               subresource=subresource, operation="Apply")
+        return json_response(from_storage(resource, result))
+
+    async def delete(self, request: web.Request, info: RequestInfo, resource: Resource) -> web.StreamResponse:
+        options = await self._delete_options(request)
+        store = self.store_for(resource)
+        obj, deleted = await store.delete(info.namespace, info.name, options)
+        if not deleted or resource.kind == "Pod":
+            return json_response(from_storage(resource, obj))
+        details: Obj = {"name": info.name}
+        if resource.group:
+            details["group"] = resource.group
+        details["kind"] = resource.plural
+        details["uid"] = obj["metadata"].get("uid", "")
+        return json_response(errors.success_status(details))
+
+    async def _delete_options(self, request: web.Request) -> DeleteOptions:
+        body = await self.read_body(request)
+        opts: Obj = {}
+        if body.strip():
+            opts = codec.decode_object_body(body, request.headers.get("Content-Type", ""),
+                                            protobuf_decoder=self.decode_protobuf)
+        grace = opts.get("gracePeriodSeconds")
+        qgrace = q_int(request, "gracePeriodSeconds")
+        if qgrace is not None:
+            grace = qgrace
+        policy = opts.get("propagationPolicy") or request.query.get("propagationPolicy") or None
+        if policy is None:
+            orphan = opts.get("orphanDependents")
+            if orphan is None and "orphanDependents" in request.query:
+                orphan = q_bool(request, "orphanDependents")
+            if orphan is True:
+                policy = "Orphan"
+        if policy not in (None, "Background", "Foreground", "Orphan"):
+            raise errors.invalid("DeleteOptions", "", [errors.Cause(
+                "FieldValueNotSupported",
+                f'Unsupported value: "{policy}": supported values: "Foreground", "Background", "Orphan"',
+                "propagationPolicy")])
+        pre = opts.get("preconditions") or {}
+        dry = opts.get("dryRun") or request.query.getall("dryRun", [])
+        return DeleteOptions(grace_period_seconds=int(grace) if grace is not None else None,
+                             propagation_policy=policy, precondition_uid=pre.get("uid"),
+                             precondition_rv=pre.get("resourceVersion"), dry_run=bool(dry))
+
+    async def delete_collection(self, request: web.Request, info: RequestInfo, resource: Resource) -> web.StreamResponse:
+        options = await self._delete_options(request)
+        store = self.store_for(resource)
+        page = await store.list(info.namespace, predicate=self.predicate(request, resource))
+        deleted = []
+        for e in page.items:
+            meta = e.obj["metadata"]
+            with contextlib.suppress(errors.StatusError):
+                obj, _ = await store.delete(meta.get("namespace", ""), meta["name"], options)
+                deleted.append(from_storage(resource, obj))
+        return json_response({"kind": resource.kind_list, "apiVersion": resource.group_version,
+                              "metadata": {"resourceVersion": str(store.cache.revision)}, "items": deleted})
+
+    # --- subresources ------------------------------------------------------------------------------------
+    async def _subresource(self, request: web.Request, info: RequestInfo, resource: Resource,
+                           sub: str) -> web.StreamResponse:
+        spec = resource.subresource(sub)
+        if spec is None or not info.name:
+            raise errors.server_not_found()
+        verb = info.verb
+        if sub == "status":
+            if verb == "get":
+                return await self.get(request, info, resource)
+            if verb == "update":
+                return await self.update(request, info, resource, subresource="status")
+            if verb == "patch":
+                return await self.patch(request, info, resource, subresource="status")
+            raise errors.method_not_allowed()
+        if sub == "scale":
+            return await self._scale(request, info, resource, verb)
+        if sub == "binding" and verb == "create":
+            return await self._binding(request, info)
+        raise errors.StatusError(405, "MethodNotAllowed",
+                                 f"{resource.plural}/{sub} is not served by this server yet")
+
+    async def _scale(self, request: web.Request, info: RequestInfo, resource: Resource, verb: str) -> web.StreamResponse:
+        store = self.store_for(resource)
+        if verb == "get":
+            entry = await store.get(info.namespace, info.name)
+            return json_response(scale_of(entry.obj))
+        opts = write_options(request)
+        body = await self.read_body(request)
+        pinned = ""
+        if verb == "update":
+            scale_in = codec.decode_object_body(body, request.headers.get("Content-Type", ""),
+                                                protobuf_decoder=self.decode_protobuf)
+            pinned = (scale_in.get("metadata") or {}).get("resourceVersion", "") or ""
+        elif verb == "patch":
+            ctype = codec.media_type(request.headers.get("Content-Type"))
+            patch_doc = codec.decode_json(body)
+        else:
+            raise errors.method_not_allowed()
+
+        async def mutate(current: Obj) -> Obj:
+            scale = scale_of(current)
+            new_scale = scale_in if verb == "update" else apply_patch(ctype, scale, patch_doc, None)
+            replicas = (new_scale.get("spec") or {}).get("replicas", 0)
+            if not isinstance(replicas, int) or replicas < 0:
+                raise errors.invalid("Scale", info.name, [errors.Cause(
+                    "FieldValueInvalid", f"Invalid value: {replicas}: must be greater than or equal to 0",
+                    "spec.replicas")], "autoscaling")
+            current.setdefault("spec", {})["replicas"] = replicas
+            return current
+
+        result = await store.guaranteed_update(info.namespace, info.name, mutate, opts=opts, precondition_rv=pinned)
+        return json_response(scale_of(result))
+
+    async def _binding(self, request: web.Request, info: RequestInfo) -> web.StreamResponse:
+        body = await self.read_body(request)
+        binding = codec.decode_object_body(body, request.headers.get("Content-Type", ""),
+                                           protobuf_decoder=self.decode_protobuf)
+        target = binding.get("target") or {}
+        node = target.get("name", "")
+        if not node:
+            raise errors.invalid("Binding", info.name, [errors.Cause("FieldValueRequired", "Required value", "target.name")])
+        store = self.stores[("", "pods")]
+        opts = write_options(request)
+
+        async def mutate(pod: Obj) -> Obj:
+            spec = pod.setdefault("spec", {})
+            if pod["metadata"].get("deletionTimestamp"):
+                raise errors.conflict("pods", info.name, reason=f"pod {info.name} is being deleted, cannot be assigned to a host")
+            if spec.get("nodeName"):
+                raise errors.conflict("pods", info.name, reason=f'pod {info.name} is already assigned to node "{spec["nodeName"]}"')
+            spec["nodeName"] = node
+            conds = [c for c in (pod.setdefault("status", {}).get("conditions") or []) if c.get("type") != "PodScheduled"]
+            conds.append({"type": "PodScheduled", "status": "True", "lastProbeTime": None,
+                          "lastTransitionTime": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")})
+            pod["status"]["conditions"] = conds
+            return pod
+
+        await store.guaranteed_update(info.namespace, info.name, mutate, opts=opts, subresource="binding")
+        return json_response(errors.success_status(), 201)
+
+
+def scale_of(obj: Obj) -> Obj:
+    meta = obj["metadata"]
+    spec = obj.get("spec") or {}
+    status = obj.get("status") or {}
+    selector = ""
+    sel = spec.get("selector")
+    if isinstance(sel, dict):
+        selector = str(labels.selector_from_label_selector(sel)) if ("matchLabels" in sel or "matchExpressions" in sel) \
+            else ",".join(f"{k}={v}" for k, v in sorted(sel.items()))
+    return {
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in meta},
+        "spec": {"replicas": spec.get("replicas", 0)},
+        "status": {"replicas": status.get("replicas", 0), "selector": selector},
+    }
+
+
+def apply_patch(ctype: str, current: Obj, patch_doc: Any, resource: Resource | None) -> Any:
+    if ctype == codec.JSON_PATCH:
+        if not isinstance(patch_doc, list):
+            raise errors.bad_request("json: cannot unmarshal object into Go value of type jsonpatch.Patch")
+        try:
+            return jsonpatch.JsonPatch(patch_doc).apply(current)
+        except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError, KeyError, IndexError) as e:
+            raise errors.StatusError(422, "Invalid", f"the server rejected our request due to an error in our request: {e}") from None
+    if not isinstance(patch_doc, dict):
+        raise errors.bad_request("json: cannot unmarshal array into Go value of type map[string]interface {}")
+    if ctype == codec.MERGE_PATCH:
+        return apply_merge_patch(current, patch_doc)
+    return apply_strategic_merge_patch(current, patch_doc, REGISTRY if resource else None,
+                                       resource.schema if resource else None)
+
+
+def check_kind(obj: Obj, resource: Resource) -> None:
+    """The body's apiVersion/kind, when given, must be the endpoint's."""
+    kind = obj.get("kind")
+    api_version = obj.get("apiVersion")
+    if kind is not None and not isinstance(kind, str):
+        raise errors.bad_request("Object 'Kind' is not a string")
+    if api_version is not None and not isinstance(api_version, str):
+        raise errors.bad_request("Object 'apiVersion' is not a string")
+    if kind and kind != resource.kind:
+        raise errors.bad_request(
+            f"the kind in the request body ({kind}) does not match the kind of the resource ({resource.kind})")
+    if api_version and api_version != resource.group_version:
+        raise errors.bad_request(
+            f"the API version in the data ({api_version}) does not match the expected API version ({resource.group_version})")

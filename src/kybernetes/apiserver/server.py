@@ -1,0 +1,236 @@
+"""The API server: TLS, authentication, routing, and the start-up that makes a cluster usable.
+
+Request pipeline (ARCHITECTURE §3): TLS → authentication → (authorization and admission slot
+in here) → discovery / OpenAPI / health, or the REST handlers for resources.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from kybernetes.api import resources as res
+from kybernetes.api.schemas import REGISTRY
+from kybernetes.apiserver import authn, discovery, openapi
+from kybernetes.apiserver.cache import WatchCache
+from kybernetes.apiserver.registry.services import ServiceAllocator
+from kybernetes.apiserver.registry.store import Store, WriteOptions
+from kybernetes.apiserver.requestinfo import parse_request
+from kybernetes.apiserver.rest import RestHandler, json_response, status_response
+from kybernetes.apiserver.strategy import strategy_for
+from kybernetes.machinery import errors, protobuf
+from kybernetes.storage.interface import Storage
+
+log = logging.getLogger(__name__)
+
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+# Kinds that upstream lets PUT create (AllowCreateOnUpdate).
+CREATE_ON_UPDATE = {("", "endpoints"), ("", "events"), ("coordination.k8s.io", "leases"),
+                    ("discovery.k8s.io", "endpointslices"), ("events.k8s.io", "events"),
+                    ("rbac.authorization.k8s.io", "roles"), ("rbac.authorization.k8s.io", "rolebindings"),
+                    ("rbac.authorization.k8s.io", "clusterroles"),
+                    ("rbac.authorization.k8s.io", "clusterrolebindings"), ("", "limitranges")}
+EXTRA_PROTOBUF_MESSAGES = {
+    ("v1", "DeleteOptions"): "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions",
+    ("meta.k8s.io/v1", "DeleteOptions"): "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions",
+    ("policy/v1", "Eviction"): "io.k8s.api.policy.v1.Eviction",
+    ("v1", "Binding"): "io.k8s.api.core.v1.Binding",
+    ("autoscaling/v1", "Scale"): "io.k8s.api.autoscaling.v1.Scale",
+}
+
+
+@dataclass(slots=True)
+class ServerConfig:
+    data_dir: Path
+    port: int = 6443
+    bind_address: str = "0.0.0.0"
+    advertise_address: str = ""
+    service_cidr: str = "10.43.0.0/16"
+    anonymous_auth: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def message_for(api_version: str, kind: str) -> str | None:
+    for r in res.RESOURCES:
+        if r.group_version == api_version and r.kind == kind:
+            return r.schema
+    return EXTRA_PROTOBUF_MESSAGES.get((api_version, kind))
+
+
+def decode_protobuf(body: bytes) -> dict[str, Any]:
+    return protobuf.decode_object(body, REGISTRY, message_for)
+
+
+def host_ip() -> str:
+    """The address other hosts reach this one at (the default route's source address)."""
+    with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.connect(("10.255.255.255", 1))  # no packet is sent: connect() on UDP only picks a route
+        return str(s.getsockname()[0])
+    return "127.0.0.1"
+
+
+class APIServer:
+    def __init__(self, config: ServerConfig, storage: Storage) -> None:
+        self.config = config
+        self.storage = storage
+        self.cache = WatchCache(storage)
+        self.allocator = ServiceAllocator(config.service_cidr)
+        self.stores: dict[tuple[str, str], Store] = {}
+        for r in res.RESOURCES:
+            if r.stored_version != r.version:
+                continue  # served from the storage version's store
+            hooks = self.allocator if (r.group, r.plural) == ("", "services") else None
+            self.stores[(r.group, r.plural)] = Store(
+                r, storage, self.cache, strategy_for(r), hooks=hooks, namespace_exists=self._namespace,
+                allow_create_on_update=(r.group, r.plural) in CREATE_ON_UPDATE)
+        self.rest = RestHandler(self.stores, decode_protobuf)
+        self.ready = False
+
+    async def _namespace(self, name: str) -> dict[str, Any] | None:
+        entry = self.cache.get(f"/registry/namespaces/{name}")
+        return entry.obj if entry else None
+
+    # --- lifecycle -------------------------------------------------------------------------------
+    async def start(self) -> None:
+        await self.cache.start()
+        self.allocator.rebuild([e.obj for _, e in self.cache.iter_prefix("/registry/services/")])
+        await self.bootstrap()
+        self.ready = True
+
+    async def stop(self) -> None:
+        self.ready = False
+        await self.cache.stop()
+
+    async def bootstrap(self) -> None:
+        """The objects every cluster has: system namespaces and the `kubernetes` Service."""
+        opts = WriteOptions(field_manager="kyb-apiserver")
+        ns_store = self.stores[("", "namespaces")]
+        for name in SYSTEM_NAMESPACES:
+            if self.cache.get(f"/registry/namespaces/{name}") is None:
+                with contextlib.suppress(errors.StatusError):
+                    await ns_store.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
+                                          namespace="", opts=opts)
+        await self.cache.wait_fresh()
+        svc_store = self.stores[("", "services")]
+        if self.cache.get("/registry/services/default/kubernetes") is None:
+            svc = {"apiVersion": "v1", "kind": "Service",
+                   "metadata": {"name": "kubernetes", "namespace": "default",
+                                "labels": {"component": "apiserver", "provider": "kubernetes"}},
+                   "spec": {"type": "ClusterIP", "clusterIP": self.allocator.first_ip(),
+                            "ports": [{"name": "https", "port": 443, "protocol": "TCP",
+                                       "targetPort": self.config.port}],
+                            "sessionAffinity": "None"}}
+            with contextlib.suppress(errors.StatusError):
+                await svc_store.create(svc, namespace="default", opts=opts)
+        address = self.config.advertise_address or host_ip()
+        ep = {"apiVersion": "v1", "kind": "Endpoints",
+              "metadata": {"name": "kubernetes", "namespace": "default",
+                           "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
+              "subsets": [{"addresses": [{"ip": address}],
+                           "ports": [{"name": "https", "port": self.config.port, "protocol": "TCP"}]}]}
+        ep_store = self.stores[("", "endpoints")]
+        current = self.cache.get("/registry/endpoints/default/kubernetes")
+        if current is None or current.obj.get("subsets") != ep["subsets"]:
+            with contextlib.suppress(errors.StatusError):
+                await ep_store.update("default", "kubernetes", ep, opts=opts)
+
+    # --- HTTP ------------------------------------------------------------------------------------
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=0, middlewares=[self._errors_middleware])
+        app.router.add_route("*", "/{tail:.*}", self.dispatch)
+        return app
+
+    @web.middleware
+    async def _errors_middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        try:
+            resp: web.StreamResponse = await handler(request)
+            return resp
+        except errors.StatusError as e:
+            return status_response(e)
+        except web.HTTPException:
+            raise
+        except (asyncio.CancelledError, ConnectionResetError):
+            raise
+        except TimeoutError:
+            return status_response(errors.timeout("request did not complete within the allowed duration"))
+        except Exception as e:
+            log.exception("internal error serving %s %s", request.method, request.path)
+            return status_response(errors.internal(f"{type(e).__name__}: {e}"))
+
+    async def dispatch(self, request: web.Request) -> web.StreamResponse:
+        path = request.path
+        if path in authn.ANONYMOUS_PATHS:
+            return await self._nonresource(request, path)
+        user = authn.authenticate_request(request)
+        if user is None and not self.config.anonymous_auth:
+            raise errors.unauthorized()
+        request["user"] = user
+        info = parse_request(request.method, path, watch_param=request.query.get("watch", "").lower() in ("true", "1"))
+        if not info.is_resource_request:
+            return await self._nonresource(request, path)
+        resource = res.lookup(info.group, info.version, info.resource)
+        if resource is None:
+            raise errors.server_not_found()
+        return await self.rest.handle(request, info, resource)
+
+    async def _nonresource(self, request: web.Request, path: str) -> web.StreamResponse:
+        if request.method not in ("GET", "HEAD"):
+            if path.startswith(("/api", "/apis")) and path.rstrip("/") in ("/api", "/apis"):
+                raise errors.method_not_allowed()
+            raise errors.server_not_found()
+        if path in ("/healthz", "/livez", "/readyz"):
+            if path == "/readyz" and not self.ready:
+                return web.Response(status=500, text="[-]startup not finished\nreadyz check failed\n")
+            return web.Response(text="ok", content_type="text/plain")
+        if path == "/version":
+            return json_response(discovery.version_info())
+        accept = request.headers.get("Accept", "")
+        if path.rstrip("/") in ("/api", "/apis"):
+            which = "api" if path.rstrip("/") == "/api" else "apis"
+            dv = discovery.negotiate_discovery(accept)
+            if dv is not None:
+                body = orjson.dumps(discovery.aggregated_discovery(which, dv))
+                return web.Response(body=body, headers={"Content-Type": discovery.AGGREGATED_CONTENT_TYPE[dv]})
+            if which == "api":
+                return json_response(discovery.api_versions(self._server_address(request)))
+            return json_response(discovery.api_group_list())
+        parts = [p for p in path.split("/") if p]
+        if parts[:1] == ["api"] and len(parts) == 2:
+            doc = discovery.api_resource_list("", parts[1])
+            if doc is None:
+                raise errors.server_not_found()
+            return json_response(doc)
+        if parts[:1] == ["apis"] and len(parts) == 2:
+            doc = discovery.api_group(parts[1])
+            if doc is None:
+                raise errors.server_not_found()
+            return json_response(doc)
+        if parts[:1] == ["apis"] and len(parts) == 3:
+            doc = discovery.api_resource_list(parts[1], parts[2])
+            if doc is None:
+                raise errors.server_not_found()
+            return json_response(doc)
+        if path == "/openapi/v3":
+            return json_response(openapi.openapi_v3_index())
+        if path.startswith("/openapi/v3/"):
+            gv = path[len("/openapi/v3/"):]
+            body = openapi.openapi_v3_document(gv)
+            if body is None:
+                raise errors.server_not_found()
+            headers = {"Cache-Control": "public, immutable"} if "hash" in request.query else {"Cache-Control": "no-cache, private"}
+            return web.Response(body=body, content_type="application/json", headers=headers)
+        if path == "/openapi/v2":
+            body, ctype = openapi.openapi_v2_response(accept)
+            return web.Response(body=body, headers={"Content-Type": ctype})
+        raise errors.server_not_found()
+
+    def _server_address(self, request: web.Request) -> str:
+        return f"{self.config.advertise_address or host_ip()}:{self.config.port}"

@@ -1,0 +1,37 @@
+"""Metadata validation every kind shares, with the name rule each kind uses upstream."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from kybernetes.api.resources import Resource
+from kybernetes.machinery import validation
+from kybernetes.machinery.errors import Cause
+
+# Kinds whose names are DNS-1123 labels upstream (ValidateNamespaceName, ValidateServiceName).
+_LABEL_NAMED = {("", "Namespace"), ("", "Service")}
+# RBAC objects only need names that are valid path segments.
+_PATH_SEGMENT_NAMED = {"rbac.authorization.k8s.io"}
+
+
+def name_validator_for(resource: Resource) -> Callable[[str], list[str]]:
+    if (resource.group, resource.kind) in _LABEL_NAMED:
+        return validation.is_dns1123_label
+    if resource.group in _PATH_SEGMENT_NAMED:
+        return validation.is_path_segment_name
+    return validation.is_dns1123_subdomain
+
+
+def validate_meta(resource: Resource, obj: dict[str, Any]) -> list[Cause]:
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict):
+        return [Cause("FieldValueRequired", "Required value", "metadata")]
+    return validation.validate_object_meta(meta, namespaced=resource.namespaced,
+                                           name_validator=name_validator_for(resource))
+
+
+def validate_meta_update(resource: Resource, new: dict[str, Any], old: dict[str, Any]) -> list[Cause]:
+    causes = validate_meta(resource, new)
+    causes += validation.validate_object_meta_update(new.get("metadata") or {}, old.get("metadata") or {})
+    return causes

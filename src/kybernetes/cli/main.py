@@ -1,0 +1,61 @@
+"""The `kyb` command line."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import click
+
+from kybernetes import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kyb")
+def cli() -> None:
+    """kybernetes: Kubernetes, written in Python."""
+
+
+@cli.command()
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("/var/lib/kybernetes"),
+              show_default=True, help="Where the cluster keeps its state, certificates and kubeconfig.")
+@click.option("--port", type=int, default=6443, show_default=True, help="HTTPS port of the API server.")
+@click.option("--bind-address", default="0.0.0.0", show_default=True)
+@click.option("--advertise-address", default="", help="Address the `kubernetes` Service points at (default: this host's).")
+@click.option("--datastore", default="", help="sqlite:///PATH (default: DATA_DIR/db/state.db) or memory://")
+@click.option("--disable", multiple=True, help="Components not to run (e.g. kubelet,scheduler).")
+@click.option("--log-level", default="info", show_default=True)
+def server(data_dir: Path, port: int, bind_address: str, advertise_address: str, datastore: str,
+           disable: tuple[str, ...], log_level: str) -> None:
+    """Run the control plane (a single-node cluster as components land)."""
+    from kybernetes.cli.serve import ServeOptions, run_server
+
+    disabled = {d.strip() for item in disable for d in item.split(",") if d.strip()}
+    run_server(ServeOptions(data_dir=data_dir.resolve(), port=port, bind_address=bind_address,
+                            advertise_address=advertise_address, datastore=datastore,
+                            disabled=disabled, log_level=log_level))
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("/var/lib/kybernetes"))
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def kubectl(data_dir: Path, args: tuple[str, ...]) -> None:
+    """Run the kubectl on PATH with this cluster's kubeconfig."""
+    binary = shutil.which("kubectl")
+    if binary is None:
+        raise click.ClickException("no kubectl on PATH (scripts/setup.sh installs one)")
+    env = dict(os.environ)
+    kubeconfig = data_dir / "kubeconfig"
+    if kubeconfig.exists() and "KUBECONFIG" not in env:
+        env["KUBECONFIG"] = str(kubeconfig)
+    os.execve(binary, [binary, *args], env)
+
+
+def main() -> None:
+    cli(prog_name="kyb")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""`kyb server`: open the datastore, make certificates, serve the API until told to stop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import web
+
+from kybernetes.apiserver.server import APIServer, ServerConfig
+from kybernetes.storage.interface import Storage
+from kybernetes.util import pki
+
+log = logging.getLogger("kyb.server")
+
+
+@dataclass(slots=True)
+class ServeOptions:
+    data_dir: Path
+    port: int = 6443
+    bind_address: str = "0.0.0.0"
+    advertise_address: str = ""
+    datastore: str = ""
+    disabled: set[str] = field(default_factory=set)
+    log_level: str = "info"
+
+
+async def open_storage(datastore: str, data_dir: Path) -> Storage:
+    if datastore.startswith("memory:"):
+        from kybernetes.storage.memory import MemoryStorage
+
+        return MemoryStorage()
+    if datastore and not datastore.startswith("sqlite://"):
+        raise SystemExit(f"kyb server: unsupported --datastore {datastore!r} (sqlite:///PATH or memory://)")
+    path = Path(datastore[len("sqlite://"):]) if datastore else data_dir / "db" / "state.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    from kybernetes.storage.sqlite import SQLiteStorage
+
+    store = SQLiteStorage(str(path))
+    await store.open()
+    return store
+
+
+async def serve(opts: ServeOptions, *, started: asyncio.Event | None = None) -> None:
+    opts.data_dir.mkdir(parents=True, exist_ok=True)
+    storage = await open_storage(opts.datastore, opts.data_dir)
+    dns_sans, ip_sans = pki.default_server_sans()
+    if opts.advertise_address and opts.advertise_address not in ip_sans:
+        ip_sans.append(opts.advertise_address)
+    server_url = f"https://127.0.0.1:{opts.port}"
+    paths = pki.ensure_pki(opts.data_dir, server_sans_dns=dns_sans, server_sans_ip=ip_sans, server_url=server_url)
+    api = APIServer(ServerConfig(data_dir=opts.data_dir, port=opts.port, bind_address=opts.bind_address,
+                                 advertise_address=opts.advertise_address), storage)
+    await api.start()
+    runner = web.AppRunner(api.app(), access_log=None, handle_signals=False, shutdown_timeout=1.0)
+    await runner.setup()
+    site = web.TCPSite(runner, opts.bind_address, opts.port, ssl_context=pki.server_ssl_context(paths),
+                       backlog=1024, reuse_address=True)
+    await site.start()
+    log.info("API server listening on https://%s:%d", opts.bind_address, opts.port)
+    print(f"kyb server: serving https://127.0.0.1:{opts.port}; kubeconfig: {paths.kubeconfig}", flush=True)
+    print(f"kyb server: export KUBECONFIG={paths.kubeconfig}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    if started is not None:
+        started.set()
+    try:
+        await stop.wait()
+    finally:
+        log.info("shutting down")
+        await runner.cleanup()
+        await api.stop()
+        await storage.close()
+
+
+def run_server(opts: ServeOptions) -> None:
+    logging.basicConfig(level=getattr(logging, opts.log_level.upper(), logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    asyncio.run(serve(opts))
