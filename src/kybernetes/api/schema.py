@@ -55,6 +55,10 @@ class Field:
     list_type: ListType | None = None  # x-kubernetes-list-type
     list_map_keys: tuple[str, ...] = ()  # x-kubernetes-list-map-keys
     description: str = ""
+    # A zero/empty value means "unset" and is left out of the JSON form (Go: `omitempty` on a
+    # non-pointer field). False where an explicit zero is meaningful (pointer fields) or where
+    # Go always writes the field.
+    omit_empty: bool = True
 
     @property
     def is_scalar(self) -> bool:
@@ -136,6 +140,7 @@ def F(
     list_type: ListType | None = None,
     list_map_keys: tuple[str, ...] = (),
     description: str = "",
+    omit_empty: bool = True,
 ) -> Field:
     """Shorthand used by the declaration modules."""
     return Field(
@@ -150,6 +155,7 @@ def F(
         list_type=list_type,
         list_map_keys=list_map_keys,
         description=description,
+        omit_empty=omit_empty,
     )
 
 
