@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from kybernetes.api.resources import RESOURCES, Resource, lookup
 from kybernetes.apiserver.tables import build_table, column_definitions, human_duration, row_cells
@@ -612,3 +618,143 @@ def test_table_rejects_unknown_include_object() -> None:
 def test_empty_table_keeps_columns() -> None:
     table = build_table(res("apps", "v1", "deployments"), [], now=NOW)
     assert table["rows"] == [] and len(table["columnDefinitions"]) == 8
+
+
+# --- the real kubectl prints our tables ----------------------------------------------------------
+
+KUBECTL = "/usr/bin/kubectl"
+PORTS = range(18400, 18410)
+DISCOVERY_TYPE = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+
+KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters:
+- name: t
+  cluster: {server: "http://127.0.0.1:%d"}
+contexts:
+- name: t
+  context: {cluster: t, user: t, namespace: default}
+current-context: t
+users:
+- name: t
+  user: {}
+"""
+
+
+def kubectl_pods() -> list[dict[str, Any]]:
+    by_id = {case_id: obj for case_id, obj, _ in POD_CASES}
+    return [by_id[i] for i in ("running-2of2-with-restarts", "pending-unscheduled", "terminating", "scheduling-gated")]
+
+
+def pods_discovery() -> dict[str, Any]:
+    pods = {"resource": "pods", "responseKind": {"group": "", "version": "v1", "kind": "Pod"},
+            "scope": "Namespaced", "singularResource": "pod", "shortNames": ["po"], "categories": ["all"],
+            "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]}
+    return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {},
+            "items": [{"metadata": {"name": ""}, "versions": [
+                {"version": "v1", "resources": [pods], "freshness": "Current"}]}]}
+
+
+async def run_kubectl(*args: str, port: int, home: str, kubeconfig: str) -> str:
+    env = {"HOME": home, "KUBECONFIG": kubeconfig, "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    proc = await asyncio.create_subprocess_exec(
+        KUBECTL, "--server", f"http://127.0.0.1:{port}", *args, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise
+    assert proc.returncode == 0, err.decode()
+    return out.decode()
+
+
+def printed_rows(output: str) -> list[list[str]]:
+    # kubectl pads columns with at least three spaces; cells themselves hold single spaces.
+    return [re.split(r"\s{2,}", line.strip()) for line in output.splitlines() if line.strip()]
+
+
+@pytest.mark.skipif(not os.path.exists(KUBECTL), reason="needs the real kubectl at /usr/bin/kubectl")
+async def test_real_kubectl_prints_server_table(tmp_path: Path) -> None:
+    seen: list[tuple[str, str]] = []
+    pods = kubectl_pods()
+
+    async def version(request: web.Request) -> web.Response:
+        return web.json_response({"major": "1", "minor": "32", "gitVersion": "v1.32.4", "platform": "linux/amd64"})
+
+    async def api(request: web.Request) -> web.Response:
+        return web.Response(text=json.dumps(pods_discovery()), content_type=None,
+                            headers={"Content-Type": DISCOVERY_TYPE})
+
+    async def apis(request: web.Request) -> web.Response:
+        body = {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {},
+                "items": []}
+        return web.Response(text=json.dumps(body), content_type=None, headers={"Content-Type": DISCOVERY_TYPE})
+
+    async def list_pods(request: web.Request) -> web.Response:
+        accept = request.headers.get("Accept", "")
+        seen.append((request.path_qs, accept))
+        assert "as=Table" in accept
+        table = build_table(PODS, pods, include_object=request.query.get("includeObject", ""), now=NOW,
+                            resource_version="12")
+        return web.json_response(table)
+
+    app = web.Application()
+    app.router.add_get("/version", version)
+    app.router.add_get("/api", api)
+    app.router.add_get("/apis", apis)
+    app.router.add_get("/api/v1/namespaces/default/pods", list_pods)
+    app.router.add_get("/api/v1/pods", list_pods)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = 0
+    for candidate in PORTS:
+        try:
+            await web.TCPSite(runner, "127.0.0.1", candidate).start()
+        except OSError:
+            continue
+        port = candidate
+        break
+    assert port, "no free port in 18400-18409"
+    try:
+        home = tmp_path / "home"
+        home.mkdir()
+        kubeconfig = tmp_path / "kubeconfig"
+        kubeconfig.write_text(KUBECONFIG % port)
+        plain = await run_kubectl("get", "pods", port=port, home=str(home), kubeconfig=str(kubeconfig))
+        wide = await run_kubectl("get", "pods", "-o", "wide", port=port, home=str(home),
+                                 kubeconfig=str(kubeconfig))
+        labels = await run_kubectl("get", "pods", "-A", "--show-labels", port=port, home=str(home),
+                                   kubeconfig=str(kubeconfig))
+        # --sort-by asks for includeObject=Object and sorts on the full objects in the rows.
+        by_name = await run_kubectl("get", "pods", "--sort-by=.metadata.name", port=port, home=str(home),
+                                    kubeconfig=str(kubeconfig))
+    finally:
+        await runner.cleanup()
+
+    assert printed_rows(plain) == [
+        ["NAME", "READY", "STATUS", "RESTARTS", "AGE"],
+        ["web", "2/2", "Running", "3 (10m ago)", "3h4m"],
+        ["pend", "0/1", "Pending", "0", "59s"],
+        ["bye", "1/1", "Terminating", "0", "3h4m"],
+        ["gated", "0/1", "SchedulingGated", "0", "3h4m"],
+    ]
+    assert printed_rows(wide) == [
+        ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE", "NOMINATED NODE", "READINESS GATES"],
+        ["web", "2/2", "Running", "3 (10m ago)", "3h4m", "10.42.0.5", "node1", "<none>", "<none>"],
+        ["pend", "0/1", "Pending", "0", "59s", "<none>", "<none>", "<none>", "<none>"],
+        ["bye", "1/1", "Terminating", "0", "3h4m", "10.42.0.5", "node1", "<none>", "<none>"],
+        ["gated", "0/1", "SchedulingGated", "0", "3h4m", "<none>", "<none>", "<none>", "<none>"],
+    ]
+    # The NAMESPACE and LABELS columns come from the rows' PartialObjectMetadata.
+    assert printed_rows(labels)[0] == ["NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE", "LABELS"]
+    assert printed_rows(labels)[1] == ["default", "web", "2/2", "Running", "3 (10m ago)", "3h4m", "<none>"]
+    assert [row[0] for row in printed_rows(by_name)] == ["NAME", "bye", "gated", "pend", "web"]
+    assert [path for path, _ in seen] == [
+        "/api/v1/namespaces/default/pods?limit=500",
+        "/api/v1/namespaces/default/pods?limit=500",
+        "/api/v1/pods?limit=500",
+        "/api/v1/namespaces/default/pods?includeObject=Object",
+    ]
