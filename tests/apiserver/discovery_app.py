@@ -36,6 +36,7 @@ class Recorded:
     query: dict[str, str]
     accept: str
     body: bytes = b""
+    content_type: str = ""
 
 
 @dataclass
@@ -79,7 +80,7 @@ def build_app(
     async def record(request: web.Request) -> None:
         body = await request.read() if request.can_read_body else b""
         recorded.append(Recorded(request.method, request.path, dict(request.query),
-                                 request.headers.get("Accept", ""), body))
+                                 request.headers.get("Accept", ""), body, request.headers.get("Content-Type", "")))
 
     async def version(request: web.Request) -> web.Response:
         await record(request)

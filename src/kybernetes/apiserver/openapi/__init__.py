@@ -137,6 +137,7 @@ class OpenAPIBuilder:
         for r in self.resources:
             if r.kind in KIND_DESCRIPTIONS:
                 out[r.schema] = KIND_DESCRIPTIONS[r.kind]
+            out[list_message(r)] = list_description(r.kind)
             for s in r.subresources:
                 if s.kind in KIND_DESCRIPTIONS:
                     name = message_for(s.group or r.group, s.version or r.version, s.kind, self.resources)
