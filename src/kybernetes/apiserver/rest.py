@@ -18,7 +18,6 @@ import jsonpatch
 import orjson
 from aiohttp import web
 
-from kybernetes.api import conversion
 from kybernetes.api.resources import Resource
 from kybernetes.api.schemas import REGISTRY
 from kybernetes.apiserver import codec, tables
@@ -38,6 +37,8 @@ BOOKMARK_INTERVAL = 60.0
 
 def to_storage(resource: Resource, obj: Obj) -> Obj:
     if resource.group == "autoscaling" and resource.version == "v1":
+        from kybernetes.api import conversion
+
         return conversion.hpa_v1_to_v2(obj)
     obj["apiVersion"] = resource.group_version
     obj["kind"] = resource.kind
@@ -46,6 +47,8 @@ def to_storage(resource: Resource, obj: Obj) -> Obj:
 
 def from_storage(resource: Resource, obj: Obj) -> Obj:
     if resource.group == "autoscaling" and resource.version == "v1":
+        from kybernetes.api import conversion
+
         return conversion.hpa_v2_to_v1(obj)
     return obj
 

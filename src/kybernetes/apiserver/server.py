@@ -26,10 +26,11 @@ from kybernetes.apiserver.registry.store import Store, WriteOptions
 from kybernetes.apiserver.requestinfo import parse_request
 from kybernetes.apiserver.rest import RestHandler, json_response, status_response
 from kybernetes.apiserver.strategy import strategy_for
-from kybernetes.machinery import errors, protobuf
+from kybernetes.machinery import errors
 from kybernetes.storage.interface import Storage
 
 log = logging.getLogger(__name__)
+USER_KEY: web.RequestKey[authn.UserInfo | None] = web.RequestKey("user", authn.UserInfo | None)  # type: ignore[arg-type]
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 # Kinds that upstream lets PUT create (AllowCreateOnUpdate).
@@ -66,6 +67,8 @@ def message_for(api_version: str, kind: str) -> str | None:
 
 
 def decode_protobuf(body: bytes) -> dict[str, Any]:
+    from kybernetes.machinery import protobuf
+
     return protobuf.decode_object(body, REGISTRY, message_for)
 
 
@@ -172,7 +175,7 @@ class APIServer:
         user = authn.authenticate_request(request)
         if user is None and not self.config.anonymous_auth:
             raise errors.unauthorized()
-        request["user"] = user
+        request[USER_KEY] = user
         info = parse_request(request.method, path, watch_param=request.query.get("watch", "").lower() in ("true", "1"))
         if not info.is_resource_request:
             return await self._nonresource(request, path)

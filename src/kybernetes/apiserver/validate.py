@@ -9,18 +9,22 @@ from kybernetes.api.resources import Resource
 from kybernetes.machinery import validation
 from kybernetes.machinery.errors import Cause
 
-# Kinds whose names are DNS-1123 labels upstream (ValidateNamespaceName, ValidateServiceName).
-_LABEL_NAMED = {("", "Namespace"), ("", "Service")}
+# Name rules upstream applies per kind (ValidateNamespaceName is a DNS-1123 label,
+# ValidateServiceName a DNS-1035 label; most kinds are DNS-1123 subdomains).
+_LABEL_NAMED = {("", "Namespace")}
+_DNS1035_NAMED = {("", "Service")}
 # RBAC objects only need names that are valid path segments.
 _PATH_SEGMENT_NAMED = {"rbac.authorization.k8s.io"}
 
 
-def name_validator_for(resource: Resource) -> Callable[[str], list[str]]:
+def name_validator_for(resource: Resource) -> Callable[[str, bool], list[str]]:
     if (resource.group, resource.kind) in _LABEL_NAMED:
-        return validation.is_dns1123_label
+        return validation.name_is_dns_label
+    if (resource.group, resource.kind) in _DNS1035_NAMED:
+        return validation.name_is_dns1035_label
     if resource.group in _PATH_SEGMENT_NAMED:
-        return validation.is_path_segment_name
-    return validation.is_dns1123_subdomain
+        return validation.name_is_path_segment
+    return validation.name_is_dns_subdomain
 
 
 def validate_meta(resource: Resource, obj: dict[str, Any]) -> list[Cause]:

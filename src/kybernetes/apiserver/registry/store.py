@@ -44,7 +44,7 @@ from kybernetes.storage.interface import (
 
 Obj = dict[str, Any]
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # upstream's generateName alphabet
-MAX_UPDATE_RETRIES = 16
+MAX_UPDATE_RETRIES = 1000  # conflicts without a pinned resourceVersion retry, as upstream
 INTERNAL_SUBRESOURCES = frozenset({"binding"})
 
 
