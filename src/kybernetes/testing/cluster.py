@@ -114,3 +114,23 @@ class KybServer:
             raise AssertionError(f"kubectl {' '.join(args)} failed ({proc.returncode}):\n"
                                  f"stdout: {proc.stdout}\nstderr: {proc.stderr}")
         return proc
+
+
+def admin_ssl_context(kubeconfig: Path) -> ssl.SSLContext:
+    """A client TLS context with the kubeconfig's CA and client certificate (for raw HTTP tests)."""
+    import base64
+    import tempfile
+
+    import yaml
+
+    cfg = yaml.safe_load(kubeconfig.read_text())
+    cluster = cfg["clusters"][0]["cluster"]
+    user = cfg["users"][0]["user"]
+    ctx = ssl.create_default_context(cadata=base64.b64decode(cluster["certificate-authority-data"]).decode())
+    with tempfile.TemporaryDirectory() as d:
+        cert = Path(d) / "c.pem"
+        key = Path(d) / "k.pem"
+        cert.write_bytes(base64.b64decode(user["client-certificate-data"]))
+        key.write_bytes(base64.b64decode(user["client-key-data"]))
+        ctx.load_cert_chain(str(cert), str(key))
+    return ctx
