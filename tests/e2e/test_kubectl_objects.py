@@ -209,7 +209,7 @@ def test_get_output_formats(kyb: KybServer) -> None:
     ("tier=web,app=c", ["c"]),
 ], ids=["eq", "eqeq", "neq", "in", "notin", "exists", "notexists", "and"])
 def test_label_selectors(kyb: KybServer, selector: str, expected: list[str]) -> None:
-    if not kyb.kubectl("get", "ns", "sel", check=False).returncode == 0:
+    if kyb.kubectl("get", "ns", "sel", check=False).returncode != 0:
         kyb.kubectl("create", "namespace", "sel")
         for name, tier in (("a", "web"), ("b", "db"), ("c", "web")):
             kyb.kubectl("-n", "sel", "run", name, "--image=busybox", f"--labels=tier={tier},app={name}")
@@ -249,7 +249,9 @@ def test_get_watch_sees_changes(kyb: KybServer) -> None:
 def test_generators_protobuf_and_json(kyb: KybServer) -> None:
     for version, ns in (("", "gen132"), ("1.27", "gen127")):
         kyb.kubectl("create", "namespace", ns, version=version)
-        run = lambda *a, v=version: kyb.kubectl("-n", ns, *a, version=v).stdout.strip()  # noqa: E731
+        def run(*a: str, v: str = version, n: str = ns) -> str:
+            return kyb.kubectl("-n", n, *a, version=v).stdout.strip()
+
         assert run("create", "configmap", "cm", "--from-literal=k=v") == "configmap/cm created"
         assert run("create", "secret", "generic", "s", "--from-literal=p=secret") == "secret/s created"
         assert run("create", "deployment", "d", "--image=busybox", "--replicas=2", "--port=80") == "deployment.apps/d created"

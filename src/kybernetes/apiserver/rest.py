@@ -250,9 +250,7 @@ class RestHandler:
         prefix = store.prefix(info.namespace)
         if info.name:
             # /namespaces/x/pods/name?watch (legacy): a field selector on the name
-            name = info.name
-            prev_pred = pred
-            pred = (lambda o: o["metadata"].get("name") == name and (prev_pred is None or prev_pred(o)))
+            pred = _and_name(pred, info.name)
 
         initial: list[Entry] = []
         if rv_text in ("", "0"):
@@ -573,6 +571,13 @@ class RestHandler:
 
         await store.guaranteed_update(info.namespace, info.name, mutate, opts=opts, subresource="binding")
         return json_response(errors.success_status(), 201)
+
+
+def _and_name(pred: Callable[[Obj], bool] | None, name: str) -> Callable[[Obj], bool]:
+    def named(o: Obj) -> bool:
+        return bool(o["metadata"].get("name") == name and (pred is None or pred(o)))
+
+    return named
 
 
 def scale_of(obj: Obj) -> Obj:

@@ -12,7 +12,7 @@ import logging
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from aiohttp import web
@@ -197,7 +197,7 @@ class APIServer:
             return json_response(discovery.version_info())
         accept = request.headers.get("Accept", "")
         if path.rstrip("/") in ("/api", "/apis"):
-            which = "api" if path.rstrip("/") == "/api" else "apis"
+            which: Literal["api", "apis"] = "api" if path.rstrip("/") == "/api" else "apis"
             dv = discovery.negotiate_discovery(accept)
             if dv is not None:
                 body = orjson.dumps(discovery.aggregated_discovery(which, dv))
@@ -225,11 +225,11 @@ class APIServer:
             return json_response(openapi.openapi_v3_index())
         if path.startswith("/openapi/v3/"):
             gv = path[len("/openapi/v3/"):]
-            body = openapi.openapi_v3_document(gv)
-            if body is None:
+            gv_doc = openapi.openapi_v3_document(gv)
+            if gv_doc is None:
                 raise errors.server_not_found()
             headers = {"Cache-Control": "public, immutable"} if "hash" in request.query else {"Cache-Control": "no-cache, private"}
-            return web.Response(body=body, content_type="application/json", headers=headers)
+            return web.Response(body=gv_doc, content_type="application/json", headers=headers)
         if path == "/openapi/v2":
             body, ctype = openapi.openapi_v2_response(accept)
             return web.Response(body=body, headers={"Content-Type": ctype})

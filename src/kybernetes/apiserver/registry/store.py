@@ -163,12 +163,10 @@ class Store:
             at_revision, start_after = decode_continue(continue_token)
             if not start_after.startswith(prefix):
                 raise errors.bad_request("continue key is not valid: does not match the requested prefix")
-        elif resource_version_match == "Exact" or (resource_version not in ("", "0") and resource_version_match != "NotOlderThan"):
-            if resource_version_match == "Exact":
-                at_revision = _parse_rv(resource_version)
-        if resource_version_match and not resource_version:
-            raise errors.bad_request(
-                "resourceVersionMatch is forbidden unless resourceVersion is provided")
+        elif resource_version_match and not resource_version:
+            raise errors.bad_request("resourceVersionMatch is forbidden unless resourceVersion is provided")
+        elif resource_version_match == "Exact":
+            at_revision = _parse_rv(resource_version)
         if not at_revision:
             if resource_version not in ("", "0"):
                 await self.cache.wait_for(_parse_rv(resource_version))
