@@ -78,7 +78,7 @@ async def test_generate_name_dry_run_and_missing_namespace(api: Any) -> None:
     url = f"{base}/api/v1/namespaces/default/configmaps"
     code, obj = await req(s, "POST", url, {"metadata": {"generateName": "gen-"}, "data": {}})
     assert code == 201 and obj["metadata"]["name"].startswith("gen-") and len(obj["metadata"]["name"]) == 9
-    code, dry = await req(s, "POST", url + "?dryRun=All", cm("dry"))
+    code, _dry = await req(s, "POST", url + "?dryRun=All", cm("dry"))
     assert code == 201
     code, _ = await req(s, "GET", f"{url}/dry")
     assert code == 404

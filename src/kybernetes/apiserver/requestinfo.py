@@ -58,11 +58,10 @@ def parse_request(method: str, path: str, *, watch_param: bool) -> RequestInfo:
         rest = rest[1:]
 
     namespace = ""
-    if rest[0] == "namespaces":
-        if len(rest) > 1:
-            namespace = rest[1]
-            if len(rest) > 2 and rest[2] not in NAMESPACE_SUBRESOURCES:
-                rest = rest[2:]
+    if rest[0] == "namespaces" and len(rest) > 1:
+        namespace = rest[1]
+        if len(rest) > 2 and rest[2] not in NAMESPACE_SUBRESOURCES:
+            rest = rest[2:]
     parts = tuple(rest)
     resource = parts[0] if parts else ""
     name = parts[1] if len(parts) > 1 else ""
