@@ -75,6 +75,14 @@ def q_int(request: web.Request, name: str) -> int | None:
         raise errors.bad_request(f'invalid value for {name}: "{v}"') from None
 
 
+def include_object(request: web.Request) -> str:
+    value = request.query.get("includeObject", "") or "Metadata"
+    if value not in ("None", "Metadata", "Object"):
+        raise errors.bad_request(
+            f'includeObject: Unsupported value: "{value}": supported values: "None", "Metadata", "Object"')
+    return value
+
+
 def write_options(request: web.Request) -> WriteOptions:
     dry = request.query.getall("dryRun", [])
     for d in dry:
@@ -177,7 +185,7 @@ class RestHandler:
         entry = await store.get(info.namespace, info.name, resource_version=request.query.get("resourceVersion", ""))
         if codec.wants_table(request.headers.get("Accept")):
             obj = from_storage(resource, copy.deepcopy(entry.obj)) if needs_conversion(resource) else entry.obj
-            table = tables.build_table(resource, [obj], include_object=request.query.get("includeObject", "Metadata"),
+            table = tables.build_table(resource, [obj], include_object=include_object(request),
                                        now=dt.datetime.now(dt.UTC), resource_version=obj["metadata"].get("resourceVersion", ""))
             return json_response(table)
         if needs_conversion(resource):
@@ -215,7 +223,7 @@ class RestHandler:
                                 predicate=self.predicate(request, resource))
         if codec.wants_table(request.headers.get("Accept")):
             objs = [self._served(resource, e) for e in page.items]
-            table = tables.build_table(resource, objs, include_object=request.query.get("includeObject", "Metadata"),
+            table = tables.build_table(resource, objs, include_object=include_object(request),
                                        now=dt.datetime.now(dt.UTC), resource_version=str(page.revision),
                                        continue_token=page.continue_token, remaining=page.remaining)
             return json_response(table)
@@ -246,7 +254,7 @@ class RestHandler:
         bookmarks = q_bool(request, "allowWatchBookmarks")
         timeout = q_int(request, "timeoutSeconds")
         as_table = codec.wants_table(request.headers.get("Accept"))
-        include = request.query.get("includeObject", "Metadata")
+        include = include_object(request)
         prefix = store.prefix(info.namespace)
         if info.name:
             # /namespaces/x/pods/name?watch (legacy): a field selector on the name

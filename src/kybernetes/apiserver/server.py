@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import orjson
 from aiohttp import web
 
 from kybernetes.api import resources as res
@@ -104,6 +103,7 @@ class APIServer:
     # --- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
         await self.cache.start()
+        openapi.warm()
         self.allocator.rebuild([e.obj for _, e in self.cache.iter_prefix("/registry/services/")])
         await self.bootstrap()
         self.ready = True
@@ -200,8 +200,12 @@ class APIServer:
             which: Literal["api", "apis"] = "api" if path.rstrip("/") == "/api" else "apis"
             dv = discovery.negotiate_discovery(accept)
             if dv is not None:
-                body = orjson.dumps(discovery.aggregated_discovery(which, dv))
-                return web.Response(body=body, headers={"Content-Type": discovery.AGGREGATED_CONTENT_TYPE[dv]})
+                body = discovery.aggregated_discovery_bytes(which, dv)
+                etag = discovery.discovery_etag(body)
+                headers = {"Content-Type": discovery.AGGREGATED_CONTENT_TYPE[dv], "ETag": etag, "Vary": "Accept"}
+                if request.headers.get("If-None-Match") == etag:
+                    return web.Response(status=304, headers=headers)
+                return web.Response(body=body, headers=headers)
             if which == "api":
                 return json_response(discovery.api_versions(self._server_address(request)))
             return json_response(discovery.api_group_list())

@@ -156,6 +156,10 @@ class Store:
     async def list(self, namespace: str, *, limit: int = 0, continue_token: str = "",
                    resource_version: str = "", resource_version_match: str = "",
                    predicate: Callable[[Obj], bool] | None = None) -> ListPage:
+        if resource_version_match not in ("", "Exact", "NotOlderThan"):
+            raise errors.bad_request(
+                f'resourceVersionMatch: Unsupported value: "{resource_version_match}": '
+                'supported values: "Exact", "NotOlderThan"')
         prefix = self.prefix(namespace)
         start_after = ""
         at_revision = 0
