@@ -10,8 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kybernetes.api.resources import RESOURCES
 from kybernetes.api.schemas import REGISTRY
 from kybernetes.machinery.protobuf import (
+    builtin_message,
     decode_envelope,
     decode_message,
     decode_object,
@@ -270,6 +272,36 @@ def test_decode_object_sets_type_meta_first() -> None:
     obj = decode_object(body, REGISTRY, lambda av, k: CORE + k)
     assert obj == {"kind": "Namespace", "apiVersion": "v1", "metadata": {"name": "ns1"}}
     assert list(obj)[:2] == ["kind", "apiVersion"]
+
+
+@pytest.mark.parametrize(
+    ("api_version", "kind", "expected"),
+    [
+        ("v1", "Pod", CORE + "Pod"),
+        ("v1", "Event", CORE + "Event"),
+        ("events.k8s.io/v1", "Event", "io.k8s.api.events.v1.Event"),
+        ("apps/v1", "Deployment", "io.k8s.api.apps.v1.Deployment"),
+        ("autoscaling/v1", "HorizontalPodAutoscaler", "io.k8s.api.autoscaling.v1.HorizontalPodAutoscaler"),
+        ("rbac.authorization.k8s.io/v1", "Role", "io.k8s.api.rbac.v1.Role"),
+        (
+            "authorization.k8s.io/v1",
+            "SelfSubjectAccessReview",
+            "io.k8s.api.authorization.v1.SelfSubjectAccessReview",
+        ),
+        ("v1", "DeleteOptions", META + "DeleteOptions"),
+        ("apps/v1", "DeleteOptions", META + "DeleteOptions"),
+        ("apps.example.com/v1", "Deployment", None),
+        ("apps/v1beta1", "Deployment", None),
+        ("v1", "Nope", None),
+    ],
+)
+def test_builtin_message(api_version: str, kind: str, expected: str | None) -> None:
+    assert builtin_message(api_version, kind, REGISTRY) == expected
+
+
+def test_builtin_message_agrees_with_the_resource_table() -> None:
+    for r in RESOURCES:
+        assert builtin_message(r.api_version, r.kind, REGISTRY) == r.schema, r
 
 
 def test_decode_object_unknown_kind() -> None:

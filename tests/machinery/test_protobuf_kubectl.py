@@ -30,9 +30,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from kybernetes.api.resources import RESOURCES
 from kybernetes.api.schemas import REGISTRY
-from kybernetes.machinery.protobuf import decode_envelope, decode_object
+from kybernetes.machinery.protobuf import builtin_message, decode_envelope, decode_object
 
 FIXTURES = Path(__file__).parent / "fixtures" / "kubectl"
 KUBECTL_NEW = "/usr/lib/google-cloud-sdk/bin/kubectl.1.32"
@@ -231,12 +230,7 @@ async def capture_case(name: str) -> tuple[bytes, dict[str, Any]]:
 
 
 def message_for(api_version: str, kind: str) -> str | None:
-    for r in RESOURCES:
-        if r.api_version == api_version and r.kind == kind:
-            return r.schema
-    group = api_version.split("/")[0] if "/" in api_version else "core"
-    name = f"io.k8s.api.{group.split('.')[0]}.{api_version.split('/')[-1]}.{kind}"
-    return name if name in REGISTRY else None
+    return builtin_message(api_version, kind, REGISTRY)
 
 
 def normalise_go_json(value: Any, message: str | None) -> Any:

@@ -195,6 +195,43 @@ def decode_message(raw: bytes, message: str, registry: SchemaRegistry) -> dict[s
     return _Decoder(registry).message(raw, message, message, 0)
 
 
+# API group -> the package part of its OpenAPI names (io.k8s.api.<package>.<version>.<Kind>).
+BUILTIN_GROUPS = {
+    "": "core",
+    "apps": "apps",
+    "batch": "batch",
+    "autoscaling": "autoscaling",
+    "policy": "policy",
+    "networking.k8s.io": "networking",
+    "coordination.k8s.io": "coordination",
+    "discovery.k8s.io": "discovery",
+    "events.k8s.io": "events",
+    "scheduling.k8s.io": "scheduling",
+    "storage.k8s.io": "storage",
+    "rbac.authorization.k8s.io": "rbac",
+    "authorization.k8s.io": "authorization",
+    "authentication.k8s.io": "authentication",
+}
+
+# meta.v1 kinds every group version carries (client-go registers them in each one), e.g. the
+# DeleteOptions body of `kubectl drain --disable-eviction`.
+META_KINDS = frozenset(
+    {"DeleteOptions", "CreateOptions", "UpdateOptions", "PatchOptions", "GetOptions", "ListOptions", "Status"}
+)
+
+
+def builtin_message(api_version: str, kind: str, registry: SchemaRegistry) -> str | None:
+    """The message name of a built-in kind: `apps/v1` `Deployment` -> io.k8s.api.apps.v1.Deployment."""
+    group, _, version = api_version.rpartition("/")
+    if kind in META_KINDS and version == "v1":
+        name = f"io.k8s.apimachinery.pkg.apis.meta.v1.{kind}"
+    elif group in BUILTIN_GROUPS:
+        name = f"io.k8s.api.{BUILTIN_GROUPS[group]}.{version}.{kind}"
+    else:
+        return None
+    return name if name in registry else None
+
+
 def decode_object(
     body: bytes,
     registry: SchemaRegistry,
