@@ -38,13 +38,6 @@ CREATE_ON_UPDATE = {("", "endpoints"), ("", "events"), ("coordination.k8s.io", "
                     ("rbac.authorization.k8s.io", "roles"), ("rbac.authorization.k8s.io", "rolebindings"),
                     ("rbac.authorization.k8s.io", "clusterroles"),
                     ("rbac.authorization.k8s.io", "clusterrolebindings"), ("", "limitranges")}
-EXTRA_PROTOBUF_MESSAGES = {
-    ("v1", "DeleteOptions"): "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions",
-    ("meta.k8s.io/v1", "DeleteOptions"): "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions",
-    ("policy/v1", "Eviction"): "io.k8s.api.policy.v1.Eviction",
-    ("v1", "Binding"): "io.k8s.api.core.v1.Binding",
-    ("autoscaling/v1", "Scale"): "io.k8s.api.autoscaling.v1.Scale",
-}
 
 
 @dataclass(slots=True)
@@ -58,17 +51,11 @@ class ServerConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def message_for(api_version: str, kind: str) -> str | None:
-    for r in res.RESOURCES:
-        if r.group_version == api_version and r.kind == kind:
-            return r.schema
-    return EXTRA_PROTOBUF_MESSAGES.get((api_version, kind))
-
-
 def decode_protobuf(body: bytes) -> dict[str, Any]:
+    """Protobuf request bodies of built-in kinds (kubectl 1.32+ typed clients send them)."""
     from kybernetes.machinery import protobuf
 
-    return protobuf.decode_object(body, REGISTRY, message_for)
+    return protobuf.decode_object(body, REGISTRY, lambda gv, kind: protobuf.builtin_message(gv, kind, REGISTRY))
 
 
 def host_ip() -> str:
