@@ -1,1 +1,14 @@
 """Per-kind strategies; importing this package registers them all."""
+
+from kybernetes.apiserver.strategies import (  # noqa: F401  (imported to register)
+    apps,
+    autoscaling,
+    batch,
+    core,
+    networking,
+    other,
+    pod,
+    policy,
+    rbac,
+    service,
+)
