@@ -43,8 +43,9 @@ class StatusError(Exception):
             "metadata": {},
             "status": "Failure",
             "message": self.message,
-            "reason": self.reason,
         }
+        if self.reason:  # Go omits an empty reason; kubectl then prints "Error from server: ..."
+            body["reason"] = self.reason
         details = dict(self.details or {})
         if self.causes:
             details["causes"] = [c.to_dict() for c in self.causes]
