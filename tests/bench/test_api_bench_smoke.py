@@ -35,3 +35,5 @@ def test_quick_run_reports_every_phase(tmp_path: Path) -> None:
     assert {"kyb_tls", "hello_tls", "hello_plain", "ratio_kyb_to_hello_tls"} <= set(cached)
     watch = report["watch_fanout"]
     assert watch["deliveries"] == watch["deliveries_expected"] > 0
+    assert "other_cpu_pct" in report["create_500"]
+    assert {row["row"] for row in report["summary"]} == {1, 2, 3, 4, 6, 11}
