@@ -24,12 +24,12 @@ def strat(group: str, kind: str) -> Strategy:
 
 
 def create(group: str, kind: str, obj: Obj) -> Obj:
-    """What the store does on create, minus storage: uid, defaults, prepare."""
+    """What the store does on create, minus storage: uid, prepare, defaults (in its order)."""
     obj = copy.deepcopy(obj)
     obj.setdefault("metadata", {}).setdefault("uid", "u-1")
     s = strat(group, kind)
-    s.default(obj)
     s.prepare_for_create(obj)
+    s.default(obj)
     return obj
 
 
@@ -285,6 +285,9 @@ def test_job_defaults_and_generated_selector() -> None:
     assert job["metadata"]["labels"] == want
     assert "manualSelector" not in s
     assert strat("batch", "Job").validate(job) == []
+    labelled = copy.deepcopy(KUBECTL_JOB)
+    labelled["spec"]["template"]["metadata"]["labels"] = {"app": "x"}
+    assert create("batch", "Job", labelled)["metadata"]["labels"] == {"app": "x", **want}
 
 
 def test_job_restart_policy_and_immutable_template() -> None:
@@ -462,3 +465,17 @@ def test_ingress_path_type_required() -> None:
         {"path": "/bar", "backend": {"service": {"name": "svc1", "port": {"number": 8080}}}}]}}]}}
     assert causes("networking.k8s.io", "Ingress", ing) == [(
         "spec.rules[0].http.paths[0].pathType", "FieldValueRequired", "Required value: pathType must be specified")]
+
+
+@pytest.mark.parametrize(("group", "kind"), sorted({(r.group, r.kind) for r in RESOURCES}))
+@pytest.mark.parametrize("junk", [True, [1], "x", {"a": [None]}], ids=["bool", "list", "str", "dict"])
+def test_malformed_bodies_never_raise(group: str, kind: str, junk: Any) -> None:
+    s = strat(group, kind)
+    obj: Obj = {"metadata": {"name": "x", "uid": "u"}, "spec": junk, "data": junk, "status": junk,
+                "template": junk, "rules": junk, "subsets": junk, "ports": junk, "roleRef": junk}
+    s.prepare_for_create(obj)
+    s.default(obj)
+    s.validate(obj)
+    s.validate_update(obj, copy.deepcopy(obj))
+    s.prepare_for_update(obj, copy.deepcopy(obj))
+    s.selectable_fields(obj)

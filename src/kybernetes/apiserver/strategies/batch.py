@@ -120,8 +120,13 @@ class JobStrategy(KindStrategy):
 
     def prepare_for_create(self, obj: Obj) -> None:
         super().prepare_for_create(obj)
+        # Job labels defaulted from the template's follow it when the generated labels are added
+        # (upstream's defaulted labels share the template's map).
+        before = get(obj, "spec", "template", "metadata", "labels")
+        copied = not get(obj, "metadata", "labels") or get(obj, "metadata", "labels") == before
         generate_selector(obj)
-        _labels_from_template(obj)
+        if copied:
+            obj.setdefault("metadata", {})["labels"] = dict(get(obj, "spec", "template", "metadata", "labels") or {})
 
     def validate(self, obj: Obj) -> list[Cause]:
         s = obj.get("spec") or {}

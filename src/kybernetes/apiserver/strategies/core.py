@@ -75,6 +75,7 @@ class NamespaceStrategy(KindStrategy):
             status["phase"] = "Active"
 
     def prepare_for_create(self, obj: Obj) -> None:
+        self.default(obj)
         obj["status"] = self.initial_status(obj)
         fins = spec(obj).setdefault("finalizers", [])
         if "kubernetes" not in fins:
@@ -125,6 +126,7 @@ class NodeStrategy(KindStrategy):
 
     def prepare_for_create(self, obj: Obj) -> None:
         # The kubelet registers its node with a status: a Node keeps what it was created with.
+        self.default(obj)
         obj.setdefault("status", {})
 
     def validate(self, obj: Obj) -> list[Cause]:
