@@ -396,6 +396,8 @@ class Store:
             else:
                 meta.pop(k, None)
         meta.pop("selfLink", None)
+        # an unconditional update (no resourceVersion) applies to the version we read
+        meta["resourceVersion"] = old_meta.get("resourceVersion", "")
         explicit_managed = "managedFields" in meta and meta["managedFields"] != old_meta.get("managedFields")
         if not explicit_managed:
             if "managedFields" in old_meta:
