@@ -11,7 +11,8 @@ client's CPU use so that a client-bound figure can be told from a server-bound o
 Phases, in order (objects stay, so later phases run against a store of about 10,000 objects):
  memory idle -> populate 3,000 pods + 7,000 configmaps -> memory loaded -> LIST -> create at
  200/s and 500/s -> GET at 1,000/s mixed with 200 writes/s -> cached GET closed loop vs a
- hello-world aiohttp app (TLS and plain) -> watch fan-out -> memory after everything.
+ hello-world aiohttp app (TLS and plain) -> watch fan-out (20, then 100 watchers) -> memory after
+ everything.
 """
 
 from __future__ import annotations
@@ -63,13 +64,15 @@ class Plan:
     list_reps: int = 10
     memory_configmaps: int = 7000
     watchers: int = 100
+    # A lighter fan-out as well, to show where delivery keeps up when the full one does not.
+    light_watchers: int = 20
     watch_rate: int = 500
     watch_seconds: float = 10.0
     populate_concurrency: int = 32
 
 
 QUICK = Plan(create_seconds=1.0, get_rate=300, get_write_rate=50, get_seconds=1.0, cached_connections=8,
-             cached_seconds=0.5, list_pods=200, list_reps=2, memory_configmaps=300, watchers=5,
+             cached_seconds=0.5, list_pods=200, list_reps=2, memory_configmaps=300, watchers=5, light_watchers=2,
              watch_rate=100, watch_seconds=1.0)
 
 
@@ -399,7 +402,7 @@ class ApiBench:
         text = (await proc.communicate())[0].decode(errors="replace")
         return parse_wrk(text)
 
-    async def phase_watch(self) -> dict[str, Any]:
+    async def phase_watch(self, watchers: int) -> dict[str, Any]:
         p = self.plan
         status, body = await self.get("/api/v1/namespaces/watch/configmaps?limit=1")
         if status != 200:
@@ -408,7 +411,7 @@ class ApiBench:
         path = f"/api/v1/namespaces/watch/configmaps?watch=1&resourceVersion={rv}&allowWatchBookmarks=false"
         delays: list[float] = []
         streams = await asyncio.gather(*(httpload.open_watch("127.0.0.1", self.port, path, self.ssl_ctx, delays)
-                                         for _ in range(p.watchers)))
+                                         for _ in range(watchers)))
         statuses = await asyncio.wait_for(asyncio.gather(*(s.headers_seen for s in streams)), 30)
         if any(s != 200 for s in statuses):
             raise HTTPStatusError(f"watch statuses {sorted(set(statuses))}")
@@ -416,13 +419,13 @@ class ApiBench:
         async def write(i: int) -> bool:
             sent = f"{time.perf_counter():.6f}"
             return await self.create("/api/v1/namespaces/watch/configmaps",
-                                     configmap(f"w-{i:06d}", {httpload.SENT_KEY: sent}))
+                                     configmap(f"w{watchers}-{i:06d}", {httpload.SENT_KEY: sent}))
 
         meter = CpuMeter(self.pid)
         meter.start()
         began = time.perf_counter()
         writes = await httpload.open_loop(write, p.watch_rate, p.watch_seconds)
-        expected = writes.ok * p.watchers
+        expected = writes.ok * watchers
         deadline = time.perf_counter() + 15
         while len(delays) < expected and time.perf_counter() < deadline:
             await asyncio.sleep(0.05)
@@ -431,7 +434,7 @@ class ApiBench:
         for s in streams:
             if s.transport is not None:
                 s.transport.close()
-        out: dict[str, Any] = {"watchers": p.watchers, "offered_events_per_s": p.watch_rate,
+        out: dict[str, Any] = {"watchers": watchers, "offered_events_per_s": p.watch_rate,
                                "events_written": writes.ok, "deliveries": len(delays),
                                "deliveries_expected": expected,
                                "deliveries_per_s": round(len(delays) / (last - began), 1),
@@ -518,7 +521,8 @@ async def run(plan: Plan, port_base: int, server_args: list[str], work: Path) ->
                 ("cached_get", lambda: bench.phase_cached_get(
                     work, (port_base + 1, port_base + 2),
                     (tls_dir / "server.crt", tls_dir / "server.key", tls_dir / "ca.crt"))),
-                ("watch_fanout", bench.phase_watch),
+                ("watch_fanout_light", lambda: bench.phase_watch(plan.light_watchers)),
+                ("watch_fanout", lambda: bench.phase_watch(plan.watchers)),
             ]
             for name, phase in phases:
                 try:

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 BENCH = Path(__file__).parents[2] / "bench" / "api_bench.py"
-PHASES = ["populate", "list_pods", "create_200", "create_500", "get_mixed", "cached_get", "watch_fanout"]
+PHASES = ["populate", "list_pods", "create_200", "create_500", "get_mixed", "cached_get", "watch_fanout_light",
+          "watch_fanout"]
 
 
 @pytest.mark.slow
