@@ -21,6 +21,7 @@ from aiohttp import web
 from kybernetes.api.resources import Resource
 from kybernetes.api.schemas import REGISTRY
 from kybernetes.apiserver import codec, tables
+from kybernetes.apiserver.authn import UserInfo
 from kybernetes.apiserver.cache import CacheEvent, Entry
 from kybernetes.apiserver.registry.store import DeleteOptions, ListPage, Store, WriteOptions
 from kybernetes.apiserver.requestinfo import RequestInfo
@@ -30,6 +31,7 @@ from kybernetes.machinery.patch.strategic import apply_strategic_merge_patch
 
 Obj = dict[str, Any]
 BOOKMARK_INTERVAL = 60.0
+USER_KEY: web.RequestKey[UserInfo | None] = web.RequestKey("user", UserInfo)  # type: ignore[arg-type]
 
 
 # --- version conversion ------------------------------------------------------------------------------
@@ -94,7 +96,8 @@ def write_options(request: web.Request) -> WriteOptions:
     fv = request.query.get("fieldValidation", "")
     if fv not in ("", "Strict", "Warn", "Ignore"):
         raise errors.bad_request(f'fieldValidation: Unsupported value: "{fv}": supported values: "Ignore", "Strict", "Warn"')
-    return WriteOptions(dry_run=bool(dry), field_manager=fm, user_agent=request.headers.get("User-Agent", ""))
+    return WriteOptions(dry_run=bool(dry), field_manager=fm, user_agent=request.headers.get("User-Agent", ""),
+                        user=request.get(USER_KEY))
 
 
 # --- response helpers ----------------------------------------------------------------------------------
@@ -484,7 +487,8 @@ class RestHandler:
         dry = opts.get("dryRun") or request.query.getall("dryRun", [])
         return DeleteOptions(grace_period_seconds=int(grace) if grace is not None else None,
                              propagation_policy=policy, precondition_uid=pre.get("uid"),
-                             precondition_rv=pre.get("resourceVersion"), dry_run=bool(dry))
+                             precondition_rv=pre.get("resourceVersion"), dry_run=bool(dry),
+                             user=request.get(USER_KEY))
 
     async def delete_collection(self, request: web.Request, info: RequestInfo, resource: Resource) -> web.StreamResponse:
         options = await self._delete_options(request)

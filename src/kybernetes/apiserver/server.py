@@ -18,18 +18,17 @@ from aiohttp import web
 
 from kybernetes.api import resources as res
 from kybernetes.api.schemas import REGISTRY
-from kybernetes.apiserver import authn, discovery, openapi
+from kybernetes.apiserver import admission, authn, discovery, openapi
 from kybernetes.apiserver.cache import WatchCache
 from kybernetes.apiserver.registry.services import ServiceAllocator
 from kybernetes.apiserver.registry.store import Store, WriteOptions
 from kybernetes.apiserver.requestinfo import parse_request
-from kybernetes.apiserver.rest import RestHandler, json_response, status_response
+from kybernetes.apiserver.rest import USER_KEY, RestHandler, json_response, status_response
 from kybernetes.apiserver.strategy import strategy_for
 from kybernetes.machinery import errors
 from kybernetes.storage.interface import Storage
 
 log = logging.getLogger(__name__)
-USER_KEY: web.RequestKey[authn.UserInfo | None] = web.RequestKey("user", authn.UserInfo | None)  # type: ignore[arg-type]
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 # Kinds that upstream lets PUT create (AllowCreateOnUpdate).
@@ -48,6 +47,7 @@ class ServerConfig:
     advertise_address: str = ""
     service_cidr: str = "10.43.0.0/16"
     anonymous_auth: bool = False
+    disabled_admission: frozenset[str] = frozenset()
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -67,10 +67,14 @@ def host_ip() -> str:
 
 
 class APIServer:
-    def __init__(self, config: ServerConfig, storage: Storage) -> None:
+    def __init__(self, config: ServerConfig, storage: Storage,
+                 admission_plugins: list[admission.Plugin] | None = None) -> None:
         self.config = config
         self.storage = storage
         self.cache = WatchCache(storage)
+        if admission_plugins is None:
+            admission_plugins = admission.default_plugins(config.disabled_admission)
+        self.admission = admission.Chain(admission_plugins)
         self.allocator = ServiceAllocator(config.service_cidr)
         self.stores: dict[tuple[str, str], Store] = {}
         for r in res.RESOURCES:
@@ -79,7 +83,8 @@ class APIServer:
             hooks = self.allocator if (r.group, r.plural) == ("", "services") else None
             self.stores[(r.group, r.plural)] = Store(
                 r, storage, self.cache, strategy_for(r), hooks=hooks, namespace_exists=self._namespace,
-                allow_create_on_update=(r.group, r.plural) in CREATE_ON_UPDATE)
+                allow_create_on_update=(r.group, r.plural) in CREATE_ON_UPDATE, admission_chain=self.admission)
+        self.admission.bind(admission.AdmissionContext(self.cache, self.stores))
         self.rest = RestHandler(self.stores, decode_protobuf)
         self.ready = False
 

@@ -29,6 +29,7 @@ from typing import Any
 import orjson
 
 from kybernetes.api.resources import Resource
+from kybernetes.apiserver import admission
 from kybernetes.api.schemas import REGISTRY
 from kybernetes.apiserver.cache import Entry, WatchCache, decode_value
 from kybernetes.apiserver.strategy import Strategy
@@ -66,6 +67,7 @@ class WriteOptions:
     dry_run: bool = False
     field_manager: str = ""
     user_agent: str = ""
+    user: Any = None  # authn.UserInfo of the requester, for admission
 
 
 @dataclass(slots=True)
@@ -75,6 +77,7 @@ class DeleteOptions:
     precondition_uid: str | None = None
     precondition_rv: str | None = None
     dry_run: bool = False
+    user: Any = None
 
 
 @dataclass(slots=True)
@@ -112,7 +115,7 @@ def manager_from_user_agent(ua: str) -> str:
 class Store:
     def __init__(self, resource: Resource, storage: Storage, cache: WatchCache, strategy: Strategy,
                  *, hooks: Hooks | None = None, namespace_exists: Callable[[str], Awaitable[Obj | None]] | None = None,
-                 allow_create_on_update: bool = False) -> None:
+                 allow_create_on_update: bool = False, admission_chain: admission.Chain | None = None) -> None:
         self.resource = resource
         self.storage = storage
         self.cache = cache
@@ -120,6 +123,7 @@ class Store:
         self.hooks = hooks or Hooks()
         self._namespace_lookup = namespace_exists
         self.allow_create_on_update = allow_create_on_update
+        self.admission = admission_chain or admission.EMPTY_CHAIN
         self.prefix_root = resource.key_prefix()
 
     # --- keys ------------------------------------------------------------------------------------
@@ -260,9 +264,14 @@ class Store:
             meta["generation"] = 1
         else:
             meta.pop("generation", None)
+        self.strategy.default(obj)
+        attrs = admission.Attributes(self.resource, admission.CREATE, meta.get("namespace", ""), meta.get("name", ""),
+                                     obj, None, user=opts.user, dry_run=opts.dry_run)
+        await self.admission.admit(attrs)
         self.strategy.prepare_for_create(obj)
         self.strategy.default(obj)
         self._validate_create(obj)
+        await self.admission.validate(attrs)
         self._record_fields(obj, opts, "Update", "")
         await self.hooks.before_create(self, obj, opts.dry_run)
         if opts.dry_run:
@@ -355,7 +364,7 @@ class Store:
             if precondition_rv and precondition_rv != old_rv:
                 raise errors.conflict(self._res, name, self._group)
             new = await mutate(copy.deepcopy(old))
-            result = self._prepare_update(new, old, opts=opts, subresource=subresource, operation=operation)
+            result = await self._prepare_update(new, old, opts=opts, subresource=subresource, operation=operation)
             if result is None:
                 return copy.deepcopy(old)  # no-op: nothing to write
             if opts.dry_run:
@@ -380,8 +389,8 @@ class Store:
             return result
         raise errors.conflict(self._res, name, self._group)
 
-    def _prepare_update(self, new: Obj, old: Obj, *, opts: WriteOptions, subresource: str,
-                        operation: str) -> Obj | None:
+    async def _prepare_update(self, new: Obj, old: Obj, *, opts: WriteOptions, subresource: str,
+                              operation: str) -> Obj | None:
         meta = new.get("metadata")
         if not isinstance(meta, dict):
             meta = new["metadata"] = {}
@@ -404,6 +413,12 @@ class Store:
                 meta["managedFields"] = copy.deepcopy(old_meta["managedFields"])
             else:
                 meta.pop("managedFields", None)
+        attrs = admission.Attributes(self.resource, admission.UPDATE, old_meta.get("namespace", ""),
+                                     old_meta.get("name", ""), new, old, subresource=subresource,
+                                     user=opts.user, dry_run=opts.dry_run)
+        if subresource not in INTERNAL_SUBRESOURCES:
+            self.strategy.default(new)
+            await self.admission.admit(attrs)
         if subresource in INTERNAL_SUBRESOURCES:
             pass  # the server's own subresource writes (binding) set exactly what they mean to
         elif subresource == "status":
@@ -421,6 +436,8 @@ class Store:
             causes = validate_meta_update(self.resource, new, old) + self.strategy.validate_update(new, old)
         if causes:
             raise errors.invalid(self.resource.kind, meta.get("name", ""), causes, self._group)
+        if subresource not in INTERNAL_SUBRESOURCES:
+            await self.admission.validate(attrs)
         if old_meta.get("deletionTimestamp") and set(meta.get("finalizers") or []) - set(old_meta.get("finalizers") or []):
             raise errors.invalid(self.resource.kind, meta.get("name", ""), [Cause(
                 "FieldValueForbidden", "Forbidden: no new finalizers can be added if the object is being deleted",
@@ -461,6 +478,9 @@ class Store:
                     f"Precondition failed: ResourceVersion in precondition: {options.precondition_rv}, "
                     f"ResourceVersion in meta: {meta.get('resourceVersion')}"))
             rv = int(meta["resourceVersion"])
+            await self.admission.validate(admission.Attributes(
+                self.resource, admission.DELETE, meta.get("namespace", ""), name, None, entry.obj,
+                user=options.user, dry_run=options.dry_run))
             changed = self._begin_deletion(obj, options)
             if options.dry_run:
                 return obj, not changed
