@@ -74,6 +74,17 @@ class CacheEvent:
     revision: int
     entry: Entry  # the object after the event (for DELETED: the last state, at this revision)
     prev: Entry | None
+    # Encoded watch lines by event type, shared by every watcher that sends this event as JSON.
+    lines: dict[str, bytes] = field(default_factory=dict)
+
+    def line(self, etype: str, entry: Entry) -> bytes:
+        """`{"type": etype, "object": entry}` as a JSON line, encoded once per event."""
+        if entry is not self.entry:
+            return b'{"type":"' + etype.encode() + b'","object":' + entry.raw + b"}\n"
+        cached = self.lines.get(etype)
+        if cached is None:
+            cached = self.lines[etype] = b'{"type":"' + etype.encode() + b'","object":' + entry.raw + b"}\n"
+        return cached
 
 
 @dataclass(eq=False)

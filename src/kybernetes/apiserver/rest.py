@@ -299,8 +299,11 @@ class RestHandler:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout if timeout else None
         try:
-            for e in initial:
-                await resp.write(encode_event("ADDED", self._served(resource, e)))
+            if initial:
+                if as_table or needs_conversion(resource):
+                    await resp.write(b"".join(encode_event("ADDED", self._served(resource, e)) for e in initial))
+                else:
+                    await resp.write(b"".join(b'{"type":"ADDED","object":' + e.raw + b"}\n" for e in initial))
             last_bookmark = loop.time()
             while True:
                 wait = BOOKMARK_INTERVAL if bookmarks else 30.0
@@ -311,20 +314,34 @@ class RestHandler:
                 try:
                     ev = await asyncio.wait_for(watcher.queue.get(), wait)
                 except TimeoutError:
-                    ev = None
                     if deadline is not None and loop.time() >= deadline:
                         break
                     if bookmarks and loop.time() - last_bookmark >= BOOKMARK_INTERVAL:
                         await resp.write(self._bookmark(resource, cache.revision))
                         last_bookmark = loop.time()
                     continue
-                if ev is None:
+                # Send everything already queued in one write: under load one TLS record per
+                # batch instead of per event keeps fan-out cheap.
+                batch: list[bytes] = []
+                closed = False
+                while True:
+                    if ev is None:
+                        closed = True
+                        break
+                    out = self._filter_event(ev, pred)
+                    if out is not None:
+                        etype, entry = out
+                        if as_table or needs_conversion(resource):
+                            batch.append(encode_event(etype, self._served(resource, entry)))
+                        else:
+                            batch.append(ev.line(etype, entry))
+                    if len(batch) >= 512 or watcher.queue.empty():
+                        break
+                    ev = watcher.queue.get_nowait()
+                if batch:
+                    await resp.write(b"".join(batch))
+                if closed:
                     break
-                out = self._filter_event(ev, pred)
-                if out is None:
-                    continue
-                etype, obj = out
-                await resp.write(encode_event(etype, self._served(resource, Entry(obj, ev.revision))))
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:
@@ -339,24 +356,23 @@ class RestHandler:
             "metadata": {"resourceVersion": str(revision)}}}) + b"\n"
 
     @staticmethod
-    def _filter_event(ev: CacheEvent, pred: Callable[[Obj], bool] | None) -> tuple[str, Obj] | None:
-        """Upstream's filtered watch: an object moving into the selection is ADDED, out of it
-        DELETED."""
-        obj = ev.entry.obj
+    def _filter_event(ev: CacheEvent, pred: Callable[[Obj], bool] | None) -> tuple[str, Entry] | None:
+        """Upstream's filtered watch: an object moving into the selection is ADDED; one moving
+        out of it is DELETED, carrying its previous state at the event's resourceVersion."""
         if pred is None:
-            return ev.type, obj
-        cur = pred(obj)
-        if ev.type == "ADDED":
-            return ("ADDED", obj) if cur else None
-        if ev.type == "DELETED":
-            return ("DELETED", obj) if cur else None
+            return ev.type, ev.entry
+        cur = pred(ev.entry.obj)
+        if ev.type in ("ADDED", "DELETED"):
+            return (ev.type, ev.entry) if cur else None
         was = ev.prev is not None and pred(ev.prev.obj)
         if cur and was:
-            return "MODIFIED", obj
+            return "MODIFIED", ev.entry
         if cur:
-            return "ADDED", obj
-        if was:
-            return "DELETED", obj
+            return "ADDED", ev.entry
+        if was and ev.prev is not None:
+            last = dict(ev.prev.obj)
+            last["metadata"] = dict(last.get("metadata") or {}, resourceVersion=str(ev.revision))
+            return "DELETED", Entry(last, ev.revision)
         return None
 
     # --- writes ----------------------------------------------------------------------------------------
