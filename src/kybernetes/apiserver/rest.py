@@ -187,33 +187,34 @@ class RestHandler:
         store = self.store_for(resource)
         entry = await store.get(info.namespace, info.name, resource_version=request.query.get("resourceVersion", ""))
         if codec.wants_table(request.headers.get("Accept")):
-            obj = from_storage(resource, copy.deepcopy(entry.obj)) if needs_conversion(resource) else entry.obj
+            obj = self._served(resource, entry)
             table = tables.build_table(resource, [obj], include_object=include_object(request),
                                        now=dt.datetime.now(dt.UTC), resource_version=obj["metadata"].get("resourceVersion", ""))
             return json_response(table)
         if needs_conversion(resource):
-            return json_response(from_storage(resource, copy.deepcopy(entry.obj)))
+            return json_response(from_storage(resource, entry.obj))
         return json_response(entry.raw)
 
-    def predicate(self, request: web.Request, resource: Resource) -> Callable[[Obj], bool] | None:
+    def predicate(self, request: web.Request, resource: Resource) -> Callable[[Entry], bool] | None:
         ls_text = request.query.get("labelSelector", "")
         fs_text = request.query.get("fieldSelector", "")
-        preds: list[Callable[[Obj], bool]] = []
+        preds: list[Callable[[Entry], bool]] = []
         if ls_text:
             sel = labels.parse_selector(ls_text)
             if not sel.empty:
-                preds.append(lambda o: sel.matches((o.get("metadata") or {}).get("labels") or {}))
+                preds.append(lambda e: sel.matches(e.labels))
         if fs_text:
             fsel = fields.parse_field_selector(fs_text)
             strategy = self.store_for(resource).strategy
             supported = strategy.selectable_fields({"metadata": {}})
             fields.check_supported(fsel, supported.keys(), resource.plural)
-            preds.append(lambda o: fsel.matches(strategy.selectable_fields(o)))
+            preds.append(lambda e: fsel.matches(e.fields if e.fields is not None
+                                                 else strategy.selectable_fields(e.obj)))
         if not preds:
             return None
         if len(preds) == 1:
             return preds[0]
-        return lambda o: all(p(o) for p in preds)
+        return lambda e: all(p(e) for p in preds)
 
     async def list(self, request: web.Request, info: RequestInfo, resource: Resource) -> web.StreamResponse:
         store = self.store_for(resource)
@@ -233,7 +234,7 @@ class RestHandler:
         return web.Response(body=self._list_body(resource, page), content_type="application/json")
 
     def _served(self, resource: Resource, e: Entry) -> Obj:
-        return from_storage(resource, copy.deepcopy(e.obj)) if needs_conversion(resource) else e.obj
+        return from_storage(resource, e.obj) if needs_conversion(resource) else e.obj
 
     def _list_body(self, resource: Resource, page: ListPage) -> bytes:
         meta: Obj = {"resourceVersion": str(page.revision)}
@@ -268,7 +269,7 @@ class RestHandler:
             if rv_text == "":
                 await cache.wait_fresh()
             start_rev = cache.revision
-            initial = [e for _, e in cache.iter_prefix(prefix) if pred is None or pred(e.obj)]
+            initial = [e for _, e in cache.iter_prefix(prefix) if pred is None or pred(e)]
         else:
             try:
                 start_rev = int(rv_text)
@@ -356,23 +357,21 @@ class RestHandler:
             "metadata": {"resourceVersion": str(revision)}}}) + b"\n"
 
     @staticmethod
-    def _filter_event(ev: CacheEvent, pred: Callable[[Obj], bool] | None) -> tuple[str, Entry] | None:
+    def _filter_event(ev: CacheEvent, pred: Callable[[Entry], bool] | None) -> tuple[str, Entry] | None:
         """Upstream's filtered watch: an object moving into the selection is ADDED; one moving
         out of it is DELETED, carrying its previous state at the event's resourceVersion."""
         if pred is None:
             return ev.type, ev.entry
-        cur = pred(ev.entry.obj)
+        cur = pred(ev.entry)
         if ev.type in ("ADDED", "DELETED"):
             return (ev.type, ev.entry) if cur else None
-        was = ev.prev is not None and pred(ev.prev.obj)
+        was = ev.prev is not None and pred(ev.prev)
         if cur and was:
             return "MODIFIED", ev.entry
         if cur:
             return "ADDED", ev.entry
         if was and ev.prev is not None:
-            last = dict(ev.prev.obj)
-            last["metadata"] = dict(last.get("metadata") or {}, resourceVersion=str(ev.revision))
-            return "DELETED", Entry(last, ev.revision)
+            return "DELETED", Entry.from_obj(ev.prev.obj, ev.revision)
         return None
 
     # --- writes ----------------------------------------------------------------------------------------
@@ -601,9 +600,10 @@ class RestHandler:
         return json_response(errors.success_status(), 201)
 
 
-def _and_name(pred: Callable[[Obj], bool] | None, name: str) -> Callable[[Obj], bool]:
-    def named(o: Obj) -> bool:
-        return bool(o["metadata"].get("name") == name and (pred is None or pred(o)))
+def _and_name(pred: Callable[[Entry], bool] | None, name: str) -> Callable[[Entry], bool]:
+    def named(e: Entry) -> bool:
+        actual = e.fields.get("metadata.name") if e.fields is not None else e.obj["metadata"].get("name")
+        return bool(actual == name and (pred is None or pred(e)))
 
     return named
 

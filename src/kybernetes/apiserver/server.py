@@ -85,6 +85,8 @@ class APIServer:
                 r, storage, self.cache, strategy_for(r), hooks=hooks, namespace_exists=self._namespace,
                 allow_create_on_update=(r.group, r.plural) in CREATE_ON_UPDATE, admission_chain=self.admission)
         self.admission.bind(admission.AdmissionContext(self.cache, self.stores))
+        for store in self.stores.values():
+            self.cache.set_extractor(store.prefix_root, store.strategy.selectable_fields)
         self.rest = RestHandler(self.stores, decode_protobuf)
         self.ready = False
 

@@ -29,9 +29,9 @@ from typing import Any
 import orjson
 
 from kybernetes.api.resources import Resource
-from kybernetes.apiserver import admission
 from kybernetes.api.schemas import REGISTRY
-from kybernetes.apiserver.cache import Entry, WatchCache, decode_value
+from kybernetes.apiserver import admission
+from kybernetes.apiserver.cache import Entry, WatchCache
 from kybernetes.apiserver.strategy import Strategy
 from kybernetes.machinery import errors, managedfields
 from kybernetes.machinery.errors import Cause
@@ -159,7 +159,7 @@ class Store:
 
     async def list(self, namespace: str, *, limit: int = 0, continue_token: str = "",
                    resource_version: str = "", resource_version_match: str = "",
-                   predicate: Callable[[Obj], bool] | None = None) -> ListPage:
+                   predicate: Callable[[Entry], bool] | None = None) -> ListPage:
         if resource_version_match not in ("", "Exact", "NotOlderThan"):
             raise errors.bad_request(
                 f'resourceVersionMatch: Unsupported value: "{resource_version_match}": '
@@ -187,12 +187,12 @@ class Store:
         return await self._list_from_storage(prefix, limit, start_after, at_revision, predicate)
 
     def _list_from_cache(self, prefix: str, limit: int, after: str, revision: int,
-                         predicate: Callable[[Obj], bool] | None) -> ListPage:
+                         predicate: Callable[[Entry], bool] | None) -> ListPage:
         items: list[Entry] = []
         last_key = ""
         more = False
         for k, e in self.cache.iter_prefix(prefix, after=after):
-            if predicate is not None and not predicate(e.obj):
+            if predicate is not None and not predicate(e):
                 continue
             if limit and len(items) >= limit:
                 more = True
@@ -203,11 +203,11 @@ class Store:
         remaining = None
         if more:
             remaining = sum(1 for _ in self.cache.iter_prefix(prefix, after=last_key)
-                            if predicate is None or predicate(_[1].obj))
+                            if predicate is None or predicate(_[1]))
         return ListPage(items, revision, token, remaining)
 
     async def _list_from_storage(self, prefix: str, limit: int, after: str, revision: int,
-                                 predicate: Callable[[Obj], bool] | None) -> ListPage:
+                                 predicate: Callable[[Entry], bool] | None) -> ListPage:
         items: list[Entry] = []
         cursor = after
         more = False
@@ -218,13 +218,13 @@ class Store:
                                                 continue_key=cursor or None, revision=revision)
                 for kv in batch.items:
                     cursor = kv.key
-                    obj = decode_value(kv)
-                    if predicate is not None and not predicate(obj):
+                    entry = self.cache.entry_from_value(kv.key, kv.value, kv.mod_revision)
+                    if predicate is not None and not predicate(entry):
                         continue
                     if limit and len(items) >= limit:
                         more = True
                         break
-                    items.append(Entry(obj, kv.mod_revision))
+                    items.append(entry)
                     last_key = kv.key
                 if more or not batch.more or not limit:
                     break
@@ -338,7 +338,7 @@ class Store:
                 meta["name"] = name
                 return await self.create(new, namespace=namespace, opts=opts), True
             raise self._not_found(name)
-        if wanted_rv and wanted_rv != entry.obj["metadata"].get("resourceVersion"):
+        if wanted_rv and wanted_rv != str(entry.revision):
             raise errors.conflict(self._res, name, self._group)
 
         async def mutate(current: Obj) -> Obj:
@@ -363,10 +363,10 @@ class Store:
             old_rv = old["metadata"]["resourceVersion"]
             if precondition_rv and precondition_rv != old_rv:
                 raise errors.conflict(self._res, name, self._group)
-            new = await mutate(copy.deepcopy(old))
+            new = await mutate(entry.obj)  # a fresh copy the mutation may change
             result = await self._prepare_update(new, old, opts=opts, subresource=subresource, operation=operation)
             if result is None:
-                return copy.deepcopy(old)  # no-op: nothing to write
+                return old  # no-op: nothing to write
             if opts.dry_run:
                 result["metadata"]["resourceVersion"] = old_rv
                 return result
@@ -467,7 +467,7 @@ class Store:
             entry = self.cache.get(key)
             if entry is None:
                 raise self._not_found(name)
-            obj = copy.deepcopy(entry.obj)
+            obj = entry.obj
             meta = obj["metadata"]
             if options.precondition_uid and options.precondition_uid != meta.get("uid"):
                 raise errors.conflict(self._res, name, self._group, reason=(
@@ -545,11 +545,15 @@ class Store:
         return max(grace, 0)
 
     def _has_dependents(self, obj: Obj) -> bool:
-        uid = obj["metadata"].get("uid")
+        uid = obj["metadata"].get("uid") or ""
         ns = obj["metadata"].get("namespace", "")
+        needle = uid.encode()
         for entry in self.cache.all_entries():
-            for ref in entry.obj.get("metadata", {}).get("ownerReferences") or []:
-                if ref.get("uid") == uid and entry.obj["metadata"].get("namespace", "") in ("", ns):
+            if not needle or needle not in entry.raw:
+                continue  # cheap pre-filter before decoding
+            dep = entry.obj
+            for ref in dep.get("metadata", {}).get("ownerReferences") or []:
+                if ref.get("uid") == uid and dep["metadata"].get("namespace", "") in ("", ns):
                     return True
         return False
 
