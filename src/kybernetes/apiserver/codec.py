@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 import yaml
 
-from kybernetes.machinery import errors
+from kybernetes.machinery import errors, fieldcheck
 
 MAX_BODY_BYTES = 3 * 1024 * 1024  # upstream's default request size limit
 
@@ -35,7 +35,21 @@ def media_type(header: str | None) -> str:
 
 
 class _UniqueKeyLoader(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader):  # type: ignore[misc]
-    pass
+    """Safe loading that notes keys given twice in one mapping (the last value wins), worded as
+    upstream's strict YAML decoder (go-yaml): ``line 4: key "replicas" already set in map``."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node)
+            if key in seen:
+                shown = fieldcheck.go_quote(key) if isinstance(key, str) else str(key)
+                line = key_node.start_mark.line + 1
+                self.duplicate_keys.append((line, f"line {line}: key {shown} already set in map"))
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
 
 
 def decode_json(body: bytes) -> Any:
@@ -46,13 +60,27 @@ def decode_json(body: bytes) -> Any:
 
 
 def decode_yaml(body: bytes) -> Any:
+    return decode_yaml_checked(body)[0]
+
+
+def decode_yaml_checked(body: bytes) -> tuple[Any, list[str]]:
+    """The one YAML document in `body`, and upstream's strict error for its duplicate keys
+    (``yaml: unmarshal errors:`` then one indented line per key; none when the list is empty)."""
+    loader = _UniqueKeyLoader(body)
+    loader.duplicate_keys = []
     try:
-        docs = list(yaml.load_all(body, Loader=_UniqueKeyLoader))
+        docs = []
+        while loader.check_data():
+            docs.append(loader.get_data())
     except yaml.YAMLError as e:
         raise errors.bad_request(f"error converting YAML to JSON: {str(e).splitlines()[0]}") from None
+    finally:
+        loader.dispose()
     if len(docs) != 1:
         raise errors.bad_request("error converting YAML to JSON: expected exactly one YAML document")
-    return _yaml_to_json_compatible(docs[0])
+    dups = [text for _, text in sorted(loader.duplicate_keys)]  # in document order, as go-yaml
+    strict = ["yaml: unmarshal errors:\n  " + "\n  ".join(dups)] if dups else []
+    return _yaml_to_json_compatible(docs[0]), strict
 
 
 def _yaml_to_json_compatible(v: Any) -> Any:
@@ -66,13 +94,17 @@ def _yaml_to_json_compatible(v: Any) -> Any:
     return str(v)
 
 
-def decode_object_body(body: bytes, content_type: str, *, protobuf_decoder: Any = None) -> dict[str, Any]:
-    """Decode a create/update body into an object dict."""
+def decode_object_body(body: bytes, content_type: str, *, protobuf_decoder: Any = None,
+                       strict_errors: list[str] | None = None) -> dict[str, Any]:
+    """Decode a create/update body into an object dict; YAML duplicate-key errors are appended
+    to `strict_errors` when given."""
     mt = media_type(content_type) or JSON
     if mt == JSON:
         obj = decode_json(body)
     elif mt in (YAML, "application/x-yaml", "text/yaml"):
-        obj = decode_yaml(body)
+        obj, yaml_strict = decode_yaml_checked(body)
+        if strict_errors is not None:
+            strict_errors.extend(yaml_strict)
     elif mt == PROTOBUF:
         if protobuf_decoder is None:
             raise errors.unsupported_media_type(mt)

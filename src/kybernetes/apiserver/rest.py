@@ -25,12 +25,14 @@ from kybernetes.apiserver.authn import UserInfo
 from kybernetes.apiserver.cache import CacheEvent, Entry
 from kybernetes.apiserver.registry.store import DeleteOptions, ListPage, Store, WriteOptions
 from kybernetes.apiserver.requestinfo import RequestInfo
-from kybernetes.machinery import errors, fields, labels
+from kybernetes.machinery import errors, fieldcheck, fields, labels
 from kybernetes.machinery.patch.merge import apply_merge_patch
 from kybernetes.machinery.patch.strategic import apply_strategic_merge_patch
 
 Obj = dict[str, Any]
 BOOKMARK_INTERVAL = 60.0
+# Warning texts (fieldValidation=Warn findings) that the response carries as Warning headers.
+WARNINGS_KEY: web.RequestKey[list[str]] = web.RequestKey("kyb.warnings", list)  # type: ignore[arg-type]
 USER_KEY: web.RequestKey[UserInfo | None] = web.RequestKey("user", UserInfo)  # type: ignore[arg-type]
 
 
@@ -124,6 +126,12 @@ class RestHandler:
 
     # --- entry ----------------------------------------------------------------------------------------
     async def handle(self, request: web.Request, info: RequestInfo, resource: Resource) -> web.StreamResponse:
+        resp = await self._handle(request, info, resource)
+        for value in fieldcheck.warning_headers(request.get(WARNINGS_KEY, ())):
+            resp.headers.add("Warning", value)  # fieldValidation=Warn findings
+        return resp
+
+    async def _handle(self, request: web.Request, info: RequestInfo, resource: Resource) -> web.StreamResponse:
         if not codec.acceptable(request.headers.get("Accept")):
             raise errors.not_acceptable()
         if resource.namespaced is False and info.namespace and resource.plural != "namespaces":
@@ -177,10 +185,20 @@ class RestHandler:
         body = await self.read_body(request)
         if not body.strip():
             raise errors.bad_request("the body of the request was empty")
-        obj = codec.decode_object_body(body, request.headers.get("Content-Type", ""),
-                                       protobuf_decoder=self.decode_protobuf)
+        ctype = request.headers.get("Content-Type", "")
+        yaml_strict: list[str] = []
+        obj = codec.decode_object_body(body, ctype, protobuf_decoder=self.decode_protobuf, strict_errors=yaml_strict)
         check_kind(obj, resource)
-        return obj
+        mt = codec.media_type(ctype) or codec.JSON
+        if mt == codec.PROTOBUF:
+            return obj  # decoded by schema: no unknown fields, no wrong types
+        # Unknown fields are pruned; wrong types, and under Strict unknown/duplicate fields, are a 400.
+        mode = fieldcheck.normalize_mode(request.query.get("fieldValidation"))
+        result = fieldcheck.check_json_body(obj, body if mt == codec.JSON else None, resource.schema, REGISTRY,
+                                            duplicates=mode != fieldcheck.IGNORE)
+        request[WARNINGS_KEY] = fieldcheck.decide_body(result, mode, kind=resource.kind, version=resource.version,
+                                                       prior_strict=yaml_strict)
+        return result.obj
 
     # --- get / list ----------------------------------------------------------------------------------
     async def get(self, request: web.Request, info: RequestInfo, resource: Resource) -> web.StreamResponse:
@@ -405,6 +423,9 @@ class RestHandler:
         patch_doc = codec.decode_json(body) if body.strip() else None
         if patch_doc is None:
             raise errors.bad_request("the body of the request was empty")
+        mode = fieldcheck.normalize_mode(request.query.get("fieldValidation"))
+        patch_strict = [] if mode == fieldcheck.IGNORE else fieldcheck.patch_duplicates(
+            body, patch_doc, json_patch=ctype == codec.JSON_PATCH)
         pinned_rv = ""
         if isinstance(patch_doc, dict):
             m = patch_doc.get("metadata")
@@ -427,7 +448,9 @@ class RestHandler:
             if rv_after and rv_after != current["metadata"]["resourceVersion"]:
                 raise errors.conflict(resource.plural, info.name, resource.group)
             check_kind(patched, resource)
-            return to_storage(resource, patched)
+            checked = fieldcheck.check_and_prune(patched, resource.schema, REGISTRY)
+            request[WARNINGS_KEY] = fieldcheck.decide_patch(checked, mode, patch_strict=patch_strict)
+            return to_storage(resource, checked.obj)
 
         result = await store.guaranteed_update(info.namespace, info.name, mutate, opts=opts,
                                                subresource=subresource, precondition_rv=pinned_rv)
@@ -441,10 +464,22 @@ class RestHandler:
         complete SSA implementation (docs/roadmap.md)."""
         if not opts.field_manager:
             raise errors.bad_request("PATCH, application/apply-patch+yaml requests must supply a fieldManager parameter")
-        applied = codec.decode_yaml(body) if not body.lstrip().startswith(b"{") else codec.decode_json(body)
+        yaml_strict: list[str] = []
+        if body.lstrip().startswith(b"{"):
+            applied = codec.decode_json(body)
+        else:
+            applied, yaml_strict = codec.decode_yaml_checked(body)
         if not isinstance(applied, dict):
             raise errors.bad_request("error decoding YAML: the applied configuration must be an object")
         check_kind(applied, resource)
+        applied_meta = applied.get("metadata")
+        if not isinstance(applied_meta, dict):
+            applied_meta = {}
+        request[WARNINGS_KEY] = fieldcheck.decide_apply(
+            fieldcheck.check_and_prune(applied, resource.schema, REGISTRY),
+            fieldcheck.normalize_mode(request.query.get("fieldValidation")), group_version=resource.group_version,
+            kind=resource.kind, namespace=str(applied_meta.get("namespace") or ""),
+            name=str(applied_meta.get("name") or ""), yaml_strict=yaml_strict)
         store = self.store_for(resource)
         await store.cache.wait_fresh()
         if store.cache.get(store.key(info.namespace, info.name)) is None and not subresource:
