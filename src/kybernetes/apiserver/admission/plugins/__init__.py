@@ -1,9 +1,26 @@
-"""The built-in admission plugins, in upstream's order."""
+"""The built-in admission plugins, in upstream's order.
+
+Upstream's default list also has TaintNodesByCondition (between ServiceAccount and Priority);
+it is not built here. Plugins with a `bootstrap(ctx)` coroutine (Priority) need it called once
+at server start-up; PodSecurity leaves warnings in ``attrs.options["warnings"]``.
+"""
 
 from __future__ import annotations
 
 from kybernetes.apiserver.admission import Plugin
+from kybernetes.apiserver.admission.plugins.default_storage_class import DefaultStorageClass
+from kybernetes.apiserver.admission.plugins.default_toleration_seconds import DefaultTolerationSeconds
+from kybernetes.apiserver.admission.plugins.limit_ranger import LimitRanger
+from kybernetes.apiserver.admission.plugins.namespace_lifecycle import NamespaceLifecycle
+from kybernetes.apiserver.admission.plugins.pod_security import PodSecurity
+from kybernetes.apiserver.admission.plugins.priority import Priority
+from kybernetes.apiserver.admission.plugins.resource_quota import ResourceQuota
+from kybernetes.apiserver.admission.plugins.service_account import ServiceAccount
+
+__all__ = ["DefaultStorageClass", "DefaultTolerationSeconds", "LimitRanger", "NamespaceLifecycle", "PodSecurity",
+           "Priority", "ResourceQuota", "ServiceAccount", "builtin_plugins"]
 
 
 def builtin_plugins() -> list[Plugin]:
-    return []
+    return [NamespaceLifecycle(), LimitRanger(), ServiceAccount(), Priority(), DefaultTolerationSeconds(),
+            DefaultStorageClass(), PodSecurity(), ResourceQuota()]
