@@ -67,7 +67,7 @@ def test_kubectl_run_pod_is_fully_defaulted() -> None:
         "containers": [{"name": "x", "image": "busybox", "resources": {}, "imagePullPolicy": "Always",
                         "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File"}],
         "restartPolicy": "Always", "dnsPolicy": "ClusterFirst", "enableServiceLinks": True,
-        "preemptionPolicy": "PreemptLowerPriority", "priority": 0, "schedulerName": "default-scheduler",
+        "schedulerName": "default-scheduler",
         "securityContext": {}, "terminationGracePeriodSeconds": 30,
     }
     assert pod["status"] == {"phase": "Pending", "qosClass": "BestEffort"}

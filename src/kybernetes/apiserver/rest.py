@@ -31,9 +31,22 @@ from kybernetes.machinery.patch.strategic import apply_strategic_merge_patch
 
 Obj = dict[str, Any]
 BOOKMARK_INTERVAL = 60.0
-# Warning texts (fieldValidation=Warn findings) that the response carries as Warning headers.
-WARNINGS_KEY: web.RequestKey[list[str]] = web.RequestKey("kyb.warnings", list)  # type: ignore[arg-type]
 USER_KEY: web.RequestKey[UserInfo | None] = web.RequestKey("user", UserInfo)  # type: ignore[arg-type]
+# Warnings for the client (admission, field validation), sent as `Warning: 299 - "..."` headers.
+WARNINGS_KEY: web.RequestKey[list[str]] = web.RequestKey("warnings", list)  # type: ignore[arg-type]
+
+
+def add_warning_headers(resp: web.StreamResponse, warnings: list[str]) -> None:
+    for value in fieldcheck.warning_headers(warnings):
+        resp.headers.add("Warning", value)
+
+
+def add_warnings(request: web.Request, texts: list[str]) -> None:
+    """Queue warnings for the response (the server's middleware writes the headers)."""
+    queued = request.get(WARNINGS_KEY)
+    if queued is None:
+        request[WARNINGS_KEY] = queued = []
+    queued.extend(texts)
 
 
 # --- version conversion ------------------------------------------------------------------------------
@@ -99,7 +112,7 @@ def write_options(request: web.Request) -> WriteOptions:
     if fv not in ("", "Strict", "Warn", "Ignore"):
         raise errors.bad_request(f'fieldValidation: Unsupported value: "{fv}": supported values: "Ignore", "Strict", "Warn"')
     return WriteOptions(dry_run=bool(dry), field_manager=fm, user_agent=request.headers.get("User-Agent", ""),
-                        user=request.get(USER_KEY))
+                        user=request.get(USER_KEY), warnings=request.get(WARNINGS_KEY, []))
 
 
 # --- response helpers ----------------------------------------------------------------------------------
@@ -126,12 +139,6 @@ class RestHandler:
 
     # --- entry ----------------------------------------------------------------------------------------
     async def handle(self, request: web.Request, info: RequestInfo, resource: Resource) -> web.StreamResponse:
-        resp = await self._handle(request, info, resource)
-        for value in fieldcheck.warning_headers(request.get(WARNINGS_KEY, ())):
-            resp.headers.add("Warning", value)  # fieldValidation=Warn findings
-        return resp
-
-    async def _handle(self, request: web.Request, info: RequestInfo, resource: Resource) -> web.StreamResponse:
         if not codec.acceptable(request.headers.get("Accept")):
             raise errors.not_acceptable()
         if resource.namespaced is False and info.namespace and resource.plural != "namespaces":
@@ -196,8 +203,8 @@ class RestHandler:
         mode = fieldcheck.normalize_mode(request.query.get("fieldValidation"))
         result = fieldcheck.check_json_body(obj, body if mt == codec.JSON else None, resource.schema, REGISTRY,
                                             duplicates=mode != fieldcheck.IGNORE)
-        request[WARNINGS_KEY] = fieldcheck.decide_body(result, mode, kind=resource.kind, version=resource.version,
-                                                       prior_strict=yaml_strict)
+        add_warnings(request, fieldcheck.decide_body(result, mode, kind=resource.kind, version=resource.version,
+                                                       prior_strict=yaml_strict))
         return result.obj
 
     # --- get / list ----------------------------------------------------------------------------------
@@ -449,7 +456,7 @@ class RestHandler:
                 raise errors.conflict(resource.plural, info.name, resource.group)
             check_kind(patched, resource)
             checked = fieldcheck.check_and_prune(patched, resource.schema, REGISTRY)
-            request[WARNINGS_KEY] = fieldcheck.decide_patch(checked, mode, patch_strict=patch_strict)
+            add_warnings(request, fieldcheck.decide_patch(checked, mode, patch_strict=patch_strict))
             return to_storage(resource, checked.obj)
 
         result = await store.guaranteed_update(info.namespace, info.name, mutate, opts=opts,
@@ -475,11 +482,11 @@ class RestHandler:
         applied_meta = applied.get("metadata")
         if not isinstance(applied_meta, dict):
             applied_meta = {}
-        request[WARNINGS_KEY] = fieldcheck.decide_apply(
+        add_warnings(request, fieldcheck.decide_apply(
             fieldcheck.check_and_prune(applied, resource.schema, REGISTRY),
             fieldcheck.normalize_mode(request.query.get("fieldValidation")), group_version=resource.group_version,
             kind=resource.kind, namespace=str(applied_meta.get("namespace") or ""),
-            name=str(applied_meta.get("name") or ""), yaml_strict=yaml_strict)
+            name=str(applied_meta.get("name") or ""), yaml_strict=yaml_strict))
         store = self.store_for(resource)
         await store.cache.wait_fresh()
         if store.cache.get(store.key(info.namespace, info.name)) is None and not subresource:
@@ -538,7 +545,7 @@ class RestHandler:
         return DeleteOptions(grace_period_seconds=int(grace) if grace is not None else None,
                              propagation_policy=policy, precondition_uid=pre.get("uid"),
                              precondition_rv=pre.get("resourceVersion"), dry_run=bool(dry),
-                             user=request.get(USER_KEY))
+                             user=request.get(USER_KEY), warnings=request.get(WARNINGS_KEY, []))
 
     async def delete_collection(self, request: web.Request, info: RequestInfo, resource: Resource) -> web.StreamResponse:
         options = await self._delete_options(request)

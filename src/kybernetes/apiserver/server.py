@@ -23,7 +23,14 @@ from kybernetes.apiserver.cache import WatchCache
 from kybernetes.apiserver.registry.services import ServiceAllocator
 from kybernetes.apiserver.registry.store import Store, WriteOptions
 from kybernetes.apiserver.requestinfo import parse_request
-from kybernetes.apiserver.rest import USER_KEY, RestHandler, json_response, status_response
+from kybernetes.apiserver.rest import (
+    USER_KEY,
+    WARNINGS_KEY,
+    RestHandler,
+    add_warning_headers,
+    json_response,
+    status_response,
+)
 from kybernetes.apiserver.strategy import strategy_for
 from kybernetes.machinery import errors
 from kybernetes.storage.interface import Storage
@@ -100,6 +107,7 @@ class APIServer:
         openapi.warm()
         self.allocator.rebuild([e.obj for _, e in self.cache.iter_prefix("/registry/services/")])
         await self.bootstrap()
+        await self.admission.bootstrap()
         self.ready = True
 
     async def stop(self) -> None:
@@ -147,20 +155,24 @@ class APIServer:
 
     @web.middleware
     async def _errors_middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        warnings: list[str] = []
+        request[WARNINGS_KEY] = warnings
         try:
             resp: web.StreamResponse = await handler(request)
-            return resp
         except errors.StatusError as e:
-            return status_response(e)
+            resp = status_response(e)
         except web.HTTPException:
             raise
         except (asyncio.CancelledError, ConnectionResetError):
             raise
         except TimeoutError:
-            return status_response(errors.timeout("request did not complete within the allowed duration"))
+            resp = status_response(errors.timeout("request did not complete within the allowed duration"))
         except Exception as e:
             log.exception("internal error serving %s %s", request.method, request.path)
-            return status_response(errors.internal(f"{type(e).__name__}: {e}"))
+            resp = status_response(errors.internal(f"{type(e).__name__}: {e}"))
+        if warnings and not resp.prepared:
+            add_warning_headers(resp, warnings)
+        return resp
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.path

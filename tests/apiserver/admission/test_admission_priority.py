@@ -62,8 +62,6 @@ async def test_refusals(api: Api, spec: dict[str, Any], message: str) -> None:
     assert code == 403 and st["message"] == message
 
 
-@pytest.mark.xfail(reason="PriorityClassStrategy.validate refuses the system classes' values (value > 1e9 is "
-                          "checked for system- names too); remove this mark once it accepts them", strict=False)
 async def test_bootstrap_creates_system_classes(api: Api) -> None:
     plugin = api.server.admission.plugins[0]
     assert isinstance(plugin, Priority)

@@ -83,6 +83,10 @@ class Plugin:
     async def validate(self, attrs: Attributes, ctx: AdmissionContext) -> None:
         del attrs, ctx
 
+    async def bootstrap(self, ctx: AdmissionContext) -> None:
+        """Objects the plugin needs in every cluster, created at server start."""
+        del ctx
+
 
 class Chain:
     def __init__(self, plugins: Sequence[Plugin], ctx: AdmissionContext | None = None) -> None:
@@ -105,6 +109,12 @@ class Chain:
         for p in self.plugins:
             if p.validating:
                 await p.validate(attrs, self.ctx)
+
+    async def bootstrap(self) -> None:
+        if self.ctx is None:
+            return
+        for p in self.plugins:
+            await p.bootstrap(self.ctx)
 
 
 EMPTY_CHAIN = Chain([])

@@ -23,7 +23,7 @@ import datetime as dt
 import random
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -68,6 +68,7 @@ class WriteOptions:
     field_manager: str = ""
     user_agent: str = ""
     user: Any = None  # authn.UserInfo of the requester, for admission
+    warnings: list[str] = field(default_factory=list)  # for the client, filled by admission
 
 
 @dataclass(slots=True)
@@ -78,6 +79,7 @@ class DeleteOptions:
     precondition_rv: str | None = None
     dry_run: bool = False
     user: Any = None
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -266,7 +268,8 @@ class Store:
             meta.pop("generation", None)
         self.strategy.default(obj)
         attrs = admission.Attributes(self.resource, admission.CREATE, meta.get("namespace", ""), meta.get("name", ""),
-                                     obj, None, user=opts.user, dry_run=opts.dry_run)
+                                     obj, None, user=opts.user, dry_run=opts.dry_run,
+                                     options={"warnings": opts.warnings})
         await self.admission.admit(attrs)
         self.strategy.prepare_for_create(obj)
         self.strategy.default(obj)
@@ -415,7 +418,7 @@ class Store:
                 meta.pop("managedFields", None)
         attrs = admission.Attributes(self.resource, admission.UPDATE, old_meta.get("namespace", ""),
                                      old_meta.get("name", ""), new, old, subresource=subresource,
-                                     user=opts.user, dry_run=opts.dry_run)
+                                     user=opts.user, dry_run=opts.dry_run, options={"warnings": opts.warnings})
         if subresource not in INTERNAL_SUBRESOURCES:
             self.strategy.default(new)
             await self.admission.admit(attrs)
@@ -480,7 +483,7 @@ class Store:
             rv = int(meta["resourceVersion"])
             await self.admission.validate(admission.Attributes(
                 self.resource, admission.DELETE, meta.get("namespace", ""), name, None, entry.obj,
-                user=options.user, dry_run=options.dry_run))
+                user=options.user, dry_run=options.dry_run, options={"warnings": options.warnings}))
             changed = self._begin_deletion(obj, options)
             if options.dry_run:
                 return obj, not changed

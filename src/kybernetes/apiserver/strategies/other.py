@@ -105,7 +105,8 @@ class PriorityClassStrategy(KindStrategy):
         value = obj.get("value", 0)
         if name.startswith("system-") and name not in ("system-cluster-critical", "system-node-critical"):
             causes.append(forbidden("metadata.name", "priority class names with 'system-' prefix are reserved"))
-        elif isinstance(value, int) and value > HUGE_PRIORITY:
+        elif (isinstance(value, int) and value > HUGE_PRIORITY
+              and name not in ("system-cluster-critical", "system-node-critical")):
             causes.append(forbidden("value", f"maximum allowed value of a user defined priority is {HUGE_PRIORITY}"))
         pp = obj.get("preemptionPolicy")
         if pp and pp not in _PREEMPTION:

@@ -176,10 +176,7 @@ def default_pod(pod: Obj) -> None:
                 requests = res.setdefault("requests", {})
                 for k, v in res["limits"].items():
                     requests.setdefault(k, v)
-    # The Priority admission plugin resolves priorityClassName; without one the priority is 0.
-    if not spec.get("priorityClassName"):
-        spec.setdefault("priority", 0)
-    spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
+    # priority and preemptionPolicy are set by the Priority admission plugin, as upstream.
 
 
 # --- QoS ------------------------------------------------------------------------------------
