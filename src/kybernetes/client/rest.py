@@ -344,18 +344,27 @@ class APIClient:
                 raw = await resp.read()
                 decoded = _decode(raw, resp.content_type)
                 raise APIError(status_from_response(resp.status, decoded, raw.decode(errors="replace")))
-            buf = b""
-            async for chunk in resp.content.iter_any():
-                buf += chunk
-                while True:
-                    nl = buf.find(b"\n")
-                    if nl < 0:
-                        break
-                    line, buf = buf[:nl], buf[nl + 1:]
-                    if line.strip():
-                        yield _watch_event(line)
-            if buf.strip():
-                yield _watch_event(buf)
+            try:
+                buf = b""
+                async for chunk in resp.content.iter_any():
+                    buf += chunk
+                    while True:
+                        nl = buf.find(b"\n")
+                        if nl < 0:
+                            break
+                        line, buf = buf[:nl], buf[nl + 1:]
+                        if line.strip():
+                            yield _watch_event(line)
+                if buf.strip():
+                    yield _watch_event(buf)
+            except BaseException:
+                # Left mid-stream (cancelled, closed early, bad data): this connection cannot be
+                # reused, and a graceful TLS shutdown would wait on a peer that is still streaming
+                # (and outlive a closing event loop), so drop it at once.
+                conn = resp.connection
+                if conn is not None and conn.transport is not None:
+                    conn.transport.abort()
+                raise
 
 
 def _watch_event(line: bytes) -> WatchEvent:
