@@ -21,7 +21,7 @@ import builtins
 import contextlib
 from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple, Protocol
+from typing import Any, Literal, NamedTuple, Protocol, Self
 from urllib.parse import quote
 
 import aiohttp
@@ -42,6 +42,9 @@ PATCH_CONTENT_TYPES: dict[str, str] = {
 }
 DEFAULT_PAGE_SIZE = 500
 MAX_429_RETRIES = 3
+# PUT carries a resourceVersion precondition and DELETE is answered NotFound the second time,
+# so repeating them after a dropped connection cannot apply a change twice.
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE"})
 
 
 class ResourceLike(Protocol):
@@ -135,7 +138,7 @@ class APIClient:
         self._ssl = config.ssl_context()
 
     # --- lifecycle ----------------------------------------------------------------------------------
-    async def __aenter__(self) -> APIClient:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -181,20 +184,29 @@ class APIClient:
         session = self._get_session()
         url = self.config.server + path
         t = aiohttp.ClientTimeout(total=timeout if timeout is not None else self.request_timeout)
-        for attempt in range(MAX_429_RETRIES + 1):
-            async with session.request(method, url, params=params, data=data, timeout=t,
-                                       headers=self._headers(content_type if data is not None else ""),
-                                       **self._request_kwargs()) as resp:
-                raw = await resp.read()
-                if resp.status == 429 and attempt < MAX_429_RETRIES:
-                    await asyncio.sleep(_retry_after(resp.headers.get("Retry-After")))
-                    continue
-                decoded = _decode(raw, resp.content_type)
-                if resp.status >= 400:
-                    text = raw.decode(errors="replace") if not isinstance(decoded, dict) else ""
-                    raise APIError(status_from_response(resp.status, decoded, text))
-                return decoded
-        raise AssertionError("unreachable")
+        stale_retry = method in IDEMPOTENT
+        attempt = 0
+        while True:
+            try:
+                async with session.request(method, url, params=params, data=data, timeout=t,
+                                           headers=self._headers(content_type if data is not None else ""),
+                                           **self._request_kwargs()) as resp:
+                    raw = await resp.read()
+                    if resp.status == 429 and attempt < MAX_429_RETRIES:
+                        attempt += 1
+                        await asyncio.sleep(_retry_after(resp.headers.get("Retry-After")))
+                        continue
+                    decoded = _decode(raw, resp.content_type)
+                    if resp.status >= 400:
+                        text = raw.decode(errors="replace") if not isinstance(decoded, dict) else ""
+                        raise APIError(status_from_response(resp.status, decoded, text))
+                    return decoded
+            except aiohttp.ServerDisconnectedError:
+                # A pooled keep-alive connection the server had closed (e.g. it restarted): one
+                # retry on a fresh connection, for requests that are safe to repeat.
+                if not stale_retry:
+                    raise
+                stale_retry = False
 
     # --- verbs ------------------------------------------------------------------------------------
     def _ns(self, res: ResourceLike, namespace: str | None, obj: Mapping[str, Any] | None = None) -> str:
