@@ -25,6 +25,12 @@ PATHS = [
     "/api/v1/nodes/n1/status",
     "/apis/batch/v1/namespaces/default/jobs/j",
     "/apis/apps/v1/namespaces/default/deployments/d/scale",
+    "/apis/apps/v1/namespaces/default/deployments/d",
+    "/apis/apps/v1/namespaces/default/deployments/d/status",
+    "/api/v1/namespaces/default/pods/p",
+    "/api/v1/namespaces/default/pods/p/binding",
+    "/api/v1/namespaces/default/pods/p/status",
+    "/api/v1/nodes/n1",
 ]
 CTYPES = ["application/json", "application/yaml", "application/vnd.kubernetes.protobuf",
           "application/merge-patch+json", "application/strategic-merge-patch+json",
@@ -66,9 +72,22 @@ def test_random_requests_leave_the_server_healthy(tmp_path: Path) -> None:
         async with session.post(f"{base}/api/v1/namespaces/sentinel/configmaps", json=keep) as r:
             assert r.status == 201
             kept = await r.json()
+        # objects at the fuzzed paths, so updates, patches and subresources reach deep code
+        seeds = [
+            ("/apis/apps/v1/namespaces/default/deployments", {"metadata": {"name": "d"}, "spec": {
+                "selector": {"matchLabels": {"a": "b"}},
+                "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}}}),
+            ("/apis/batch/v1/namespaces/default/jobs", {"metadata": {"name": "j"}, "spec": {
+                "template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "i"}]}}}}),
+            ("/api/v1/nodes", {"metadata": {"name": "n1"}}),
+            ("/api/v1/namespaces/default/pods", {"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "i"}]}}),
+        ]
+        for path, body in seeds:
+            async with session.post(base + path, json=body) as r:
+                assert r.status == 201, await r.text()
         results: list[tuple[int, Any]] = []
 
-        @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         @given(method=st.sampled_from(["GET", "POST", "PUT", "PATCH", "DELETE"]), path=paths, query=queries,
                body=bodies, ctype=st.sampled_from(CTYPES))
         def one(method: str, path: str, query: dict[str, str], body: bytes, ctype: str) -> None:
@@ -95,7 +114,7 @@ def test_random_requests_leave_the_server_healthy(tmp_path: Path) -> None:
             assert (await r.json()) == kept
         async with session.get(f"{base}/readyz") as r:
             assert r.status == 200
-        assert len(results) >= 300
+        assert len(results) >= 500
         await session.close()
         await ts.close()
         await server.stop()

@@ -31,6 +31,8 @@ from kybernetes.machinery.patch.strategic import apply_strategic_merge_patch
 
 Obj = dict[str, Any]
 BOOKMARK_INTERVAL = 60.0
+SCALE_MESSAGE = "io.k8s.api.autoscaling.v1.Scale"
+DELETE_OPTIONS_MESSAGE = "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions"
 USER_KEY: web.RequestKey[UserInfo | None] = web.RequestKey("user", UserInfo)  # type: ignore[arg-type]
 # Warnings for the client (admission, field validation), sent as `Warning: 299 - "..."` headers.
 WARNINGS_KEY: web.RequestKey[list[str]] = web.RequestKey("warnings", list)  # type: ignore[arg-type]
@@ -189,22 +191,30 @@ class RestHandler:
         return b"".join(chunks)
 
     async def read_object(self, request: web.Request, resource: Resource) -> Obj:
+        return await self.read_checked(request, resource.schema, resource.kind, resource.version, resource=resource)
+
+    async def read_checked(self, request: web.Request, message: str, kind: str, version: str, *,
+                           resource: Resource | None = None, allow_empty: bool = False) -> Obj:
+        """Decode a body and check it against `message`: unknown fields pruned; wrong types,
+        and under Strict unknown/duplicate fields, are a 400."""
         body = await self.read_body(request)
         if not body.strip():
+            if allow_empty:
+                return {}
             raise errors.bad_request("the body of the request was empty")
         ctype = request.headers.get("Content-Type", "")
         yaml_strict: list[str] = []
         obj = codec.decode_object_body(body, ctype, protobuf_decoder=self.decode_protobuf, strict_errors=yaml_strict)
-        check_kind(obj, resource)
+        if resource is not None:
+            check_kind(obj, resource)
         mt = codec.media_type(ctype) or codec.JSON
         if mt == codec.PROTOBUF:
             return obj  # decoded by schema: no unknown fields, no wrong types
-        # Unknown fields are pruned; wrong types, and under Strict unknown/duplicate fields, are a 400.
         mode = fieldcheck.normalize_mode(request.query.get("fieldValidation"))
-        result = fieldcheck.check_json_body(obj, body if mt == codec.JSON else None, resource.schema, REGISTRY,
+        result = fieldcheck.check_json_body(obj, body if mt == codec.JSON else None, message, REGISTRY,
                                             duplicates=mode != fieldcheck.IGNORE)
-        add_warnings(request, fieldcheck.decide_body(result, mode, kind=resource.kind, version=resource.version,
-                                                       prior_strict=yaml_strict))
+        add_warnings(request, fieldcheck.decide_body(result, mode, kind=kind, version=version,
+                                                     prior_strict=yaml_strict))
         return result.obj
 
     # --- get / list ----------------------------------------------------------------------------------
@@ -519,11 +529,7 @@ class RestHandler:
         return json_response(errors.success_status(details))
 
     async def _delete_options(self, request: web.Request) -> DeleteOptions:
-        body = await self.read_body(request)
-        opts: Obj = {}
-        if body.strip():
-            opts = codec.decode_object_body(body, request.headers.get("Content-Type", ""),
-                                            protobuf_decoder=self.decode_protobuf)
+        opts = await self.read_checked(request, DELETE_OPTIONS_MESSAGE, "DeleteOptions", "v1", allow_empty=True)
         grace = opts.get("gracePeriodSeconds")
         qgrace = q_int(request, "gracePeriodSeconds")
         if qgrace is not None:
@@ -588,21 +594,29 @@ class RestHandler:
             entry = await store.get(info.namespace, info.name)
             return json_response(scale_of(entry.obj))
         opts = write_options(request)
-        body = await self.read_body(request)
         pinned = ""
         if verb == "update":
-            scale_in = codec.decode_object_body(body, request.headers.get("Content-Type", ""),
-                                                protobuf_decoder=self.decode_protobuf)
-            pinned = (scale_in.get("metadata") or {}).get("resourceVersion", "") or ""
+            scale_in = await self.read_checked(request, SCALE_MESSAGE, "Scale", "v1")
+            pinned = str((scale_in.get("metadata") or {}).get("resourceVersion") or "")
         elif verb == "patch":
             ctype = codec.media_type(request.headers.get("Content-Type"))
-            patch_doc = codec.decode_json(body)
+            if ctype not in (codec.JSON_PATCH, codec.MERGE_PATCH, codec.STRATEGIC_PATCH):
+                raise errors.unsupported_media_type(ctype)
+            patch_doc = codec.decode_json(await self.read_body(request))
         else:
             raise errors.method_not_allowed()
 
         async def mutate(current: Obj) -> Obj:
             scale = scale_of(current)
-            new_scale = scale_in if verb == "update" else apply_patch(ctype, scale, patch_doc, None)
+            if verb == "update":
+                new_scale = scale_in
+            else:
+                patched = apply_patch(ctype, scale, patch_doc, None)
+                if not isinstance(patched, dict):
+                    raise errors.bad_request("the patch produced something other than an object")
+                checked = fieldcheck.check_and_prune(patched, SCALE_MESSAGE, REGISTRY)
+                fieldcheck.decide_body(checked, fieldcheck.IGNORE, kind="Scale", version="v1")
+                new_scale = checked.obj
             replicas = (new_scale.get("spec") or {}).get("replicas", 0)
             if not isinstance(replicas, int) or replicas < 0:
                 raise errors.invalid("Scale", info.name, [errors.Cause(
@@ -615,9 +629,7 @@ class RestHandler:
         return json_response(scale_of(result))
 
     async def _binding(self, request: web.Request, info: RequestInfo) -> web.StreamResponse:
-        body = await self.read_body(request)
-        binding = codec.decode_object_body(body, request.headers.get("Content-Type", ""),
-                                           protobuf_decoder=self.decode_protobuf)
+        binding = await self.read_checked(request, "io.k8s.api.core.v1.Binding", "Binding", "v1")
         target = binding.get("target") or {}
         node = target.get("name", "")
         if not node:
