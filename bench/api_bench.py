@@ -551,12 +551,15 @@ def main() -> None:
                         help="kyb server on PORT, hello-world apps on PORT+1 (plain) and PORT+2 (TLS)")
     parser.add_argument("--server-args", default=f"--disable {DEFAULT_DISABLE}",
                         help="extra arguments for `kyb server`")
+    parser.add_argument("--server-log", default="", help="copy the server's log to this file at the end")
     args = parser.parse_args()
     plan = QUICK if args.quick else Plan()
     work = httpload.temp_dir("kyb-api-bench-")
     try:
         report = asyncio.run(run(plan, args.port_base, args.server_args.split(), work))
     finally:
+        if args.server_log and (work / "kyb" / "server.log").exists():
+            shutil.copy(work / "kyb" / "server.log", args.server_log)
         shutil.rmtree(work, ignore_errors=True)
     print(orjson.dumps(report).decode())
 

@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
 REGISTRY_PREFIX = "/registry/"
-DEFAULT_RING_SIZE = 100_000
+DEFAULT_RING_SIZE = 20_000  # events kept for watch resumption (older resourceVersions get 410 Gone)
 
 
 FieldExtractor = Callable[[Obj], dict[str, str]]

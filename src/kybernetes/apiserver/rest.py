@@ -31,6 +31,7 @@ from kybernetes.machinery.patch.strategic import apply_strategic_merge_patch
 
 Obj = dict[str, Any]
 BOOKMARK_INTERVAL = 60.0
+COALESCE_WINDOW = 0.01  # seconds: watch events closer than this are sent in batches
 SCALE_MESSAGE = "io.k8s.api.autoscaling.v1.Scale"
 DELETE_OPTIONS_MESSAGE = "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions"
 USER_KEY: web.RequestKey[UserInfo | None] = web.RequestKey("user", UserInfo)  # type: ignore[arg-type]
@@ -341,6 +342,7 @@ class RestHandler:
                 else:
                     await resp.write(b"".join(b'{"type":"ADDED","object":' + e.raw + b"}\n" for e in initial))
             last_bookmark = loop.time()
+            last_write = 0.0
             while True:
                 wait = BOOKMARK_INTERVAL if bookmarks else 30.0
                 if deadline is not None:
@@ -348,7 +350,9 @@ class RestHandler:
                     if wait <= 0:
                         break
                 try:
-                    ev = await asyncio.wait_for(watcher.queue.get(), wait)
+                    # asyncio.timeout, unlike wait_for, does not wrap the get in a new task
+                    async with asyncio.timeout(wait):
+                        ev = await watcher.queue.get()
                 except TimeoutError:
                     if deadline is not None and loop.time() >= deadline:
                         break
@@ -357,7 +361,13 @@ class RestHandler:
                         last_bookmark = loop.time()
                     continue
                 # Send everything already queued in one write: under load one TLS record per
-                # batch instead of per event keeps fan-out cheap.
+                # batch instead of per event keeps fan-out cheap. When events arrive faster than
+                # every few milliseconds, wait a moment for the next ones to batch them too; an
+                # isolated event goes out at once.
+                now = loop.time()
+                if now - last_write < COALESCE_WINDOW and watcher.queue.empty() and ev is not None:
+                    await asyncio.sleep(COALESCE_WINDOW / 2)
+                last_write = now
                 batch: list[bytes] = []
                 closed = False
                 while True:
