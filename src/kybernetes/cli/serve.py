@@ -68,6 +68,9 @@ async def serve(opts: ServeOptions, *, started: asyncio.Event | None = None) -> 
     log.info("API server listening on https://%s:%d", opts.bind_address, opts.port)
     print(f"kyb server: serving https://127.0.0.1:{opts.port}; kubeconfig: {paths.kubeconfig}", flush=True)
     print(f"kyb server: export KUBECONFIG={paths.kubeconfig}", flush=True)
+    from kybernetes.cli import components
+
+    component_tasks = components.start_all(paths.kubeconfig, opts.disabled)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -79,6 +82,11 @@ async def serve(opts: ServeOptions, *, started: asyncio.Event | None = None) -> 
         await stop.wait()
     finally:
         log.info("shutting down")
+        for task in component_tasks:
+            task.cancel()
+        for task in component_tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
         await runner.cleanup()
         await api.stop()
         await storage.close()

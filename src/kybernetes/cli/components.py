@@ -1,0 +1,44 @@
+"""Components `kyb server` runs beside the API server, in the same process.
+
+Each component is an API client like any other (ARCHITECTURE §1): it gets the admin kubeconfig
+and talks to the API over HTTPS. An entry names the coroutine that runs it until cancelled:
+``async def run(kubeconfig: pathlib.Path) -> None``. `kyb server --disable NAME` leaves it out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+log = logging.getLogger("kyb.components")
+
+# name -> "module:function"; started in this order.
+COMPONENTS: dict[str, str] = {}
+
+
+def load(name: str) -> Callable[[Path], Awaitable[None]]:
+    module, _, func = COMPONENTS[name].partition(":")
+    runner: Callable[[Path], Awaitable[None]] = getattr(importlib.import_module(module), func)
+    return runner
+
+
+async def supervise(name: str, kubeconfig: Path) -> None:
+    """Run a component; if it fails, log it and start it again after a pause."""
+    runner = load(name)
+    while True:
+        try:
+            await runner(kubeconfig)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("component %s failed; restarting in 2 s", name)
+            await asyncio.sleep(2)
+
+
+def start_all(kubeconfig: Path, disabled: set[str]) -> list[asyncio.Task[None]]:
+    return [asyncio.create_task(supervise(name, kubeconfig), name=f"component-{name}")
+            for name in COMPONENTS if name not in disabled]
