@@ -358,10 +358,7 @@ class Store:
         pinned a resourceVersion."""
         key = self.key(namespace, name)
         for _attempt in range(MAX_UPDATE_RETRIES):
-            await self.cache.wait_fresh()
-            entry = self.cache.get(key)
-            if entry is None:
-                raise self._not_found(name)
+            entry = await self.get(namespace, name)
             old = entry.obj
             old_rv = old["metadata"]["resourceVersion"]
             if precondition_rv and precondition_rv != old_rv:
@@ -466,10 +463,7 @@ class Store:
         """Returns (object, deleted_now)."""
         key = self.key(namespace, name)
         for _attempt in range(MAX_UPDATE_RETRIES):
-            await self.cache.wait_fresh()
-            entry = self.cache.get(key)
-            if entry is None:
-                raise self._not_found(name)
+            entry = await self.get(namespace, name)
             obj = entry.obj
             meta = obj["metadata"]
             if options.precondition_uid and options.precondition_uid != meta.get("uid"):
