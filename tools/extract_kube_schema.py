@@ -59,6 +59,8 @@ PACKAGES: tuple[tuple[str, str, str], ...] = (
     ("k8s.io/api/rbac/v1", "rbac_v1", "Rbac"),
     ("k8s.io/api/authorization/v1", "authorization_v1", "Authorization"),
     ("k8s.io/api/authentication/v1", "authentication_v1", "Authentication"),
+    ("k8s.io/api/admissionregistration/v1", "admissionregistration_v1", "Admissionregistration"),
+    ("k8s.io/api/admission/v1", "admission_v1", "Admission"),
 )
 
 # Upstream messages whose JSON form is a scalar (see kybernetes.api.schema.SCALARS).

@@ -179,6 +179,13 @@ RESOURCES: tuple[Resource, ...] = (
              "io.k8s.api.rbac.v1.ClusterRole"),
     Resource("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings",
              "clusterrolebinding", False, "io.k8s.api.rbac.v1.ClusterRoleBinding"),
+    # admissionregistration.k8s.io/v1
+    Resource("admissionregistration.k8s.io", "v1", "MutatingWebhookConfiguration", "mutatingwebhookconfigurations",
+             "mutatingwebhookconfiguration", False, "io.k8s.api.admissionregistration.v1.MutatingWebhookConfiguration",
+             categories=("api-extensions",)),
+    Resource("admissionregistration.k8s.io", "v1", "ValidatingWebhookConfiguration",
+             "validatingwebhookconfigurations", "validatingwebhookconfiguration", False,
+             "io.k8s.api.admissionregistration.v1.ValidatingWebhookConfiguration", categories=("api-extensions",)),
 )
 
 # Group order in discovery (/apis), as upstream lists them. Versions within a group are listed
@@ -193,6 +200,7 @@ GROUP_ORDER = (
     "policy",
     "rbac.authorization.k8s.io",
     "storage.k8s.io",
+    "admissionregistration.k8s.io",
     "coordination.k8s.io",
     "discovery.k8s.io",
     "scheduling.k8s.io",

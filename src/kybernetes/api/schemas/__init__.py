@@ -17,6 +17,8 @@ from types import ModuleType
 
 from kybernetes.api.schema import SchemaRegistry
 from kybernetes.api.schemas import (
+    admission_v1,
+    admissionregistration_v1,
     apps_v1,
     authentication_v1,
     authorization_v1,
@@ -52,6 +54,8 @@ MODULES: tuple[ModuleType, ...] = (
     rbac_v1,
     authorization_v1,
     authentication_v1,
+    admissionregistration_v1,
+    admission_v1,
 )
 
 REGISTRY = SchemaRegistry()
