@@ -195,6 +195,7 @@ class Framework:
                 return None, _named(st, p.name)
             if r is not None and r.node_names is not None:
                 narrowed_by.append(p.name)
+                state.write("kybernetes/preFilterNarrowedBy", set(narrowed_by))
                 result = r if result is None else result.merge(r)
                 if not result.node_names:
                     if len(narrowed_by) > 1:

@@ -20,6 +20,7 @@ class Snapshot:
     have_pods_with_affinity_list: list[NodeInfo] = field(default_factory=list)
     have_pods_with_required_anti_affinity_list: list[NodeInfo] = field(default_factory=list)
     generation: int = 0
+    positions: dict[str, int] = field(default_factory=dict)  # node name -> index in node_info_list
 
     def get(self, node_name: str) -> NodeInfo | None:
         return self.node_info_map.get(node_name)
@@ -31,6 +32,7 @@ class Snapshot:
     def of(cls, nodes: list[NodeInfo]) -> Snapshot:
         """A snapshot of given NodeInfos (tests, benchmarks, simulations)."""
         s = cls({n.name: n for n in nodes}, list(nodes))
+        s.positions = {n.name: i for i, n in enumerate(nodes)}
         s.have_pods_with_affinity_list = [n for n in nodes if n.pods_with_affinity]
         s.have_pods_with_required_anti_affinity_list = [n for n in nodes if n.pods_with_required_anti_affinity]
         return s
