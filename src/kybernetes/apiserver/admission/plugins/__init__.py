@@ -2,7 +2,8 @@
 
 Upstream's default list also has TaintNodesByCondition (between ServiceAccount and Priority);
 it is not built here. Plugins with a `bootstrap(ctx)` coroutine (Priority) need it called once
-at server start-up; PodSecurity leaves warnings in ``attrs.options["warnings"]``.
+at server start-up; PodSecurity leaves warnings in ``attrs.options["warnings"]``. The webhook
+plugins sit where upstream has them: after every built-in mutating plugin, before ResourceQuota.
 """
 
 from __future__ import annotations
@@ -16,11 +17,17 @@ from kybernetes.apiserver.admission.plugins.pod_security import PodSecurity
 from kybernetes.apiserver.admission.plugins.priority import Priority
 from kybernetes.apiserver.admission.plugins.resource_quota import ResourceQuota
 from kybernetes.apiserver.admission.plugins.service_account import ServiceAccount
+from kybernetes.apiserver.admission.plugins.webhook import (
+    MutatingAdmissionWebhook,
+    ValidatingAdmissionWebhook,
+)
 
-__all__ = ["DefaultStorageClass", "DefaultTolerationSeconds", "LimitRanger", "NamespaceLifecycle", "PodSecurity",
-           "Priority", "ResourceQuota", "ServiceAccount", "builtin_plugins"]
+__all__ = ["DefaultStorageClass", "DefaultTolerationSeconds", "LimitRanger", "MutatingAdmissionWebhook",
+           "NamespaceLifecycle", "PodSecurity", "Priority", "ResourceQuota", "ServiceAccount",
+           "ValidatingAdmissionWebhook", "builtin_plugins"]
 
 
 def builtin_plugins() -> list[Plugin]:
     return [NamespaceLifecycle(), LimitRanger(), ServiceAccount(), Priority(), DefaultTolerationSeconds(),
-            DefaultStorageClass(), PodSecurity(), ResourceQuota()]
+            DefaultStorageClass(), PodSecurity(), MutatingAdmissionWebhook(), ValidatingAdmissionWebhook(),
+            ResourceQuota()]

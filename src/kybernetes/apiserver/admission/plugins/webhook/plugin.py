@@ -1,0 +1,182 @@
+"""MutatingAdmissionWebhook and ValidatingAdmissionWebhook: dynamic admission by HTTPS callouts.
+
+Theory of operation
+-------------------
+The configurations are read from the watch cache on every request (they change rarely and are
+few), so a webhook registered through the API applies to the next request.
+
+Mutating (``admit``), sequentially in configuration-name / list order:
+  1. a webhook is called when ``matching.should_call`` says so; on a dry-run request it must
+     declare sideEffects None or NoneOnDryRun, else the request fails with 400;
+  2. a denial fails the request with the webhook's status (``denial``); a call failure fails
+     it with 500 under failurePolicy Fail and skips the webhook under Ignore;
+  3. an allowed answer's JSON patch is applied to the object (in the version the webhook asked
+     for, then converted back) and replaces ``attrs.obj`` in place;
+  4. reinvocation: when a webhook changes the object, every earlier webhook with
+     reinvocationPolicy IfNeeded is due again; after the pass, those due are called once more
+     (upstream's single extra round). Built-in plugins are not re-run here: the chain that
+     would do it belongs to the admission package.
+
+Validating (``validate``): every matching webhook is called concurrently; the first denial or
+Fail-policy failure in webhook order fails the request.
+
+Invariants: (1) a webhook never sees writes to webhook configurations; (2) warnings from
+answers go to ``attrs.options["warnings"]`` (the server turns them into ``Warning`` headers);
+(3) ``auditAnnotations`` are accepted and dropped (no audit log yet); (4) ``matchConditions``
+(CEL) are not evaluated: a webhook with them is called as if they all held.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from typing import Any
+
+from kybernetes.apiserver.admission import AdmissionContext, Attributes, Plugin
+from kybernetes.apiserver.admission.plugins.webhook import client, matching, review
+from kybernetes.machinery import errors
+
+log = logging.getLogger(__name__)
+Obj = dict[str, Any]
+
+MUTATING_PREFIX = "/registry/mutatingwebhookconfigurations/"
+VALIDATING_PREFIX = "/registry/validatingwebhookconfigurations/"
+
+
+def _lookups(ctx: AdmissionContext) -> tuple[matching.NamespaceLookup, Any]:
+    def namespace(name: str) -> Obj | None:
+        return ctx.get(f"/registry/namespaces/{name}")
+
+    def service(ns: str, name: str) -> Obj | None:
+        return ctx.get(f"/registry/services/{ns}/{name}")
+
+    return namespace, service
+
+
+async def call_hook(hook: matching.Hook, attrs: Attributes, target: Any, ctx: AdmissionContext, *,
+                    mutating: bool) -> review.Decision:
+    """One AdmissionReview round trip; raises review.CallError or a StatusError."""
+    if attrs.dry_run and hook.side_effects not in ("None", "NoneOnDryRun"):
+        raise review.dry_run_unsupported(hook.name)
+    version = review.review_version(hook.spec)
+    if version is None:
+        raise review.CallError(hook.name, "could not create admission objects: webhook does not accept known "
+                                          "AdmissionReview versions (v1, v1beta1)")
+    _, get_service = _lookups(ctx)
+    try:
+        where = client.resolve(hook.spec.get("clientConfig") or {}, get_service)
+    except ValueError as e:
+        raise review.CallError(hook.name, f"failed to call webhook: {e}") from None
+    uid = str(uuid.uuid4())
+    body = review.build_request(attrs, uid=uid, target=target, version=version,
+                                namespace=matching.request_namespace(attrs))
+    answer = await client.post(hook.name, where, body, timeout_seconds=hook.timeout_seconds)
+    try:
+        return review.verify_response(answer, uid=uid, version=version, mutating=mutating)
+    except ValueError as e:
+        raise review.CallError(hook.name, f"received invalid webhook response: {e}") from None
+
+
+def _warn(attrs: Attributes, warnings: list[str]) -> None:
+    sink = attrs.options.get("warnings")
+    if isinstance(sink, list):
+        sink.extend(w for w in warnings if w)
+
+
+class MutatingAdmissionWebhook(Plugin):
+    name = "MutatingAdmissionWebhook"
+    mutating = True
+
+    async def admit(self, attrs: Attributes, ctx: AdmissionContext) -> None:
+        if (attrs.resource.group, attrs.resource.plural) in matching.EXEMPT:
+            return
+        hooks = matching.hooks_of(ctx.list(MUTATING_PREFIX))
+        if not hooks:
+            return
+        get_namespace, _ = _lookups(ctx)
+        previously_invoked: set[str] = set()  # IfNeeded webhooks called since the last change
+        due: set[str] = set()  # IfNeeded webhooks to call again in the second round
+        changed_any = False
+        for hook in hooks:
+            target = matching.should_call(hook, attrs, get_namespace)
+            if target is None:
+                continue
+            if await self._call(hook, attrs, target, ctx):
+                due |= previously_invoked
+                previously_invoked = set()
+                changed_any = True
+            if hook.reinvoke_if_needed:
+                previously_invoked.add(hook.uid)
+        if not changed_any or not due:
+            return
+        for hook in hooks:
+            if hook.uid not in due:
+                continue
+            target = matching.should_call(hook, attrs, get_namespace)
+            if target is not None:
+                await self._call(hook, attrs, target, ctx)
+
+    async def _call(self, hook: matching.Hook, attrs: Attributes, target: Any, ctx: AdmissionContext) -> bool:
+        """Call one webhook and apply its patch; True when the object changed."""
+        try:
+            decision = await call_hook(hook, attrs, target, ctx, mutating=True)
+        except review.CallError as e:
+            if hook.failure_policy == "Ignore":
+                log.warning("Failed calling webhook, failing open %s: %s", hook.name, e)
+                return False
+            raise errors.internal(str(e)) from None
+        _warn(attrs, decision.warnings)
+        if not decision.allowed:
+            raise review.denial(hook.name, decision.status)
+        if not decision.patch:
+            return False
+        if attrs.obj is None:
+            raise errors.internal(f'admission webhook "{hook.name}" attempted to modify the object, '
+                                  "which is not supported for this operation")
+        seen = review.to_version(attrs.obj, attrs.resource, target) or {}
+        patched = review.apply_patch(seen, decision.patch)
+        if patched == seen:
+            return False
+        review.replace_in_place(attrs.obj, review.from_version(patched, attrs.resource, target))
+        return True
+
+
+class ValidatingAdmissionWebhook(Plugin):
+    name = "ValidatingAdmissionWebhook"
+    validating = True
+
+    async def validate(self, attrs: Attributes, ctx: AdmissionContext) -> None:
+        if (attrs.resource.group, attrs.resource.plural) in matching.EXEMPT:
+            return
+        hooks = matching.hooks_of(ctx.list(VALIDATING_PREFIX))
+        if not hooks:
+            return
+        get_namespace, _ = _lookups(ctx)
+        calls = []
+        for hook in hooks:
+            target = matching.should_call(hook, attrs, get_namespace)
+            if target is not None:
+                calls.append((hook, target))
+        if not calls:
+            return
+        outcomes = await asyncio.gather(*(self._call(h, attrs, t, ctx) for h, t in calls))
+        for outcome in outcomes:
+            if outcome is not None:
+                raise outcome
+
+    async def _call(self, hook: matching.Hook, attrs: Attributes, target: Any,
+                    ctx: AdmissionContext) -> errors.StatusError | None:
+        try:
+            decision = await call_hook(hook, attrs, target, ctx, mutating=False)
+        except review.CallError as e:
+            if hook.failure_policy == "Ignore":
+                log.warning("Failed calling webhook, failing open %s: %s", hook.name, e)
+                return None
+            return errors.internal(str(e))
+        except errors.StatusError as e:
+            return e
+        _warn(attrs, decision.warnings)
+        if decision.allowed:
+            return None
+        return review.denial(hook.name, decision.status)
