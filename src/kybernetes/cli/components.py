@@ -17,6 +17,7 @@ log = logging.getLogger("kyb.components")
 
 # name -> "module:function"; started in this order.
 COMPONENTS: dict[str, str] = {}
+COMPONENTS["scheduler"] = "kybernetes.scheduler.app:run_in_server"
 
 
 def load(name: str) -> Callable[[Path], Awaitable[None]]:

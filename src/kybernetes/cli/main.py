@@ -53,6 +53,31 @@ def kubectl(data_dir: Path, args: tuple[str, ...]) -> None:
     os.execve(binary, [binary, *args], env)
 
 
+
+@cli.command()
+@click.option("--kubeconfig", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Cluster to schedule for (default: $KUBECONFIG, else ~/.kube/config).")
+@click.option("--config", "config", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="A KubeSchedulerConfiguration (kubescheduler.config.k8s.io/v1) YAML file.")
+@click.option("--log-level", default="info", show_default=True)
+def scheduler(kubeconfig: Path | None, config: Path | None, log_level: str) -> None:
+    """Run a scheduler (profiles, plugins and leader election from --config)."""
+    import asyncio
+    import contextlib
+    import logging
+
+    from kybernetes.scheduler.app import run
+    from kybernetes.scheduler.config import ConfigError, load_config
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        load_config(config)
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from e
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run(kubeconfig, config))
+
+
 def main() -> None:
     cli(prog_name="kyb")
 

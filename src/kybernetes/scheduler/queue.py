@@ -249,6 +249,11 @@ class SchedulingQueue:
         fl = self._in_flight.get(key)
         return fl is not None and fl.deleted
 
+    def mark_in_flight(self, qpi: QueuedPodInfo) -> None:
+        """A pod whose binding failed after `done`: in flight again, so that
+        `add_unschedulable_if_not_present` puts it back."""
+        self._in_flight[qpi.key] = _InFlight(qpi, cycle=self.scheduling_cycle)
+
     def done(self, key: str) -> None:
         """The pod's attempt ended in success (it is bound or being bound)."""
         self._in_flight.pop(key, None)
