@@ -7,7 +7,9 @@ top-level message by name.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 
@@ -38,6 +40,11 @@ class Resource:
     # (autoscaling/v1 HPAs are stored as autoscaling/v2).
     storage_version: str = ""
     list_kind: str = field(default="")
+    # Custom resources (CRDs): their storage key prefix (/registry/<group>/<plural>/), and what
+    # the apiserver attached to serve the version (schema, printer columns, scale paths); both
+    # unset for built-ins.
+    storage_prefix: str = ""
+    custom: Any = field(default=None, compare=False, hash=False, repr=False)
 
     @property
     def group_version(self) -> str:
@@ -62,6 +69,8 @@ class Resource:
         events.k8s.io events are kept apart from core events until conversion between the two
         shapes exists (docs/roadmap.md).
         """
+        if self.storage_prefix:
+            return self.storage_prefix
         if self.group == "events.k8s.io":
             return "/registry/events.k8s.io/events/"
         return f"/registry/{self.plural}/"
@@ -186,6 +195,13 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("admissionregistration.k8s.io", "v1", "ValidatingWebhookConfiguration",
              "validatingwebhookconfigurations", "validatingwebhookconfiguration", False,
              "io.k8s.api.admissionregistration.v1.ValidatingWebhookConfiguration", categories=("api-extensions",)),
+    # apiextensions.k8s.io/v1
+    Resource("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions",
+             "customresourcedefinition", False,
+             "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceDefinition",
+             short_names=("crd", "crds"), categories=("api-extensions",),
+             subresources=(_status("CustomResourceDefinition"),),
+             storage_prefix="/registry/apiextensions.k8s.io/customresourcedefinitions/"),
 )
 
 # Group order in discovery (/apis), as upstream lists them. Versions within a group are listed
@@ -201,6 +217,7 @@ GROUP_ORDER = (
     "rbac.authorization.k8s.io",
     "storage.k8s.io",
     "admissionregistration.k8s.io",
+    "apiextensions.k8s.io",
     "coordination.k8s.io",
     "discovery.k8s.io",
     "scheduling.k8s.io",
@@ -220,3 +237,56 @@ def lookup(group: str, version: str, plural: str) -> Resource | None:
         if r.group == group and r.version == version and r.plural == plural:
             return r
     return None
+
+
+class ResourceTable:
+    """The resources one API server serves: the built-ins plus those added while it runs
+    (custom resources), each set of added resources owned by a name (the CRD's).
+
+    Built-ins win a conflict: a dynamic resource never hides one. ``generation`` changes on
+    every change so that derived documents (discovery, OpenAPI) know when to rebuild.
+    """
+
+    def __init__(self, builtins: tuple[Resource, ...] = RESOURCES) -> None:
+        self._builtins = builtins
+        self._owned: dict[str, tuple[Resource, ...]] = {}
+        self._index: dict[tuple[str, str, str], Resource] = {}
+        self._all: tuple[Resource, ...] = builtins
+        self.generation = 0
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        dynamic = [r for owner in sorted(self._owned) for r in self._owned[owner]]
+        builtin_keys = {(r.group, r.version, r.plural) for r in self._builtins}
+        dynamic = [r for r in dynamic if (r.group, r.version, r.plural) not in builtin_keys]
+        self._all = self._builtins + tuple(dynamic)
+        self._index = {}
+        for r in self._all:
+            self._index.setdefault((r.group, r.version, r.plural), r)
+        self.generation += 1
+
+    def set(self, owner: str, resources: Iterable[Resource]) -> None:
+        """Serve exactly `resources` for `owner` (replacing what it had)."""
+        new = tuple(resources)
+        if self._owned.get(owner) == new and all(
+                a.custom is b.custom for a, b in zip(self._owned.get(owner, ()), new, strict=True)):
+            return
+        if new:
+            self._owned[owner] = new
+        else:
+            self._owned.pop(owner, None)
+        self._rebuild()
+
+    def remove(self, owner: str) -> None:
+        if owner in self._owned:
+            del self._owned[owner]
+            self._rebuild()
+
+    def owned(self, owner: str) -> tuple[Resource, ...]:
+        return self._owned.get(owner, ())
+
+    def all(self) -> tuple[Resource, ...]:
+        return self._all
+
+    def lookup(self, group: str, version: str, plural: str) -> Resource | None:
+        return self._index.get((group, version, plural))

@@ -270,7 +270,8 @@ class WatchCache:
         return bucket.entries.get(key) if bucket else None
 
     def last_change(self, bucket_prefix: str) -> int:
-        bucket = self._buckets.get(bucket_prefix)
+        # custom resources' prefixes (/registry/<group>/<plural>/) lie inside their group's bucket
+        bucket = self._buckets.get(bucket_of(bucket_prefix))
         return bucket.last_change if bucket else 0
 
     def iter_prefix(self, prefix: str, *, after: str = "") -> Iterator[tuple[str, Entry]]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import platform
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -46,18 +47,20 @@ GIT_VERSION = "v1.32.4-kyb"
 # Grouping
 
 
-def _groups() -> list[str]:
-    """Served groups in discovery order: GROUP_ORDER first, then any group it forgot."""
-    served = {r.group for r in RESOURCES}
+def _groups(resources: Sequence[Resource] = RESOURCES) -> list[str]:
+    """Served groups in discovery order: GROUP_ORDER first, then the others (custom resource
+    groups) alphabetically."""
+    served = {r.group for r in resources}
     ordered = [g for g in GROUP_ORDER if g in served]
     ordered += sorted(served - set(ordered))
     return ordered
 
 
-def group_versions(group: str) -> list[str]:
-    """The versions of `group`, preferred first, the rest in declaration order."""
+def group_versions(group: str, resources: Sequence[Resource] = RESOURCES) -> list[str]:
+    """The versions of `group`, preferred first, the rest in declaration order (custom resources
+    are declared by version priority)."""
     versions: list[str] = []
-    for r in RESOURCES:
+    for r in resources:
         if r.group == group and r.version not in versions:
             versions.append(r.version)
     preferred = PREFERRED_VERSION.get(group)
@@ -67,8 +70,8 @@ def group_versions(group: str) -> list[str]:
     return versions
 
 
-def _resources(group: str, version: str) -> list[Resource]:
-    found = [r for r in RESOURCES if r.group == group and r.version == version]
+def _resources(group: str, version: str, resources: Sequence[Resource] = RESOURCES) -> list[Resource]:
+    found = [r for r in resources if r.group == group and r.version == version]
     return sorted(found, key=lambda r: r.plural)
 
 
@@ -153,26 +156,27 @@ def _aggregated_resource(r: Resource) -> dict[str, Any]:
     return entry
 
 
-def _aggregated_group(group: str) -> dict[str, Any]:
+def _aggregated_group(group: str, resources: Sequence[Resource] = RESOURCES) -> dict[str, Any]:
     versions = []
-    for version in group_versions(group):
+    for version in group_versions(group, resources):
         versions.append({
             "version": version,
-            "resources": [_aggregated_resource(r) for r in _resources(group, version)],
+            "resources": [_aggregated_resource(r) for r in _resources(group, version, resources)],
             "freshness": "Current",
         })
     return {"metadata": {"name": group, "creationTimestamp": None}, "versions": versions}
 
 
-def aggregated_discovery(api: Literal["api", "apis"], version: AggregatedVersion) -> dict[str, Any]:
+def aggregated_discovery(api: Literal["api", "apis"], version: AggregatedVersion,
+                         resources: Sequence[Resource] = RESOURCES) -> dict[str, Any]:
     """The ``APIGroupDiscoveryList`` for ``/api`` (the core group, one item named "") or
     ``/apis`` (every named group, in GROUP_ORDER)."""
-    groups = [""] if api == "api" else [g for g in _groups() if g]
+    groups = [""] if api == "api" else [g for g in _groups(resources) if g]
     return {
         "kind": "APIGroupDiscoveryList",
         "apiVersion": f"apidiscovery.k8s.io/{version}",
         "metadata": {},
-        "items": [_aggregated_group(g) for g in groups],
+        "items": [_aggregated_group(g, resources) for g in groups],
     }
 
 
@@ -186,34 +190,34 @@ def aggregated_discovery_bytes(api: Literal["api", "apis"], version: AggregatedV
 # Legacy discovery
 
 
-def api_versions(server_address: str) -> dict[str, Any]:
+def api_versions(server_address: str, resources: Sequence[Resource] = RESOURCES) -> dict[str, Any]:
     """``APIVersions`` for legacy ``GET /api``; `server_address` is host:port as clients reach it."""
     return {
         "kind": "APIVersions",
-        "versions": group_versions(""),
+        "versions": group_versions("", resources),
         "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}],
     }
 
 
-def _group_entry(group: str) -> dict[str, Any]:
-    versions = [{"groupVersion": _gv(group, v), "version": v} for v in group_versions(group)]
+def _group_entry(group: str, resources: Sequence[Resource] = RESOURCES) -> dict[str, Any]:
+    versions = [{"groupVersion": _gv(group, v), "version": v} for v in group_versions(group, resources)]
     return {"name": group, "versions": versions, "preferredVersion": versions[0]}
 
 
-def api_group_list() -> dict[str, Any]:
+def api_group_list(resources: Sequence[Resource] = RESOURCES) -> dict[str, Any]:
     """``APIGroupList`` for legacy ``GET /apis`` (named groups only; the core group is /api)."""
     return {
         "kind": "APIGroupList",
         "apiVersion": "v1",
-        "groups": [_group_entry(g) for g in _groups() if g],
+        "groups": [_group_entry(g, resources) for g in _groups(resources) if g],
     }
 
 
-def api_group(group: str) -> dict[str, Any] | None:
+def api_group(group: str, resources: Sequence[Resource] = RESOURCES) -> dict[str, Any] | None:
     """``APIGroup`` for ``GET /apis/<group>``, None if the group is not served."""
-    if not group or group not in _groups():
+    if not group or group not in _groups(resources):
         return None
-    return {"kind": "APIGroup", "apiVersion": "v1", **_group_entry(group)}
+    return {"kind": "APIGroup", "apiVersion": "v1", **_group_entry(group, resources)}
 
 
 def _legacy_resource(r: Resource) -> dict[str, Any]:
@@ -254,14 +258,15 @@ def _storage_version_hash(r: Resource) -> str:
     return hashlib.sha256(stored.encode()).digest()[:8].hex()
 
 
-def api_resource_list(group: str, version: str) -> dict[str, Any] | None:
+def api_resource_list(group: str, version: str,
+                      resources: Sequence[Resource] = RESOURCES) -> dict[str, Any] | None:
     """``APIResourceList`` for ``GET /api/v1`` or ``GET /apis/<group>/<version>``; None if the
     group-version is not served. Subresources appear as ``<plural>/<name>`` entries."""
-    resources = _resources(group, version)
-    if not resources:
+    served = _resources(group, version, resources)
+    if not served:
         return None
     entries: list[dict[str, Any]] = []
-    for r in resources:
+    for r in served:
         entries.append(_legacy_resource(r))
         entries.extend(_legacy_subresource(r, s) for s in sorted(r.subresources, key=lambda s: s.name))
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": _gv(group, version), "resources": entries}

@@ -60,7 +60,8 @@ def to_storage(resource: Resource, obj: Obj) -> Obj:
         from kybernetes.api import conversion
 
         return conversion.hpa_v1_to_v2(obj)
-    obj["apiVersion"] = resource.group_version
+    stored = resource.stored_version
+    obj["apiVersion"] = f"{resource.group}/{stored}" if resource.group else stored
     obj["kind"] = resource.kind
     return obj
 
@@ -70,11 +71,27 @@ def from_storage(resource: Resource, obj: Obj) -> Obj:
         from kybernetes.api import conversion
 
         return conversion.hpa_v2_to_v1(obj)
+    if resource.custom is not None:  # custom resources: apiVersion, read-time defaults (crd.model)
+        served: Obj = resource.custom.from_storage(obj)
+        return served
     return obj
 
 
 def needs_conversion(resource: Resource) -> bool:
+    if resource.custom is not None:
+        return bool(resource.custom.convert_on_read)
     return resource.storage_version != "" and resource.storage_version != resource.version
+
+
+def check_body(resource: Resource, obj: Obj, body: bytes | None, *, duplicates: bool) -> fieldcheck.CheckResult:
+    """Unknown/duplicate fields and wrong types of a whole object: by the kind's declaration, or
+    for custom resources by their CRD's structural schema (pruned and defaulted)."""
+    if resource.custom is not None:
+        result: fieldcheck.CheckResult = resource.custom.check(obj, body, duplicates=duplicates)
+        return result
+    if body is None:
+        return fieldcheck.check_and_prune(obj, resource.schema, REGISTRY)
+    return fieldcheck.check_json_body(obj, body, resource.schema, REGISTRY, duplicates=duplicates)
 
 
 # --- query parameters ----------------------------------------------------------------------------------
@@ -212,8 +229,11 @@ class RestHandler:
         if mt == codec.PROTOBUF:
             return obj  # decoded by schema: no unknown fields, no wrong types
         mode = fieldcheck.normalize_mode(request.query.get("fieldValidation"))
-        result = fieldcheck.check_json_body(obj, body if mt == codec.JSON else None, message, REGISTRY,
-                                            duplicates=mode != fieldcheck.IGNORE)
+        if resource is not None and resource.custom is not None:
+            result = check_body(resource, obj, body if mt == codec.JSON else None, duplicates=mode != fieldcheck.IGNORE)
+        else:
+            result = fieldcheck.check_json_body(obj, body if mt == codec.JSON else None, message, REGISTRY,
+                                                duplicates=mode != fieldcheck.IGNORE)
         add_warnings(request, fieldcheck.decide_body(result, mode, kind=kind, version=version,
                                                      prior_strict=yaml_strict))
         return result.obj
@@ -443,6 +463,10 @@ class RestHandler:
         ctype = codec.media_type(request.headers.get("Content-Type"))
         if ctype not in codec.PATCH_TYPES:
             raise errors.unsupported_media_type(ctype)
+        if ctype == codec.STRATEGIC_PATCH and resource.custom is not None:
+            raise errors.StatusError(415, "UnsupportedMediaType", (
+                "the body of the request was in an unknown format - accepted media types include: "
+                "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"))
         body = await self.read_body(request)
         store = self.store_for(resource)
         if ctype == codec.APPLY_PATCH_YAML:
@@ -475,7 +499,7 @@ class RestHandler:
             if rv_after and rv_after != current["metadata"]["resourceVersion"]:
                 raise errors.conflict(resource.plural, info.name, resource.group)
             check_kind(patched, resource)
-            checked = fieldcheck.check_and_prune(patched, resource.schema, REGISTRY)
+            checked = check_body(resource, patched, None, duplicates=False)
             add_warnings(request, fieldcheck.decide_patch(checked, mode, patch_strict=patch_strict))
             return to_storage(resource, checked.obj)
 
@@ -602,7 +626,7 @@ class RestHandler:
         store = self.store_for(resource)
         if verb == "get":
             entry = await store.get(info.namespace, info.name)
-            return json_response(scale_of(entry.obj))
+            return json_response(scale_of(entry.obj, resource))
         opts = write_options(request)
         pinned = ""
         if verb == "update":
@@ -617,7 +641,7 @@ class RestHandler:
             raise errors.method_not_allowed()
 
         async def mutate(current: Obj) -> Obj:
-            scale = scale_of(current)
+            scale = scale_of(current, resource)
             if verb == "update":
                 new_scale = scale_in
             else:
@@ -632,11 +656,14 @@ class RestHandler:
                 raise errors.invalid("Scale", info.name, [errors.Cause(
                     "FieldValueInvalid", f"Invalid value: {replicas}: must be greater than or equal to 0",
                     "spec.replicas")], "autoscaling")
-            current.setdefault("spec", {})["replicas"] = replicas
+            if resource.custom is not None:
+                resource.custom.set_replicas(current, replicas)
+            else:
+                current.setdefault("spec", {})["replicas"] = replicas
             return current
 
         result = await store.guaranteed_update(info.namespace, info.name, mutate, opts=opts, precondition_rv=pinned)
-        return json_response(scale_of(result))
+        return json_response(scale_of(result, resource))
 
     async def _binding(self, request: web.Request, info: RequestInfo) -> web.StreamResponse:
         binding = await self.read_checked(request, "io.k8s.api.core.v1.Binding", "Binding", "v1")
@@ -672,7 +699,10 @@ def _and_name(pred: Callable[[Entry], bool] | None, name: str) -> Callable[[Entr
     return named
 
 
-def scale_of(obj: Obj) -> Obj:
+def scale_of(obj: Obj, resource: Resource | None = None) -> Obj:
+    if resource is not None and resource.custom is not None:  # the CRD's replica paths
+        custom_scale: Obj = resource.custom.scale_of(obj)
+        return custom_scale
     meta = obj["metadata"]
     spec = obj.get("spec") or {}
     status = obj.get("status") or {}

@@ -14,12 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import orjson
 from aiohttp import web
 
 from kybernetes.api import resources as res
 from kybernetes.api.schemas import REGISTRY
 from kybernetes.apiserver import admission, authn, discovery, openapi
-from kybernetes.apiserver.cache import WatchCache
+from kybernetes.apiserver.cache import WatchCache, bucket_of
+from kybernetes.apiserver.crd import openapi as crd_openapi
+from kybernetes.apiserver.crd.controller import CRDController
 from kybernetes.apiserver.registry.services import ServiceAllocator
 from kybernetes.apiserver.registry.store import Store, WriteOptions
 from kybernetes.apiserver.requestinfo import parse_request
@@ -83,19 +86,41 @@ class APIServer:
             admission_plugins = admission.default_plugins(config.disabled_admission)
         self.admission = admission.Chain(admission_plugins)
         self.allocator = ServiceAllocator(config.service_cidr)
+        # Built-ins plus custom resources; the CRD controller adds and removes the latter (and
+        # their stores) while the server runs. `stores` is shared with the REST handler and
+        # admission, so a store added here is served at once.
+        self.resources = res.ResourceTable()
         self.stores: dict[tuple[str, str], Store] = {}
         for r in res.RESOURCES:
             if r.stored_version != r.version:
                 continue  # served from the storage version's store
-            hooks = self.allocator if (r.group, r.plural) == ("", "services") else None
-            self.stores[(r.group, r.plural)] = Store(
-                r, storage, self.cache, strategy_for(r), hooks=hooks, namespace_exists=self._namespace,
-                allow_create_on_update=(r.group, r.plural) in CREATE_ON_UPDATE, admission_chain=self.admission)
+            self.stores[(r.group, r.plural)] = self._make_store(r)
         self.admission.bind(admission.AdmissionContext(self.cache, self.stores))
-        for store in self.stores.values():
-            self.cache.set_extractor(store.prefix_root, store.strategy.selectable_fields)
         self.rest = RestHandler(self.stores, decode_protobuf)
+        self.crds = CRDController(self.cache, self.resources, self.stores, self._make_store,
+                                  on_change=self._resources_changed)
+        self._docs: dict[Any, Any] = {}  # discovery/OpenAPI bodies for the current table generation
+        self._docs_generation = -1
         self.ready = False
+
+    def _make_store(self, r: res.Resource) -> Store:
+        hooks = self.allocator if (r.group, r.plural) == ("", "services") else None
+        store = Store(r, self.storage, self.cache, strategy_for(r), hooks=hooks, namespace_exists=self._namespace,
+                      allow_create_on_update=(r.group, r.plural) in CREATE_ON_UPDATE, admission_chain=self.admission)
+        # custom resources share their group's cache bucket (/registry/<group>/): same fields
+        self.cache.set_extractor(bucket_of(store.prefix_root), store.strategy.selectable_fields)
+        return store
+
+    def _resources_changed(self) -> None:
+        self._docs.clear()
+
+    def _cached_doc(self, key: Any, build: Any) -> Any:
+        if self._docs_generation != self.resources.generation:
+            self._docs.clear()
+            self._docs_generation = self.resources.generation
+        if key not in self._docs:
+            self._docs[key] = build()
+        return self._docs[key]
 
     async def _namespace(self, name: str) -> dict[str, Any] | None:
         entry = self.cache.get(f"/registry/namespaces/{name}")
@@ -104,6 +129,7 @@ class APIServer:
     # --- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
         await self.cache.start()
+        await self.crds.start()
         openapi.warm()
         self.allocator.rebuild([e.obj for _, e in self.cache.iter_prefix("/registry/services/")])
         await self.bootstrap()
@@ -112,6 +138,7 @@ class APIServer:
 
     async def stop(self) -> None:
         self.ready = False
+        await self.crds.stop()
         await self.cache.stop()
 
     async def bootstrap(self) -> None:
@@ -185,7 +212,7 @@ class APIServer:
         info = parse_request(request.method, path, watch_param=request.query.get("watch", "").lower() in ("true", "1"))
         if not info.is_resource_request:
             return await self._nonresource(request, path)
-        resource = res.lookup(info.group, info.version, info.resource)
+        resource = self.resources.lookup(info.group, info.version, info.resource)
         if resource is None:
             raise errors.server_not_found()
         return await self.rest.handle(request, info, resource)
@@ -206,36 +233,44 @@ class APIServer:
             which: Literal["api", "apis"] = "api" if path.rstrip("/") == "/api" else "apis"
             dv = discovery.negotiate_discovery(accept)
             if dv is not None:
-                body = discovery.aggregated_discovery_bytes(which, dv)
+                body = self._cached_doc(("aggregated", which, dv), lambda: orjson.dumps(
+                    discovery.aggregated_discovery(which, dv, self.resources.all())))
                 etag = discovery.discovery_etag(body)
                 headers = {"Content-Type": discovery.AGGREGATED_CONTENT_TYPE[dv], "ETag": etag, "Vary": "Accept"}
                 if request.headers.get("If-None-Match") == etag:
                     return web.Response(status=304, headers=headers)
                 return web.Response(body=body, headers=headers)
             if which == "api":
-                return json_response(discovery.api_versions(self._server_address(request)))
-            return json_response(discovery.api_group_list())
+                return json_response(discovery.api_versions(self._server_address(request), self.resources.all()))
+            return json_response(discovery.api_group_list(self.resources.all()))
         parts = [p for p in path.split("/") if p]
         if parts[:1] == ["api"] and len(parts) == 2:
-            doc = discovery.api_resource_list("", parts[1])
+            doc = discovery.api_resource_list("", parts[1], self.resources.all())
             if doc is None:
                 raise errors.server_not_found()
             return json_response(doc)
         if parts[:1] == ["apis"] and len(parts) == 2:
-            doc = discovery.api_group(parts[1])
+            doc = discovery.api_group(parts[1], self.resources.all())
             if doc is None:
                 raise errors.server_not_found()
             return json_response(doc)
         if parts[:1] == ["apis"] and len(parts) == 3:
-            doc = discovery.api_resource_list(parts[1], parts[2])
+            doc = discovery.api_resource_list(parts[1], parts[2], self.resources.all())
             if doc is None:
                 raise errors.server_not_found()
             return json_response(doc)
         if path == "/openapi/v3":
-            return json_response(openapi.openapi_v3_index())
+            index = openapi.openapi_v3_index()
+            custom = self._custom_openapi()
+            if custom:
+                index = {"paths": {**index["paths"], **{
+                    p: {"serverRelativeURL": f"/openapi/v3/{p}?hash={h}"} for p, (_, h) in custom.items()}}}
+            return json_response(index)
         if path.startswith("/openapi/v3/"):
             gv = path[len("/openapi/v3/"):]
             gv_doc = openapi.openapi_v3_document(gv)
+            if gv_doc is None and gv.strip("/") in self._custom_openapi():
+                gv_doc = self._custom_openapi()[gv.strip("/")][0]
             if gv_doc is None:
                 raise errors.server_not_found()
             headers = {"Cache-Control": "public, immutable"} if "hash" in request.query else {"Cache-Control": "no-cache, private"}
@@ -244,6 +279,11 @@ class APIServer:
             body, ctype = openapi.openapi_v2_response(accept)
             return web.Response(body=body, headers={"Content-Type": ctype})
         raise errors.server_not_found()
+
+    def _custom_openapi(self) -> dict[str, tuple[bytes, str]]:
+        docs: dict[str, tuple[bytes, str]] = self._cached_doc(
+            "openapi-v3-custom", lambda: crd_openapi.v3_documents(self.resources.all()))
+        return docs
 
     def _server_address(self, request: web.Request) -> str:
         return f"{self.config.advertise_address or host_ip()}:{self.config.port}"

@@ -118,5 +118,10 @@ def strategy_for(resource: Resource) -> Strategy:
     # Importing the package registers every kind's strategy.
     import kybernetes.apiserver.strategies  # noqa: F401
 
+    if resource.custom is not None:  # a custom resource: schema-driven (apiserver.crd)
+        from kybernetes.apiserver.crd.strategy import custom_resource_strategy
+
+        return custom_resource_strategy(resource)
+
     cls = _registry.get((resource.group, resource.kind), Strategy)
     return cls(resource)

@@ -27,15 +27,27 @@ def name_validator_for(resource: Resource) -> Callable[[str, bool], list[str]]:
     return validation.name_is_dns_subdomain
 
 
+_KUBE_FINALIZER_RULE = "name is neither a standard finalizer name nor is it fully qualified"
+
+
+def _generic(resource: Resource, causes: list[Cause]) -> list[Cause]:
+    """CRDs and custom resources get apimachinery's generic ObjectMeta rules, which take any
+    qualified finalizer name (the CRD cleanup finalizer has no "/")."""
+    if resource.custom is None and resource.group != "apiextensions.k8s.io":
+        return causes
+    return [c for c in causes if not c.message.endswith(_KUBE_FINALIZER_RULE)]
+
+
 def validate_meta(resource: Resource, obj: dict[str, Any]) -> list[Cause]:
     meta = obj.get("metadata")
     if not isinstance(meta, dict):
         return [Cause("FieldValueRequired", "Required value", "metadata")]
-    return validation.validate_object_meta(meta, namespaced=resource.namespaced,
-                                           name_validator=name_validator_for(resource))
+    return _generic(resource, validation.validate_object_meta(meta, namespaced=resource.namespaced,
+                                                              name_validator=name_validator_for(resource)))
 
 
 def validate_meta_update(resource: Resource, new: dict[str, Any], old: dict[str, Any]) -> list[Cause]:
     causes = validate_meta(resource, new)
-    causes += validation.validate_object_meta_update(new.get("metadata") or {}, old.get("metadata") or {})
+    causes += _generic(resource, validation.validate_object_meta_update(new.get("metadata") or {},
+                                                                        old.get("metadata") or {}))
     return causes

@@ -19,6 +19,7 @@ from kybernetes.api.schema import SchemaRegistry
 from kybernetes.api.schemas import (
     admission_v1,
     admissionregistration_v1,
+    apiextensions_v1,
     apps_v1,
     authentication_v1,
     authorization_v1,
@@ -56,6 +57,7 @@ MODULES: tuple[ModuleType, ...] = (
     authentication_v1,
     admissionregistration_v1,
     admission_v1,
+    apiextensions_v1,
 )
 
 REGISTRY = SchemaRegistry()

@@ -64,6 +64,9 @@ DEFAULT = Printer(
 
 
 def printer_for(resource: Resource) -> Printer:
+    custom = getattr(resource.custom, "printer", None)
+    if isinstance(custom, Printer):  # a CRD version's additionalPrinterColumns
+        return custom
     if resource.group == "autoscaling" and resource.kind == "HorizontalPodAutoscaler":
         return hpa.HPA_V1 if resource.version == "v1" else hpa.HPA_V2
     return _PRINTERS.get((resource.group, resource.kind), DEFAULT)
