@@ -53,6 +53,35 @@ def kubectl(data_dir: Path, args: tuple[str, ...]) -> None:
     os.execve(binary, [binary, *args], env)
 
 
+@cli.command()
+@click.option("--nodes", type=click.IntRange(min=0), default=None,
+              help="How many nodes (shared among the profile's node groups); default: the profile's counts.")
+@click.option("--profile", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Simulation profile (YAML, see docs/sim.md).")
+@click.option("--kubeconfig", default="", help="Kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).")
+@click.option("--context", default="", help="Kubeconfig context to use.")
+@click.option("--stats-port", type=int, default=None,
+              help="Serve /nodes/<name>/stats/summary on this port (0: any free port).")
+@click.option("--stats-address", default="", help="Address of the stats endpoint (default: the profile's).")
+@click.option("--max-inflight", type=click.IntRange(min=2), default=32, show_default=True,
+              help="Concurrent API requests for all nodes together.")
+@click.option("--qps", type=float, default=0.0, show_default=True, help="API requests per second (0: no limit).")
+@click.option("--cleanup", is_flag=True, help="Delete the simulated Nodes and their Leases on exit.")
+@click.option("--log-level", default="info", show_default=True)
+def sim(nodes: int | None, profile: Path | None, kubeconfig: str, context: str, stats_port: int | None,
+        stats_address: str, max_inflight: int, qps: float, cleanup: bool, log_level: str) -> None:
+    """Run simulated (hollow) nodes: Nodes, Leases and pod status, without containers."""
+    from kybernetes.sim.command import SimCommand, run_sim
+    from kybernetes.sim.profile import ProfileError
+    from kybernetes.sim.runner import SimOptions
+
+    opts = SimOptions(max_inflight=max_inflight, qps=qps, stats_port=stats_port, stats_address=stats_address)
+    try:
+        run_sim(SimCommand(nodes=nodes, profile=profile, kubeconfig=kubeconfig, context=context, cleanup=cleanup,
+                           log_level=log_level, options=opts))
+    except ProfileError as e:
+        raise click.ClickException(f"profile: {e}") from e
+
 
 @cli.command()
 @click.option("--kubeconfig", type=click.Path(dir_okay=False, path_type=Path), default=None,
