@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
@@ -25,7 +24,8 @@ from kybernetes.apiserver.authn import UserInfo
 from kybernetes.apiserver.cache import CacheEvent, Entry
 from kybernetes.apiserver.registry.store import DeleteOptions, ListPage, Store, WriteOptions
 from kybernetes.apiserver.requestinfo import RequestInfo
-from kybernetes.machinery import errors, fieldcheck, fields, labels
+from kybernetes.machinery import errors, fieldcheck, fields, labels, managedfields
+from kybernetes.machinery.apply import operation as ssa
 from kybernetes.machinery.patch.merge import apply_merge_patch
 from kybernetes.machinery.patch.strategic import apply_strategic_merge_patch
 
@@ -509,10 +509,9 @@ class RestHandler:
 
     async def _apply(self, request: web.Request, info: RequestInfo, resource: Resource, body: bytes,
                      opts: WriteOptions, subresource: str) -> web.StreamResponse:
-        """Server-side apply (first cut): create when absent, otherwise merge the applied
-        configuration into the live object by schema (merge keys), recorded as an Apply
-        operation of the field manager. Conflict detection and field removal come with the
-        complete SSA implementation (docs/roadmap.md)."""
+        """Server-side apply (machinery.apply): create when absent (201), otherwise merge the
+        applied configuration into the live object, with conflicts against other managers
+        (409 unless ``force=true``) and the manager's Apply entry in managedFields."""
         if not opts.field_manager:
             raise errors.bad_request("PATCH, application/apply-patch+yaml requests must supply a fieldManager parameter")
         yaml_strict: list[str] = []
@@ -526,24 +525,42 @@ class RestHandler:
         applied_meta = applied.get("metadata")
         if not isinstance(applied_meta, dict):
             applied_meta = {}
+        checked = fieldcheck.check_and_prune(applied, resource.schema, REGISTRY)
         add_warnings(request, fieldcheck.decide_apply(
-            fieldcheck.check_and_prune(applied, resource.schema, REGISTRY),
-            fieldcheck.normalize_mode(request.query.get("fieldValidation")), group_version=resource.group_version,
+            checked, fieldcheck.normalize_mode(request.query.get("fieldValidation")),
+            group_version=resource.group_version,
             kind=resource.kind, namespace=str(applied_meta.get("namespace") or ""),
             name=str(applied_meta.get("name") or ""), yaml_strict=yaml_strict))
+        config: Obj = checked.obj
+        if applied_meta.get("name", info.name) != info.name:
+            raise errors.bad_request(
+                f"the name of the object ({applied_meta.get('name')}) does not match the name on the URL ({info.name})")
+        force = q_bool(request, "force")
         store = self.store_for(resource)
+
+        def run_apply(live: Obj | None) -> Obj:
+            return ssa.apply(live, config, manager=opts.field_manager, api_version=resource.group_version,
+                             now=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), root=resource.schema,
+                             subresource=subresource, status_reset=resource.subresource("status") is not None,
+                             force=force)
+
         await store.cache.wait_fresh()
-        if store.cache.get(store.key(info.namespace, info.name)) is None and not subresource:
-            obj = to_storage(resource, copy.deepcopy(applied))
+        if store.cache.get(store.key(info.namespace, info.name)) is None:
+            if subresource:
+                raise errors.not_found(resource.plural, info.name, resource.group)
+            obj = run_apply(None)
             obj.setdefault("metadata", {})["name"] = info.name
-            created = await store.create(obj, namespace=info.namespace, opts=opts)
-            store.strategy  # noqa: B018 - the Apply record is written on the next apply
-            return json_response(from_storage(resource, created), 201)
+            try:
+                with managedfields.applying():  # the Apply entry is already computed
+                    created = await store.create(to_storage(resource, obj), namespace=info.namespace, opts=opts)
+                return json_response(from_storage(resource, created), 201)
+            except errors.StatusError as e:
+                if e.reason != "AlreadyExists":
+                    raise  # (created meanwhile: apply to it below)
 
         async def mutate(current: Obj) -> Obj:
             served = from_storage(resource, current) if needs_conversion(resource) else current
-            merged = apply_strategic_merge_patch(served, applied, REGISTRY, resource.schema)
-            return to_storage(resource, merged)
+            return to_storage(resource, run_apply(served))
 
         result = await store.guaranteed_update(info.namespace, info.name, mutate, opts=opts,
                                                subresource=subresource, operation="Apply")

@@ -29,7 +29,6 @@ from typing import Any
 import orjson
 
 from kybernetes.api.resources import Resource
-from kybernetes.api.schemas import REGISTRY
 from kybernetes.apiserver import admission
 from kybernetes.apiserver.cache import Entry, WatchCache
 from kybernetes.apiserver.strategy import Strategy
@@ -275,7 +274,7 @@ class Store:
         self.strategy.default(obj)
         self._validate_create(obj)
         await self.admission.validate(attrs)
-        self._record_fields(obj, opts, "Update", "")
+        self._record_fields(obj, opts, "", None)
         await self.hooks.before_create(self, obj, opts.dry_run)
         if opts.dry_run:
             return obj
@@ -311,12 +310,15 @@ class Store:
         if causes:
             raise errors.invalid(self.resource.kind, obj["metadata"].get("name", ""), causes, self._group)
 
-    def _record_fields(self, obj: Obj, opts: WriteOptions, operation: str, subresource: str) -> None:
+    def _record_fields(self, obj: Obj, opts: WriteOptions, subresource: str, old: Obj | None) -> None:
+        """managedFields for a non-apply write of `old` (None: a create) into `obj`."""
+        if managedfields.is_applying():
+            return  # a server-side apply computed them already
         manager = opts.field_manager or manager_from_user_agent(opts.user_agent)
-        managedfields.record(obj, manager=manager, operation=operation,
-                             api_version=obj.get("apiVersion", self.resource.group_version),
-                             now=now_rfc3339(), schema=REGISTRY, root=self.resource.schema,
-                             subresource=subresource)
+        managedfields.record_update(obj, old, manager=manager,
+                                    api_version=obj.get("apiVersion", self.resource.group_version),
+                                    now=now_rfc3339(), root=self.resource.schema, subresource=subresource,
+                                    status_reset=self.resource.subresource("status") is not None)
 
     # --- update ------------------------------------------------------------------------------------
     async def update(self, namespace: str, name: str, new: Obj, *, opts: WriteOptions,
@@ -444,10 +446,10 @@ class Store:
                 "metadata.finalizers")], self._group)
         if self.strategy.tracks_generation and self.strategy.spec_of(new) != self.strategy.spec_of(old):
             meta["generation"] = int(old_meta.get("generation") or 0) + 1
-        if _same_ignoring(new, old):
-            return None
-        if not explicit_managed:
-            self._record_fields(new, opts, operation, subresource)
+        if _same_ignoring(new, old) and not explicit_managed:
+            return None  # (a write of managedFields alone is a change: kubectl's apply migration)
+        if operation != "Apply":  # an apply brings its managedFields
+            self._record_fields(new, opts, subresource, old)
         return new
 
     def _deletion_complete(self, obj: Obj) -> bool:
