@@ -327,6 +327,8 @@ def parse_profile(doc: Any) -> Profile:
 def load_profile(path: str | Path) -> Profile:
     try:
         doc = yaml.safe_load(Path(path).read_text())
+    except OSError as e:
+        raise ProfileError(f"{path}: {e.strerror}") from e
     except yaml.YAMLError as e:
         raise ProfileError(f"{path}: not YAML: {e}") from e
     return parse_profile(doc)
