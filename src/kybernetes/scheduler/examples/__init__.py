@@ -1,0 +1,1 @@
+"""Example out-of-tree scheduler plugins (see `label_preference`)."""
