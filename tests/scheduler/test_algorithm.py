@@ -8,9 +8,22 @@ import pytest
 from sched_helpers import framework, make_node, make_pod, node_info
 
 from kybernetes.client.clock import FakeClock
-from kybernetes.scheduler.algorithm import Algorithm, Diagnosis, FitError, fit_error_message, num_feasible_nodes_to_find
+from kybernetes.scheduler.algorithm import (
+    Algorithm,
+    Diagnosis,
+    FitError,
+    fit_error_message,
+    num_feasible_nodes_to_find,
+)
 from kybernetes.scheduler.cache import Cache, interleave_zones
-from kybernetes.scheduler.config import ConfigError, PluginRef, PluginSet, Profile, merge_plugin_set, parse_config
+from kybernetes.scheduler.config import (
+    ConfigError,
+    PluginRef,
+    PluginSet,
+    Profile,
+    merge_plugin_set,
+    parse_config,
+)
 from kybernetes.scheduler.framework import CycleState, Snapshot, Status, unresolvable, unschedulable
 from kybernetes.scheduler.framework.runtime import expand_plugins
 from kybernetes.scheduler.plugins import in_tree_registry

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sched_helpers import framework, make_node, make_pod, node_info, run_filters
 
 from kybernetes.scheduler.framework import Code, CycleState, NodeScore, Snapshot
 from kybernetes.scheduler.framework.resources import pod_requests
@@ -21,7 +22,6 @@ from kybernetes.scheduler.plugins.noderesources import (
 )
 from kybernetes.scheduler.plugins.simple import ports_conflict
 from kybernetes.scheduler.plugins.tainttoleration import TaintToleration
-from sched_helpers import framework, make_node, make_pod, node_info, run_filters
 
 Obj = dict[str, Any]
 NS = "NoSchedule"
