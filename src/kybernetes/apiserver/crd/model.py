@@ -251,7 +251,7 @@ def resource_for(crd: Obj, ver: Obj) -> Resource:
     plural = str(names.get("plural", ""))
     return Resource(
         group, cv.version, cv.kind, plural, str(names.get("singular") or cv.kind.lower()),
-        spec.get("scope") != "Cluster", f"{group}/{cv.version}/{cv.kind}",
+        spec.get("scope") != "Cluster", ".".join(reversed(group.split("."))) + f".{cv.version}.{cv.kind}",
         short_names=tuple(names.get("shortNames") or ()), categories=tuple(names.get("categories") or ()),
         subresources=tuple(subresources), storage_version=cv.storage_version,
         list_kind=str(names.get("listKind") or cv.kind + "List"),

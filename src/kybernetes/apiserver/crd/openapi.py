@@ -3,8 +3,9 @@
 A custom kind's component is its CRD version's ``openAPIV3Schema`` with apiVersion, kind and a
 reference to ObjectMeta added, tagged with ``x-kubernetes-group-version-kind``; its list kind
 gets a component too. Component names follow upstream: the group reversed, then version and
-kind (``com.example.stable.v1.CronTab``). The document has no paths: kubectl reads kinds from
-the components, and without paths it does not try strategic merge patches on custom resources.
+kind (``com.example.stable.v1.CronTab``), which is also the resource's ``schema`` name. Paths
+are the built-in generator's, except that patches do not offer strategic merge patch (custom
+resources do not take it, and kubectl picks its patch type from these documents).
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from typing import Any
 
 import orjson
 
-from kybernetes.api.resources import Resource
+from kybernetes.api.resources import RESOURCES, Resource
 from kybernetes.api.schemas import REGISTRY
 from kybernetes.apiserver.discovery import GIT_VERSION
+from kybernetes.apiserver.openapi.paths import group_version_paths, referenced_messages, v3_paths
 from kybernetes.apiserver.openapi.schemas import LIST_META, OBJECT_META, SchemaWriter
 
 Obj = dict[str, Any]
@@ -60,14 +62,26 @@ def list_schema(r: Resource, writer: SchemaWriter) -> Obj:
     }
 
 
+_SMP = "application/strategic-merge-patch+json"
+
+
 def v3_document(resources: list[Resource]) -> Obj:
     writer = SchemaWriter(REGISTRY, "v3")
-    components: Obj = writer.closure([OBJECT_META, LIST_META])
+    custom: Obj = {}
     for r in resources:
-        components[component_name(r.group, r.version, r.kind)] = kind_schema(r, writer)
-        components[component_name(r.group, r.version, r.kind_list)] = list_schema(r, writer)
+        custom[component_name(r.group, r.version, r.kind)] = kind_schema(r, writer)
+        custom[component_name(r.group, r.version, r.kind_list)] = list_schema(r, writer)
+    group, version = resources[0].group, resources[0].version
+    items = group_version_paths(group, version, RESOURCES + tuple(resources))
+    paths = v3_paths(items, f"{group}_{version}")
+    for node in paths.values():
+        content = (node.get("patch") or {}).get("requestBody", {}).get("content", {})
+        content.pop(_SMP, None)
+    builtin = sorted((referenced_messages(items) - set(custom)) | {OBJECT_META, LIST_META})
+    components: Obj = writer.closure(builtin)
+    components.update(custom)
     return {"openapi": "3.0.0", "info": {"title": "Kubernetes CRD Swagger", "version": GIT_VERSION},
-            "paths": {}, "components": {"schemas": dict(sorted(components.items()))}}
+            "paths": paths, "components": {"schemas": dict(sorted(components.items()))}}
 
 
 def v3_documents(resources: tuple[Resource, ...]) -> dict[str, tuple[bytes, str]]:
