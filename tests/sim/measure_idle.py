@@ -1,7 +1,10 @@
 """Measure `kyb sim` at scale: N hollow nodes registered, then idle; RSS and CPU of the simulator
 and of the API server. Run by hand (not collected by pytest):
 
-    .venv/bin/python tests/sim/measure_idle.py --nodes 1000 --idle 30
+    .venv/bin/python tests/sim/measure_idle.py --nodes 1000 --idle 30 [--pods-per-node 3]
+
+With --pods-per-node, pods bound to the nodes are then created (32 at a time) and the time until
+all of them are Running is measured, with the simulator's CPU over that time.
 
 Prints one JSON object. Uses ports 18704 (API server) and nothing else.
 """
@@ -9,6 +12,7 @@ Prints one JSON object. Uses ports 18704 (API server) and nothing else.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import signal
@@ -18,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from kybernetes.client.config import load_kubeconfig
+from kybernetes.client.rest import APIClient, resource
 from kybernetes.testing.cluster import KybServer
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -35,11 +41,34 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+async def create_pods(kubeconfig: Path, nodes: int, per_node: int) -> tuple[float, float]:
+    """Create the pods; seconds until all were created, and until all were Running."""
+    pods = resource("v1", "pods")
+    async with APIClient(load_kubeconfig(kubeconfig), user_agent="sim-measure") as client:
+        began = time.monotonic()
+        sem = asyncio.Semaphore(32)
+
+        async def one(i: int) -> None:
+            async with sem:
+                await client.create(pods, {"metadata": {"name": f"p{i}", "namespace": "default"}, "spec": {
+                    "nodeName": f"sim-node-{i % nodes}",
+                    "containers": [{"name": "c", "image": "app:1", "resources": {"requests": {"cpu": "10m"}}}]}})
+
+        await asyncio.gather(*(one(i) for i in range(nodes * per_node)))
+        created = time.monotonic() - began
+        while True:
+            items, _ = await client.list_all(pods, namespace="default", field_selector="status.phase=Running")
+            if len(items) >= nodes * per_node:
+                return created, time.monotonic() - began
+            await asyncio.sleep(0.5)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--nodes", type=int, default=1000)
     ap.add_argument("--idle", type=float, default=30.0)
     ap.add_argument("--port", type=int, default=18704)
+    ap.add_argument("--pods-per-node", type=int, default=0)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="kyb-sim-measure-") as d:
         server = KybServer(Path(d), port=args.port)
@@ -65,6 +94,13 @@ def main() -> None:
                 "server_rss_mb": round(rss_mb(server.proc.pid), 1),
                 "server_cpu_pct_idle": round(100 * srv_cpu / args.idle, 1),
             }
+            if args.pods_per_node:
+                cpu0 = cpu_seconds(sim.pid)
+                created, all_running = asyncio.run(create_pods(server.kubeconfig, args.nodes, args.pods_per_node))
+                result.update(pods=args.nodes * args.pods_per_node, pods_created_s=round(created, 1),
+                              pods_running_s=round(all_running, 1),
+                              sim_cpu_s_for_pods=round(cpu_seconds(sim.pid) - cpu0, 1),
+                              sim_rss_mb_with_pods=round(rss_mb(sim.pid), 1))
             sim.send_signal(signal.SIGTERM)
             rest = sim.communicate(timeout=120)[0]
             result["sim_exit"] = sim.returncode

@@ -113,3 +113,18 @@ def test_scale_to(counts: list[int], nodes: int, expected: list[int]) -> None:
     scaled = scale_to(p, nodes)
     assert [g.count for g in scaled.node_groups] == expected
     assert scaled.total_nodes == nodes
+
+
+def test_documented_example_parses() -> None:
+    import pathlib
+    import re
+
+    import yaml
+
+    doc = (pathlib.Path(__file__).parents[2] / "docs" / "sim.md").read_text()
+    block = re.search(r"## Profile format.*?```yaml\n(.*?)```", doc, re.S)
+    assert block is not None
+    p = parse_profile(yaml.safe_load(block.group(1)))
+    assert p.node_groups[0].capacity["example.com/gpu"] == "2"
+    assert p.behaviour_for({"app": "batch"}).complete_after == 30.0
+    assert p.behaviour_for({"app": "web"}).usage.cpu == "80%"
