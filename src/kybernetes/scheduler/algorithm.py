@@ -113,18 +113,10 @@ class Algorithm:
                               len(feasible))
 
     def select_host(self, nodes: list[NodeInfo], totals: list[int]) -> str:
-        """The highest total; ties broken uniformly at random (reservoir sampling, as upstream)."""
-        best = -1
-        chosen = ""
-        ties = 0
-        for n, s in zip(nodes, totals, strict=True):
-            if s > best:
-                best, chosen, ties = s, n.name, 1
-            elif s == best:
-                ties += 1
-                if self.rng.randrange(ties) == 0:
-                    chosen = n.name
-        return chosen
+        """The highest total; ties broken uniformly at random (as upstream's reservoir sampling)."""
+        best = max(totals)
+        ties = [n.name for n, s in zip(nodes, totals, strict=True) if s == best]
+        return ties[0] if len(ties) == 1 else self.rng.choice(ties)
 
     def find_nodes_that_fit(self, fw: Framework, state: CycleState, pod: Obj,
                             snapshot: Snapshot) -> tuple[list[NodeInfo], Diagnosis]:

@@ -227,6 +227,8 @@ class Framework:
                 break
             batch = getattr(p, "filter_nodes", None)
             results = batch(state, pod, current) if batch is not None else [p.filter(state, pod, n) for n in current]
+            if not any(results):
+                continue  # every node passed (the common case): keep the list as it is
             survivors = []
             for n, st in zip(current, results, strict=True):
                 if st is None or st.code == Code.SUCCESS:

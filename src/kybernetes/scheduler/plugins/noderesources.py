@@ -217,15 +217,20 @@ class Fit:
             req: Resources = state.read(_PREFILTER_KEY)
         except KeyError:
             return [error_status(f'reading "{_PREFILTER_KEY}" from cycleState: not found')] * len(nodes)
-        items = [(k, v) for k, v in req.items() if v > 0 and not self.ignored(k)]
+        cpu, mem = req.get(CPU, 0), req.get(MEMORY, 0)
+        others = [(k, v) for k, v in req.items() if v > 0 and k not in (CPU, MEMORY) and not self.ignored(k)]
         out: list[Status | None] = []
+        append = out.append
         for n in nodes:
             alloc, used = n.allocatable, n.requested
-            if len(n.pods) < alloc.get("pods", 0) and all(alloc.get(k, 0) >= v + used.get(k, 0) for k, v in items):
-                out.append(None)
+            if (len(n.pods) < alloc.get("pods", 0)
+                    and (cpu <= 0 or alloc.get(CPU, 0) >= cpu + used.get(CPU, 0))
+                    and (mem <= 0 or alloc.get(MEMORY, 0) >= mem + used.get(MEMORY, 0))
+                    and (not others or all(alloc.get(k, 0) >= v + used.get(k, 0) for k, v in others))):
+                append(None)
             else:
                 reasons = insufficient_resources(req, n, self.ignored)
-                out.append(unschedulable(*reasons) if reasons else None)
+                append(unschedulable(*reasons) if reasons else None)
         return out
 
     def pre_score(self, state: CycleState, pod: Obj, nodes: Sequence[NodeInfo]) -> Status | None:
@@ -242,18 +247,23 @@ class Fit:
         if self.resource_names == [CPU, MEMORY] and self.weights == [1, 1] and self.strategy != "RequestedToCapacityRatio":
             # The default configuration, inlined: this runs for every feasible node of every pod.
             pc, pm = nz[CPU], nz[MEMORY]
-            per = least_requested_score if self.strategy == "LeastAllocated" else most_requested_score
-            out = []
+            least = self.strategy == "LeastAllocated"
+            out: list[int] = []
+            append = out.append
             for n in nodes:
-                ac, am = n.allocatable.get(CPU, 0), n.allocatable.get(MEMORY, 0)
-                s = w = 0
-                if ac:
-                    s += per(n.non_zero_requested[CPU] + pc, ac)
-                    w += 1
-                if am:
-                    s += per(n.non_zero_requested[MEMORY] + pm, am)
-                    w += 1
-                out.append(s // w if w else 0)
+                alloc, used = n.allocatable, n.non_zero_requested
+                ac, am = alloc.get(CPU, 0), alloc.get(MEMORY, 0)
+                if not (ac and am):
+                    append(self.score(state, pod, n)[0])
+                    continue
+                rc, rm = used[CPU] + pc, used[MEMORY] + pm
+                if least:
+                    sc = (ac - rc) * MAX_NODE_SCORE // ac if rc <= ac else 0
+                    sm = (am - rm) * MAX_NODE_SCORE // am if rm <= am else 0
+                else:
+                    sc = min(rc, ac) * MAX_NODE_SCORE // ac
+                    sm = min(rm, am) * MAX_NODE_SCORE // am
+                append((sc + sm) // 2)
             return out
         return [self.score(state, pod, n)[0] for n in nodes]
 
@@ -314,13 +324,16 @@ class BalancedAllocation:
         if self.resource_names != [CPU, MEMORY]:
             return [self.score(state, pod, n)[0] for n in nodes]
         pc, pm = req.get(CPU, 0), req.get(MEMORY, 0)
-        out = []
+        out: list[int] = []
+        append = out.append
         for n in nodes:
-            ac, am = n.allocatable.get(CPU, 0), n.allocatable.get(MEMORY, 0)
+            alloc, used = n.allocatable, n.requested
+            ac, am = alloc.get(CPU, 0), alloc.get(MEMORY, 0)
             if ac and am:
-                fc = min((n.requested.get(CPU, 0) + pc) / ac, 1.0)
-                fm = min((n.requested.get(MEMORY, 0) + pm) / am, 1.0)
-                out.append(int((1 - abs(fc - fm) / 2) * MAX_NODE_SCORE))
+                fc = (used.get(CPU, 0) + pc) / ac
+                fm = (used.get(MEMORY, 0) + pm) / am
+                d = (fc if fc < 1.0 else 1.0) - (fm if fm < 1.0 else 1.0)
+                append(int((1 - (d if d >= 0 else -d) / 2) * MAX_NODE_SCORE))
             else:
-                out.append(self.score(state, pod, n)[0])
+                append(self.score(state, pod, n)[0])
         return out
