@@ -233,3 +233,16 @@ def test_helm_install_and_upgrade(kyb: KybServer, helm: str, tmp_path: Path) -> 
     assert "deployed" in run_helm(helm, kyb, home, "list").stdout
     run_helm(helm, kyb, home, "uninstall", "rel")
     assert kyb.kubectl("get", "configmap", "rel-cfg", check=False).returncode != 0
+
+
+def test_client_side_apply_then_changed_server_side_apply(kyb: KybServer, tmp_path: Path) -> None:
+    """kubectl may take over what it applied client-side even when the new manifest changes it."""
+    path = write(tmp_path, "d", deployment("ssa-h", replicas=2))
+    kyb.kubectl("apply", "-f", path)
+    write(tmp_path, "d", deployment("ssa-h", replicas=5))
+    kyb.kubectl("apply", "--server-side", "-f", path)
+    obj = get(kyb, "deployment", "ssa-h")
+    assert obj["spec"]["replicas"] == 5
+    assert ("kubectl-client-side-apply", "Update") not in managers(obj)
+    last = json.loads(obj["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"])
+    assert last["spec"]["replicas"] == 5

@@ -4,6 +4,7 @@ managedFields of Update operations."""
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -11,7 +12,8 @@ import pytest
 from kybernetes.machinery import errors, managedfields
 from kybernetes.machinery.apply import fieldpath as fp
 from kybernetes.machinery.apply import typeinfo, walk
-from kybernetes.machinery.apply.operation import apply
+from kybernetes.machinery.apply.operation import LAST_APPLIED as LAST
+from kybernetes.machinery.apply.operation import apply, encode_last_applied
 
 DEPLOY = "io.k8s.api.apps.v1.Deployment"
 CM = "io.k8s.api.core.v1.ConfigMap"
@@ -342,3 +344,37 @@ def test_update_managers_are_capped_into_ancient_changes() -> None:
     assert len(names) == 10 and "ancient-changes" in names
     ancient = next(e for e in managedfields.decode(obj["metadata"]["managedFields"]) if e.manager == "ancient-changes")
     assert {fp.path_string(p) for p in ancient.fields} == {".data", ".data.k0", ".data.k1", ".data.k2", ".data.k3"}
+
+
+# --- client-side apply interplay (manager "kubectl") --------------------------------------------------
+def csa_applied(replicas: int) -> dict[str, Any]:
+    obj = deploy(replicas)
+    obj["metadata"]["annotations"] = {LAST: json.dumps(deploy(replicas))}
+    managedfields.record_update(obj, None, manager="kubectl-client-side-apply", api_version="apps/v1", now="T",
+                                root=DEPLOY, status_reset=True)
+    return obj
+
+
+@pytest.mark.parametrize(("manager", "live_replicas", "conflicts"), [
+    pytest.param("kubectl", 2, False, id="kubectl-takes-over-what-it-applied"),
+    pytest.param("other", 2, True, id="other-managers-still-conflict"),
+    pytest.param("kubectl", 7, True, id="changed-since-last-apply-conflicts"),
+])
+def test_last_applied_allows_kubectl(manager: str, live_replicas: int, conflicts: bool) -> None:
+    live = csa_applied(2)
+    live["spec"]["replicas"] = live_replicas
+    if conflicts:
+        with pytest.raises(errors.StatusError, match="conflict"):
+            run(live, deploy(4), manager)
+        return
+    obj = run(live, deploy(4), manager)
+    assert obj["spec"]["replicas"] == 4
+    assert ".spec.replicas" in owners(obj)["kubectl/Apply"]
+    assert json.loads(obj["metadata"]["annotations"][LAST])["spec"]["replicas"] == 4
+
+
+def test_last_applied_encoding() -> None:
+    cfg = {"kind": "ConfigMap", "apiVersion": "v1", "metadata": {"name": "c", "annotations": {LAST: "old"}},
+           "data": {"x": "<&>"}}
+    assert encode_last_applied(cfg) == ('{"apiVersion":"v1","data":{"x":"\\u003c\\u0026\\u003e"},"kind":"ConfigMap",'
+                                        '"metadata":{"annotations":{},"name":"c"}}\n')

@@ -8,12 +8,16 @@ Given the live object (None when absent) and an applied configuration from `mana
    unless ``force``, which takes those paths from them; removed paths leave every manager;
 4. the manager's Apply entry becomes exactly the configuration's field set.
 An object that has no managedFields yet first gets a ``before-first-apply`` Update entry
-owning all of its fields.
+owning all of its fields. For the manager ``kubectl`` (as upstream), conflicts on fields whose
+live value still matches the client-side last-applied annotation are not conflicts, and an
+existing annotation is rewritten to the applied configuration.
 """
 
 from __future__ import annotations
 
 import copy
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -23,6 +27,8 @@ from kybernetes.machinery.apply import typeinfo, walk
 from kybernetes.machinery.managedfields import APPLY, Entry
 
 Obj = dict[str, Any]
+KUBECTL = "kubectl"  # the manager whose applies interoperate with client-side apply
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +99,11 @@ def apply(live: Obj | None, config: Obj, *, manager: str, api_version: str, now:
         raise errors.bad_request(f"failed to create typed patch object: {err}") from None
     changed = fp.EMPTY.union(cmp.added, cmp.modified)
     conflicts = [Conflict(e, p) for e in others for p in e.fields & changed]
+    if conflicts and not force and manager == KUBECTL:
+        # kubectl switching from client-side apply: fields whose live value is still what
+        # the last-applied annotation says were kubectl's own and may be taken over.
+        allowed = _last_applied_fields(live, t, view, api_version)
+        conflicts = [c for c in conflicts if c.path not in allowed]
     if conflicts and not force:
         conflicts.sort(key=lambda c: (c.manager.describe(), _path_order(c.path)))
         raise conflict_error(conflicts)
@@ -109,4 +120,41 @@ def apply(live: Obj | None, config: Obj, *, manager: str, api_version: str, now:
     if isinstance(merged.get("metadata"), dict):
         merged["metadata"].pop("managedFields", None)
     managedfields.set_entries(merged, kept)
+    if manager == KUBECTL and _last_applied(live):
+        # keep the client-side apply annotation in step, so that going back to it works
+        merged["metadata"].setdefault("annotations", {})[LAST_APPLIED] = encode_last_applied(config)
     return merged
+
+
+def _last_applied(obj: Obj | None) -> str:
+    annotations = ((obj or {}).get("metadata") or {}).get("annotations") or {}
+    value = annotations.get(LAST_APPLIED) if isinstance(annotations, dict) else None
+    return value if isinstance(value, str) else ""
+
+
+def encode_last_applied(config: Obj) -> str:
+    """The annotation's value as Go's JSON encoder writes an object: sorted keys, compact,
+    HTML characters escaped, a trailing newline; without the annotation itself."""
+    doc = copy.deepcopy(config)
+    meta = doc.get("metadata")
+    if isinstance(meta, dict) and isinstance(meta.get("annotations"), dict):
+        meta["annotations"].pop(LAST_APPLIED, None)
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026") + "\n"
+
+
+def _last_applied_fields(live: Obj | None, t: typeinfo.T, view: Callable[[Obj | None], Obj],
+                         api_version: str) -> fp.FieldSet:
+    """Paths of the last-applied annotation whose live values still match it."""
+    try:
+        last = json.loads(_last_applied(live) or "null")
+    except json.JSONDecodeError:
+        return fp.EMPTY
+    if not isinstance(last, dict) or last.get("apiVersion") != api_version:
+        return fp.EMPTY
+    try:
+        owned = walk.field_set(view(last), t)
+        cmp = walk.compare(view(last), view(live), t)
+    except walk.ApplyError:
+        return fp.EMPTY
+    return frozenset(owned - cmp.modified - cmp.added - cmp.removed)
