@@ -312,8 +312,8 @@ class Store:
 
     def _record_fields(self, obj: Obj, opts: WriteOptions, subresource: str, old: Obj | None) -> None:
         """managedFields for a non-apply write of `old` (None: a create) into `obj`."""
-        if managedfields.is_applying():
-            return  # a server-side apply computed them already
+        if managedfields.is_applying() or subresource in INTERNAL_SUBRESOURCES:
+            return  # a server-side apply computed them already; bindings are not tracked upstream
         manager = opts.field_manager or manager_from_user_agent(opts.user_agent)
         managedfields.record_update(obj, old, manager=manager,
                                     api_version=obj.get("apiVersion", self.resource.group_version),
