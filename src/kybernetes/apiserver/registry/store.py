@@ -409,7 +409,9 @@ class Store:
         meta.pop("selfLink", None)
         # an unconditional update (no resourceVersion) applies to the version we read
         meta["resourceVersion"] = old_meta.get("resourceVersion", "")
-        explicit_managed = "managedFields" in meta and meta["managedFields"] != old_meta.get("managedFields")
+        # (a subresource write cannot set managedFields: what a client sends there is ignored)
+        explicit_managed = (not subresource and "managedFields" in meta
+                            and meta["managedFields"] != old_meta.get("managedFields"))
         if not explicit_managed:
             if "managedFields" in old_meta:
                 meta["managedFields"] = copy.deepcopy(old_meta["managedFields"])
