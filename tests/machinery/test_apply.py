@@ -378,3 +378,10 @@ def test_last_applied_encoding() -> None:
            "data": {"x": "<&>"}}
     assert encode_last_applied(cfg) == ('{"apiVersion":"v1","data":{"x":"\\u003c\\u0026\\u003e"},"kind":"ConfigMap",'
                                         '"metadata":{"annotations":{},"name":"c"}}\n')
+
+
+def test_create_of_a_struct_kind_does_not_own_spec_itself() -> None:
+    obj = deploy(2)
+    managedfields.record_update(obj, None, manager="kubectl-create", api_version="apps/v1", now="T", root=DEPLOY,
+                                status_reset=True)
+    assert obj["metadata"]["managedFields"][0]["fieldsV1"] == {"f:spec": {"f:replicas": {}}}

@@ -187,8 +187,15 @@ def record_update(new: Obj, old: Obj | None, *, manager: str, api_version: str, 
         if not entries:
             entries = live_entries(old)
     t = typeinfo.root(root)
-    cmp = walk.compare(owned_view(old, subresource=subresource, status_reset=status_reset),
-                       owned_view(new, subresource=subresource, status_reset=status_reset), t)
+    new_view = owned_view(new, subresource=subresource, status_reset=status_reset)
+    if old is None:
+        # Upstream compares a create with an empty typed object, in which top-level structs
+        # (spec, status) already exist: they are not "added" (no "." entry).
+        old_view: Obj = {k: {} for k, v in new_view.items()
+                         if isinstance(v, dict) and typeinfo.child(t, k).kind == "struct"}
+    else:
+        old_view = owned_view(old, subresource=subresource, status_reset=status_reset)
+    cmp = walk.compare(old_view, new_view, t)
     entries = update_entries(entries, cmp, manager=manager, api_version=api_version,
                              subresource=subresource, now=now)
     set_entries(new, cap_updaters(entries))
