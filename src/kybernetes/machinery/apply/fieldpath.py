@@ -13,6 +13,8 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+import orjson
+
 Path = tuple[str, ...]
 FieldSet = frozenset[Path]
 
@@ -20,7 +22,9 @@ EMPTY: FieldSet = frozenset()
 
 
 def _dumps(v: Any) -> str:
-    return json.dumps(v, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+    # compact, sorted, non-ASCII kept: orjson's output for these options (and fast: keys are
+    # built for every list item on every write)
+    return orjson.dumps(v, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def field(name: str) -> str:
@@ -115,10 +119,10 @@ def from_fields_v1(tree: Any) -> FieldSet:
                 continue
             if pe[:2] not in _ORDER:
                 raise ValueError(f"unexpected path element {pe!r}")
-            if pe[:2] == "k:":
+            if pe[:2] == "k:":  # canonical spelling, so that equal keys compare equal
                 try:
-                    ident = json.loads(pe[2:])
-                except json.JSONDecodeError:
+                    ident = orjson.loads(pe[2:])
+                except orjson.JSONDecodeError:
                     raise ValueError(f"invalid key in {pe!r}") from None
                 if not isinstance(ident, dict):
                     raise ValueError(f"invalid key in {pe!r}")

@@ -103,6 +103,8 @@ def _cmp(old: Any, new: Any, t: T, path: Path, c: Comparison) -> None:
         new = _MISSING
     if old is _MISSING and new is _MISSING:
         return
+    if isinstance(old, dict | list) and old == new:
+        return  # unchanged subtree (most of every write): nothing to walk
     if t.granular and (old is _MISSING or isinstance(old, dict)) and (new is _MISSING or isinstance(new, dict)):
         if path and old is _MISSING:
             c.added.add(path)
