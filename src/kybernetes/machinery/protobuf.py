@@ -211,6 +211,8 @@ BUILTIN_GROUPS = {
     "rbac.authorization.k8s.io": "rbac",
     "authorization.k8s.io": "authorization",
     "authentication.k8s.io": "authentication",
+    "admissionregistration.k8s.io": "admissionregistration",
+    "admission.k8s.io": "admission",
 }
 
 # meta.v1 kinds every group version carries (client-go registers them in each one), e.g. the
@@ -220,9 +222,21 @@ META_KINDS = frozenset(
 )
 
 
+@lru_cache(maxsize=1)
+def _declared_kinds() -> dict[tuple[str, str], str]:
+    """Served kinds name their message in the resource table (some groups' packages, like
+    apiextensions, are not named after the group)."""
+    from kybernetes.api.resources import RESOURCES
+
+    return {(r.api_version, r.kind): r.schema for r in RESOURCES}
+
+
 def builtin_message(api_version: str, kind: str, registry: SchemaRegistry) -> str | None:
     """The message name of a built-in kind: `apps/v1` `Deployment` -> io.k8s.api.apps.v1.Deployment."""
     group, _, version = api_version.rpartition("/")
+    declared = _declared_kinds().get((api_version, kind))
+    if declared is not None:
+        return declared if declared in registry else None
     if kind in META_KINDS and version == "v1":
         name = f"io.k8s.apimachinery.pkg.apis.meta.v1.{kind}"
     elif group in BUILTIN_GROUPS:
