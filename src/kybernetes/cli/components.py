@@ -18,6 +18,7 @@ log = logging.getLogger("kyb.components")
 # name -> "module:function"; started in this order.
 COMPONENTS: dict[str, str] = {}
 COMPONENTS["scheduler"] = "kybernetes.scheduler.app:run_in_server"
+COMPONENTS["controllers"] = "kybernetes.controllers.manager:run_in_server"
 COMPONENTS["sim"] = "kybernetes.sim.component:run"  # only with KYB_SIM_NODES / KYB_SIM_PROFILE set
 
 

@@ -107,6 +107,25 @@ def scheduler(kubeconfig: Path | None, config: Path | None, log_level: str) -> N
         asyncio.run(run(kubeconfig, config))
 
 
+@cli.command("controller-manager")
+@click.option("--kubeconfig", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).")
+@click.option("--controllers", default="", help="Comma-separated loops to run (default: all).")
+@click.option("--leader-elect/--no-leader-elect", default=True, show_default=True)
+@click.option("--log-level", default="info", show_default=True)
+def controller_manager(kubeconfig: Path | None, controllers: str, leader_elect: bool, log_level: str) -> None:
+    """Run the control loops against a cluster (kyb server runs them in-process by default)."""
+    import asyncio
+    import logging
+
+    from kybernetes.controllers import manager
+
+    logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    enabled = [c.strip() for c in controllers.split(",") if c.strip()] or None
+    asyncio.run(manager.run(kubeconfig, enabled=enabled, leader_elect=leader_elect))
+
+
 def main() -> None:
     cli(prog_name="kyb")
 

@@ -1,0 +1,3 @@
+"""Imports every control loop module so that each registers itself with the manager."""
+
+from __future__ import annotations
