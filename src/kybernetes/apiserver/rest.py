@@ -632,6 +632,10 @@ class RestHandler:
             if verb == "patch":
                 return await self.patch(request, info, resource, subresource="status")
             raise errors.method_not_allowed()
+        if sub == "finalize":
+            if verb == "update":
+                return await self.update(request, info, resource, subresource="finalize")
+            raise errors.method_not_allowed()
         if sub == "scale":
             return await self._scale(request, info, resource, verb)
         if sub == "binding" and verb == "create":

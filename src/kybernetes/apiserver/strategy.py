@@ -86,6 +86,21 @@ class Strategy:
         del new, old
         return []
 
+    # --- deletion held by the kind itself -------------------------------------------------------
+    def deletion_held(self, obj: Obj) -> bool:
+        """Whether something other than metadata.finalizers keeps the object once its deletion has
+        begun (a namespace's spec.finalizers). Such an object is marked, not removed, on delete,
+        and goes when that hold is released."""
+        del obj
+        return False
+
+    def mark_deleting(self, obj: Obj) -> None:
+        """What beginning the deletion of a held object changes besides deletionTimestamp."""
+
+    def prepare_for_finalize_update(self, new: Obj, old: Obj) -> None:
+        """A write to /finalize (namespaces only)."""
+        self.prepare_for_update(new, old)
+
     # --- spec identity --------------------------------------------------------------------------
     def spec_of(self, obj: Obj) -> Any:
         """What a change to bumps metadata.generation: everything but metadata and status."""

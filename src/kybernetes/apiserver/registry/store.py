@@ -427,6 +427,8 @@ class Store:
             pass  # the server's own subresource writes (binding) set exactly what they mean to
         elif subresource == "status":
             self.strategy.prepare_for_status_update(new, old)
+        elif subresource == "finalize":
+            self.strategy.prepare_for_finalize_update(new, old)
         else:
             self.strategy.prepare_for_update(new, old)
         self.strategy.default(new)
@@ -456,7 +458,7 @@ class Store:
 
     def _deletion_complete(self, obj: Obj) -> bool:
         meta = obj["metadata"]
-        if not meta.get("deletionTimestamp") or meta.get("finalizers"):
+        if not meta.get("deletionTimestamp") or meta.get("finalizers") or self.strategy.deletion_held(obj):
             return False
         # Pods wait for their node unless the grace period is already over (grace 0).
         return not (self.resource.kind == "Pod" and self.resource.group == ""
@@ -524,10 +526,11 @@ class Store:
             meta["deletionTimestamp"] = deadline.strftime("%Y-%m-%dT%H:%M:%SZ")
             meta["deletionGracePeriodSeconds"] = grace
             return True
-        if finalizers:
+        if finalizers or self.strategy.deletion_held(obj):
             if not already:
                 meta["deletionTimestamp"] = now_rfc3339()
             meta["deletionGracePeriodSeconds"] = 0
+            self.strategy.mark_deleting(obj)
             return True
         return False
 

@@ -92,6 +92,28 @@ class NamespaceStrategy(KindStrategy):
         else:
             new.pop("spec", None)
 
+    def deletion_held(self, obj: Obj) -> bool:
+        # a namespace goes only when every spec.finalizer (the namespace controller's
+        # "kubernetes") has been removed through /finalize
+        return bool(get(obj, "spec", "finalizers"))
+
+    def mark_deleting(self, obj: Obj) -> None:
+        status = obj.get("status")
+        if not isinstance(status, dict):
+            status = obj["status"] = {}
+        status["phase"] = "Terminating"
+
+    def prepare_for_finalize_update(self, new: Obj, old: Obj) -> None:
+        # /finalize changes spec.finalizers (and metadata); status stays the server's
+        if "status" in old:
+            new["status"] = old["status"]
+        else:
+            new.pop("status", None)
+        fins = get(new, "spec", "finalizers")
+        new["spec"] = {**(old.get("spec") or {}), "finalizers": list(fins or [])}
+        if not new["spec"]["finalizers"]:
+            del new["spec"]["finalizers"]
+
     def validate(self, obj: Obj) -> list[Cause]:
         causes: list[Cause] = []
         for f in get(obj, "spec", "finalizers") or []:
