@@ -1,3 +1,4 @@
 """Imports every control loop module so that each registers itself with the manager."""
 
 from __future__ import annotations
+import kybernetes.controllers.replicaset  # noqa: F401
