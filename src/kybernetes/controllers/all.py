@@ -2,3 +2,4 @@
 
 from __future__ import annotations
 import kybernetes.controllers.replicaset  # noqa: F401
+import kybernetes.controllers.job  # noqa: F401
