@@ -3,3 +3,7 @@
 from __future__ import annotations
 import kybernetes.controllers.replicaset  # noqa: F401
 import kybernetes.controllers.job  # noqa: F401
+import kybernetes.controllers.garbagecollector  # noqa: F401
+import kybernetes.controllers.namespace  # noqa: F401
+import kybernetes.controllers.serviceaccount  # noqa: F401
+import kybernetes.controllers.rootcacert  # noqa: F401
