@@ -10,6 +10,11 @@ e.g. preemption's, is appended as " <message>.").
 percentageOfNodesToScore: with fewer than 100 nodes all are evaluated; else (unless configured)
 ``50 - nodes/125`` percent, at least 5%, and never fewer than 100 nodes. The filter walk starts
 where the previous one stopped (round robin), so all nodes get their turn.
+
+Preemption's traces, as upstream: a pod with ``status.nominatedNodeName`` tries that node first
+(alone) and takes it if it passes; and on every node, pending pods nominated there with priority >=
+the pod's count as present (``preemption.nominator``). HTTP extenders (`extender`) filter the
+feasible nodes after the plugins and add their weighted scores (`schedule_pod_with_extenders`).
 """
 
 from __future__ import annotations
@@ -18,12 +23,14 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from kybernetes.scheduler.extender import ExtenderError, filter_with_extenders, prioritize_with_extenders
 from kybernetes.scheduler.framework.cycle_state import CycleState
 from kybernetes.scheduler.framework.interface import NodeToStatus
 from kybernetes.scheduler.framework.runtime import Framework
 from kybernetes.scheduler.framework.snapshot import Snapshot
-from kybernetes.scheduler.framework.status import Code, Status, unresolvable
+from kybernetes.scheduler.framework.status import Code, Status, error_status, unresolvable
 from kybernetes.scheduler.framework.types import NodeInfo
+from kybernetes.scheduler.preemption.nominator import PodNominator, run_filter_plugins_with_nominated_pods
 
 Obj = dict[str, Any]
 MIN_FEASIBLE_NODES_TO_FIND = 100
@@ -47,6 +54,7 @@ class Diagnosis:
     pending_plugins: set[str] = field(default_factory=set)
     pre_filter_msg: str = ""
     post_filter_msg: str = ""
+    nominated: bool = False  # the pod's nominated node passed on its own (no other node was tried)
 
 
 class FitError(Exception):
@@ -89,9 +97,10 @@ class ScheduleResult:
 class Algorithm:
     """Keeps the round-robin position across attempts; everything else is per call."""
 
-    def __init__(self, *, rng: random.Random | None = None) -> None:
+    def __init__(self, *, rng: random.Random | None = None, nominator: PodNominator | None = None) -> None:
         self.next_start_node_index = 0
         self.rng = rng or random.Random()
+        self.nominator = nominator
 
     def schedule_pod(self, fw: Framework, state: CycleState, pod: Obj, snapshot: Snapshot) -> ScheduleResult:
         """The chosen node, or raises FitError (no node fits) / SchedulingError (a plugin erred)."""
@@ -103,12 +112,47 @@ class Algorithm:
             raise FitError(pod, len(all_nodes), diagnosis)
         if len(feasible) == 1:
             return ScheduleResult(feasible[0].name, 1 + len(diagnosis.node_to_status), 1)
+        totals = self._score(fw, state, pod, feasible)
+        return ScheduleResult(self.select_host(feasible, totals), len(feasible) + len(diagnosis.node_to_status),
+                              len(feasible))
+
+    def _score(self, fw: Framework, state: CycleState, pod: Obj, feasible: list[NodeInfo]) -> list[int]:
         st = fw.run_pre_score_plugins(state, pod, feasible)
         if st is not None and st.code != Code.SUCCESS:
             raise SchedulingError(st)
         totals, st = fw.run_score_plugins(state, pod, feasible)
         if st is not None and st.code != Code.SUCCESS:
             raise SchedulingError(st)
+        return totals
+
+    async def schedule_pod_with_extenders(self, fw: Framework, state: CycleState, pod: Obj, snapshot: Snapshot,
+                                          extenders: list[Any]) -> ScheduleResult:
+        """`schedule_pod`, with the HTTP extenders interested in the pod filtering the nodes the
+        plugins passed and adding ``score * weight * (MaxNodeScore / MaxExtenderPriority)``."""
+        interested = [e for e in extenders if e.is_interested(pod)]
+        if not interested:
+            return self.schedule_pod(fw, state, pod, snapshot)
+        all_nodes = snapshot.node_info_list
+        if not all_nodes:
+            raise FitError(pod, 0, Diagnosis())
+        feasible, diagnosis = self.find_nodes_that_fit(fw, state, pod, snapshot)
+        try:
+            if feasible:
+                passed = await filter_with_extenders(interested, pod, feasible, diagnosis.node_to_status)
+                if not passed and diagnosis.nominated:
+                    # The nominated node passed the plugins but not an extender: look at all nodes.
+                    feasible, diagnosis = self.find_nodes_that_fit(fw, state, pod, snapshot, nominated_first=False)
+                    passed = await filter_with_extenders(interested, pod, feasible, diagnosis.node_to_status)
+                feasible = passed
+        except ExtenderError as e:
+            raise SchedulingError(error_status(str(e))) from e
+        if not feasible:
+            raise FitError(pod, len(all_nodes), diagnosis)
+        if len(feasible) == 1:
+            return ScheduleResult(feasible[0].name, 1 + len(diagnosis.node_to_status), 1)
+        totals = self._score(fw, state, pod, feasible)
+        extra = await prioritize_with_extenders(interested, pod, feasible)
+        totals = [t + extra.get(n.name, 0) for n, t in zip(feasible, totals, strict=True)]
         return ScheduleResult(self.select_host(feasible, totals), len(feasible) + len(diagnosis.node_to_status),
                               len(feasible))
 
@@ -119,7 +163,7 @@ class Algorithm:
         return ties[0] if len(ties) == 1 else self.rng.choice(ties)
 
     def find_nodes_that_fit(self, fw: Framework, state: CycleState, pod: Obj,
-                            snapshot: Snapshot) -> tuple[list[NodeInfo], Diagnosis]:
+                            snapshot: Snapshot, *, nominated_first: bool = True) -> tuple[list[NodeInfo], Diagnosis]:
         diagnosis = Diagnosis()
         all_nodes = snapshot.node_info_list
         result, st = fw.run_pre_filter_plugins(state, pod, all_nodes)
@@ -132,6 +176,18 @@ class Algorithm:
             if st.plugin:
                 diagnosis.unschedulable_plugins.add(st.plugin)
             return [], diagnosis
+        nominated = str((pod.get("status") or {}).get("nominatedNodeName") or "") if nominated_first else ""
+        if nominated:
+            ni = snapshot.get(nominated)
+            allowed = result is None or result.node_names is None or nominated in result.node_names
+            if ni is not None and allowed:
+                st = run_filter_plugins_with_nominated_pods(fw, self.nominator, state, pod, ni)
+                if st is None or st.code == Code.SUCCESS:
+                    diagnosis.nominated = True
+                    return [ni], diagnosis
+                if st.code == Code.ERROR:
+                    raise SchedulingError(st)
+                diagnosis.node_to_status[ni.name] = st
         nodes = all_nodes
         candidates_restricted = False
         if result is not None and result.node_names is not None:
@@ -168,6 +224,8 @@ class Algorithm:
             end = min(processed + chunk, n)
             batch = [nodes[(start + i) % n] for i in range(processed, end)]
             passed = fw.filter_nodes(state, pod, batch, diagnosis.node_to_status)
+            if self.nominator is not None and len(self.nominator):
+                passed = self._with_nominated_pods(fw, state, pod, batch, passed, diagnosis.node_to_status)
             if len(feasible) + len(passed) > want:
                 # Keep the first `want` in walk order; the rest count as not processed.
                 keep = want - len(feasible)
@@ -184,6 +242,21 @@ class Algorithm:
         if not restricted:
             self.next_start_node_index = (start + processed) % n
         return feasible
+
+
+    def _with_nominated_pods(self, fw: Framework, state: CycleState, pod: Obj, batch: list[NodeInfo],
+                             passed: list[NodeInfo], statuses: NodeToStatus) -> list[NodeInfo]:
+        """Filter again, counting nominated pods, the nodes of `batch` that have some: a rejection
+        with them present wins (it is what upstream reports, as it tries that first)."""
+        keep = {n.name for n in passed}
+        for ni in batch:
+            if not self.nominator or not self.nominator.nominated_pods_for_node(ni.name):
+                continue
+            st = run_filter_plugins_with_nominated_pods(fw, self.nominator, state, pod, ni)
+            if st is not None and st.code != Code.SUCCESS:
+                statuses[ni.name] = st
+                keep.discard(ni.name)
+        return [n for n in passed if n.name in keep]
 
 
 def result_plugins(fw: Framework, state: CycleState) -> set[str]:

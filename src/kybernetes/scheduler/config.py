@@ -73,6 +73,42 @@ class LeaderElection:
 
 
 @dataclass(slots=True)
+class ManagedResource:
+    name: str
+    ignored_by_scheduler: bool = False
+
+
+@dataclass(slots=True)
+class ExtenderTLSConfig:
+    insecure: bool = False
+    server_name: str = ""
+    cert_file: str = ""
+    key_file: str = ""
+    ca_file: str = ""
+    cert_data: bytes = b""
+    key_data: bytes = b""
+    ca_data: bytes = b""
+
+
+@dataclass(slots=True)
+class ExtenderConfig:
+    """One HTTP extender (upstream's ``Extender``): POSTs ``<urlPrefix>/<verb>``."""
+
+    url_prefix: str
+    filter_verb: str = ""
+    preempt_verb: str = ""
+    prioritize_verb: str = ""
+    weight: int = 0
+    bind_verb: str = ""
+    enable_https: bool = False
+    tls_config: ExtenderTLSConfig | None = None
+    http_timeout: float = 0.0  # 0 = upstream's default of 5 s
+    node_cache_capable: bool = False
+    managed_resources: list[ManagedResource] = field(default_factory=list)
+    ignorable: bool = False
+
+
+@dataclass(slots=True)
 class SchedulerConfiguration:
     profiles: list[Profile] = field(default_factory=lambda: [Profile()])
     percentage_of_nodes_to_score: int = 0
@@ -82,6 +118,7 @@ class SchedulerConfiguration:
     plugin_modules: list[str] = field(default_factory=list)
     # Not upstream: how many bindings may be in flight at once (the binding cycles run concurrently).
     max_inflight_bindings: int = 256
+    extenders: list[ExtenderConfig] = field(default_factory=list)
 
 
 # Upstream v1's default multiPoint plugins and score weights, in order. Names not (yet) in the
@@ -190,7 +227,77 @@ def parse_config(doc: dict[str, Any] | None) -> SchedulerConfiguration:
     cfg.plugin_modules = [str(m) for m in doc.get("pluginModules") or []]
     if "maxInflightBindings" in doc:
         cfg.max_inflight_bindings = max(1, int(doc["maxInflightBindings"]))
+    cfg.extenders = _extenders(doc.get("extenders"))
+    ignored = [r.name for e in cfg.extenders for r in e.managed_resources if r.ignored_by_scheduler]
+    if ignored:
+        # As upstream: resources an extender manages and asks the scheduler to ignore become
+        # NodeResourcesFit's ignoredResources in every profile (replacing any configured ones).
+        for p in cfg.profiles:
+            p.plugin_config["NodeResourcesFit"] = {**p.plugin_config.get("NodeResourcesFit", {}),
+                                                   "ignoredResources": ignored}
     return cfg
+
+
+def _extenders(raw: Any) -> list[ExtenderConfig]:
+    """The ``extenders`` list, validated as upstream (positive weight with a prioritizeVerb, at most
+    one binder, no duplicate managed resources)."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise ConfigError("extenders: must be a list")
+    out: list[ExtenderConfig] = []
+    binders = 0
+    for i, e in enumerate(raw):
+        where = f"extenders[{i}]"
+        if not isinstance(e, dict):
+            raise ConfigError(f"{where}: must be an object")
+        tls_raw = e.get("tlsConfig")
+        tls = None
+        if tls_raw:
+            tls = ExtenderTLSConfig(
+                insecure=bool(tls_raw.get("insecure")), server_name=str(tls_raw.get("serverName") or ""),
+                cert_file=str(tls_raw.get("certFile") or ""), key_file=str(tls_raw.get("keyFile") or ""),
+                ca_file=str(tls_raw.get("caFile") or ""), cert_data=_b64(tls_raw.get("certData"), where),
+                key_data=_b64(tls_raw.get("keyData"), where), ca_data=_b64(tls_raw.get("caData"), where))
+        managed: list[ManagedResource] = []
+        seen: set[str] = set()
+        for j, r in enumerate(e.get("managedResources") or []):
+            name = str((r or {}).get("name") or "")
+            if not name:
+                raise ConfigError(f"{where}.managedResources[{j}].name: Required value")
+            if name in seen:
+                raise ConfigError(f"{where}.managedResources[{j}].name: Duplicate value: {name!r}")
+            seen.add(name)
+            managed.append(ManagedResource(name, bool(r.get("ignoredByScheduler"))))
+        ext = ExtenderConfig(
+            url_prefix=str(e.get("urlPrefix") or ""), filter_verb=str(e.get("filterVerb") or ""),
+            preempt_verb=str(e.get("preemptVerb") or ""), prioritize_verb=str(e.get("prioritizeVerb") or ""),
+            weight=int(e.get("weight") or 0), bind_verb=str(e.get("bindVerb") or ""),
+            enable_https=bool(e.get("enableHTTPS")), tls_config=tls,
+            http_timeout=_seconds(e["httpTimeout"]) if e.get("httpTimeout") else 0.0,
+            node_cache_capable=bool(e.get("nodeCacheCapable")), managed_resources=managed,
+            ignorable=bool(e.get("ignorable")))
+        if ext.prioritize_verb and ext.weight <= 0:
+            raise ConfigError(f"{where}.weight: Invalid value: {ext.weight}: must have a positive weight applied to it")
+        if ext.bind_verb:
+            binders += 1
+        out.append(ext)
+    if binders > 1:
+        raise ConfigError(f'extenders: Invalid value: "found {binders} extenders implementing bind": '
+                          "only one extender can implement bind")
+    return out
+
+
+def _b64(v: Any, where: str) -> bytes:
+    if not v:
+        return b""
+    import base64
+    import binascii
+
+    try:
+        return base64.b64decode(str(v), validate=True)
+    except (binascii.Error, ValueError) as e:
+        raise ConfigError(f"{where}.tlsConfig: invalid base64 data: {e}") from e
 
 
 def _seconds(v: Any) -> float:

@@ -44,6 +44,7 @@ from kybernetes.scheduler.framework.events import (
 from kybernetes.scheduler.framework.interface import QueuedPodInfo
 from kybernetes.scheduler.framework.status import Status
 from kybernetes.scheduler.framework.types import pod_key
+from kybernetes.scheduler.preemption.nominator import PodNominator
 
 log = logging.getLogger("kyb.scheduler.queue")
 Obj = dict[str, Any]
@@ -108,6 +109,9 @@ class SchedulingQueue:
         self.closed = False
         self.stats = QueueStats()
         self._tasks: list[asyncio.Task[None]] = []
+        # Pending pods nominated to a node by preemption (their status.nominatedNodeName, or one the
+        # scheduler just set): the Filter runs count them there for pods of lower or equal priority.
+        self.nominator = PodNominator()
 
     # --- sizes (tests, metrics) ------------------------------------------------------------------------
     def pending(self) -> dict[str, int]:
@@ -172,6 +176,7 @@ class SchedulingQueue:
     def add(self, pod: Obj) -> None:
         """A new pending pod (or one seen again after a relist)."""
         key = pod_key(pod)
+        self.nominator.add(pod)
         if key in self._in_flight:
             self._in_flight[key].qpi.pod = pod
             return
@@ -183,6 +188,7 @@ class SchedulingQueue:
 
     def update(self, old: Obj, new: Obj) -> None:
         key = pod_key(new)
+        self.nominator.update(old, new)
         fl = self._in_flight.get(key)
         if fl is not None:
             if pod_update_actions(old, new) or _spec_changed(old, new):
@@ -212,6 +218,7 @@ class SchedulingQueue:
 
     def delete(self, pod: Obj) -> None:
         key = pod_key(pod)
+        self.nominator.delete(pod)
         self._take(key)
         fl = self._in_flight.get(key)
         if fl is not None:

@@ -10,6 +10,11 @@ FailedScheduling event) and hands the pod back to the queue.
 
 Pods whose spec.schedulerName matches none of our profiles are never queued: another scheduler
 serves them.
+
+Preemption and extenders: a PostFilter result that nominates a node (DefaultPreemption) is written
+to the pod's ``status.nominatedNodeName`` together with the PodScheduled condition and kept in the
+queue's nominator until the pod is assumed or deleted. HTTP extenders (config ``extenders``) filter
+and score inside the cycle and, when one is a binder, bind instead of the Bind plugins.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from kybernetes.client.events import NORMAL, WARNING
 from kybernetes.scheduler.algorithm import Algorithm, FitError, SchedulingError
 from kybernetes.scheduler.cache import Cache
 from kybernetes.scheduler.config import SchedulerConfiguration
+from kybernetes.scheduler.extender import bind_with_extenders, build_extenders
 from kybernetes.scheduler.framework.cycle_state import CycleState
 from kybernetes.scheduler.framework.events import NODE_ADD, ClusterEvent, EventResource, node_update_actions
 from kybernetes.scheduler.framework.interface import QueuedPodInfo
@@ -35,11 +41,13 @@ from kybernetes.scheduler.framework.snapshot import Snapshot
 from kybernetes.scheduler.framework.status import Code, Status
 from kybernetes.scheduler.framework.types import pod_key
 from kybernetes.scheduler.plugins import in_tree_registry
+from kybernetes.scheduler.preemption.context import SchedulerContext
 from kybernetes.scheduler.queue import QueueClosed, SchedulingQueue
 
 log = logging.getLogger("kyb.scheduler")
 Obj = dict[str, Any]
 PODS = lookup("", "v1", "pods")
+PDBS = lookup("policy", "v1", "poddisruptionbudgets")
 
 
 def build_registry(cfg: SchedulerConfiguration, extra: Registry | None = None) -> Registry:
@@ -56,6 +64,20 @@ def unschedulable_condition_patch(message: str, reason: str = "Unschedulable") -
     return {"status": {"conditions": [{"type": "PodScheduled", "status": "False", "reason": reason,
                                        "message": message, "lastProbeTime": None,
                                        "lastTransitionTime": _now()}]}}
+
+
+def failure_status_patch(pod: Obj, message: str, reason: str, nominated: str | None) -> Obj | None:
+    """The pods/status patch after a failed attempt: the PodScheduled condition if it changed, and
+    status.nominatedNodeName when `nominated` (None: leave it; "": clear it) differs; None if nothing
+    changed (upstream's updatePod)."""
+    patch: Obj | None = None
+    if condition_differs(pod, message, reason):
+        patch = unschedulable_condition_patch(message, reason)
+    current = str((pod.get("status") or {}).get("nominatedNodeName") or "")
+    if nominated is not None and nominated != current:
+        patch = patch or {"status": {}}
+        patch["status"]["nominatedNodeName"] = nominated or None
+    return patch
 
 
 def condition_differs(pod: Obj, message: str, reason: str) -> bool:
@@ -112,6 +134,16 @@ class Scheduler:
             max_backoff=cfg.pod_max_backoff_seconds,
             events={name: fw.events_to_register() for name, fw in self.profiles.items()},
             pre_enqueue=self._pre_enqueue)
+        self.algorithm.nominator = self.queue.nominator
+        self.extenders = build_extenders(cfg.extenders)
+        self._pdbs: Any = None
+        self.context = SchedulerContext(nominator=self.queue.nominator, extenders=self.extenders,
+                                        list_pdbs=self._list_pdbs)
+        for fw in self.profiles.values():
+            for plugin in fw.plugins.values():
+                hook = getattr(plugin, "set_scheduler_context", None)
+                if hook is not None:
+                    hook(self.context)
         self.stats = SchedulerStats()
         self._bindings: set[asyncio.Task[None]] = set()
         self._binding_slots = asyncio.Semaphore(cfg.max_inflight_bindings)
@@ -177,8 +209,14 @@ class Scheduler:
     def on_node_delete(self, node: Obj) -> None:
         self.cache.remove_node(node)
 
+    def _list_pdbs(self) -> list[Obj]:
+        return list(self._pdbs.store.list()) if self._pdbs is not None else []
+
     def attach(self, factory: Any) -> None:
-        """Register handlers on a SharedInformerFactory's pod and node informers."""
+        """Register handlers on a SharedInformerFactory's pod and node informers (and read
+        PodDisruptionBudgets from it when preemption is enabled)."""
+        if any(fw.has_post_filter() for fw in self.profiles.values()):
+            self._pdbs = factory.informer(PDBS)
         nodes = factory.informer(lookup("", "v1", "nodes"))
         pods = factory.informer(PODS)
         nodes.add_handlers(on_add=self.on_node_add, on_update=self.on_node_update, on_delete=self.on_node_delete)
@@ -204,6 +242,8 @@ class Scheduler:
             await self.queue.close()
             for t in list(self._bindings):
                 t.cancel()
+            for ext in self.extenders:
+                await ext.close()
 
     async def schedule_one(self, qpi: QueuedPodInfo) -> None:
         pod = qpi.pod
@@ -216,7 +256,11 @@ class Scheduler:
         self.cache.update_snapshot(self.snapshot)
         state = CycleState()
         try:
-            result = self.algorithm.schedule_pod(fw, state, pod, self.snapshot)
+            if self.extenders:
+                result = await self.algorithm.schedule_pod_with_extenders(fw, state, pod, self.snapshot,
+                                                                          self.extenders)
+            else:
+                result = self.algorithm.schedule_pod(fw, state, pod, self.snapshot)
         except FitError as fe:
             await self._handle_fit_error(fw, state, qpi, fe)
             return
@@ -227,6 +271,7 @@ class Scheduler:
         assumed = copy.copy(pod)
         assumed["spec"] = dict(pod.get("spec") or {}, nodeName=host)
         self.cache.assume_pod(assumed)
+        self.queue.nominator.delete(pod)
         st = fw.run_reserve_plugins_reserve(state, assumed, host)
         if st is None or st.code == Code.SUCCESS:
             st = fw.run_permit_plugins(state, assumed, host)
@@ -247,7 +292,9 @@ class Scheduler:
             if st is None or st.code == Code.SUCCESS:
                 st = await fw.run_pre_bind_plugins(state, assumed, host)
             if st is None or st.code == Code.SUCCESS:
-                st = await fw.run_bind_plugins(state, assumed, host)
+                bound, st = await bind_with_extenders(self.extenders, assumed, host) if self.extenders else (False, None)
+                if not bound:
+                    st = await fw.run_bind_plugins(state, assumed, host)
         if st is not None and st.code != Code.SUCCESS:
             self.stats.bind_failures += 1
             fw.run_reserve_plugins_unreserve(state, assumed, host)
@@ -268,15 +315,21 @@ class Scheduler:
 
     async def _handle_fit_error(self, fw: Framework, state: CycleState, qpi: QueuedPodInfo, fe: FitError) -> None:
         d = fe.diagnosis
+        nominated: str | None = None
         if fw.has_post_filter():
-            _, pst = await fw.run_post_filter_plugins(state, qpi.pod, d.node_to_status)
+            result, pst = await fw.run_post_filter_plugins(state, qpi.pod, d.node_to_status)
             if pst is not None and pst.code != Code.SUCCESS and pst.message():
                 d.post_filter_msg = pst.message()
+            if result is not None and (result.nominated_node_name or result.clear_nomination):
+                nominated = result.nominated_node_name
+                # Count the pod on its nominated node at once (its status write is in flight).
+                self.queue.nominator.add(qpi.pod, nominated)
         qpi.unschedulable_plugins = set(d.unschedulable_plugins)
         qpi.pending_plugins = set(d.pending_plugins)
-        self._fail(fw, qpi, Status(Code.UNSCHEDULABLE), str(fe), error=False)
+        self._fail(fw, qpi, Status(Code.UNSCHEDULABLE), str(fe), error=False, nominated=nominated)
 
-    def _fail(self, fw: Framework, qpi: QueuedPodInfo, st: Status, message: str, *, error: bool) -> None:
+    def _fail(self, fw: Framework, qpi: QueuedPodInfo, st: Status, message: str, *, error: bool,
+              nominated: str | None = None) -> None:
         if error:
             self.stats.errors += 1
             log.info("scheduling %s: %s", qpi.key, message)
@@ -289,17 +342,17 @@ class Scheduler:
         reason = "SchedulerError" if error else "Unschedulable"
         if self.recorder is not None:
             self.recorder.event(pod, WARNING, "FailedScheduling", message)
-        if self.client is not None and condition_differs(pod, message, reason):
-            task = asyncio.create_task(self._patch_condition(pod, message, reason))
+        patch = failure_status_patch(pod, message, reason, nominated) if self.client is not None else None
+        if patch is not None:
+            task = asyncio.create_task(self._patch_condition(pod, patch))
             self._bindings.add(task)
             task.add_done_callback(self._bindings.discard)
 
-    async def _patch_condition(self, pod: Obj, message: str, reason: str) -> None:
+    async def _patch_condition(self, pod: Obj, patch: Obj) -> None:
         meta = pod.get("metadata") or {}
         try:
-            await self.client.patch(PODS, meta.get("name"), unschedulable_condition_patch(message, reason),
-                                    namespace=meta.get("namespace") or "", patch_type="strategic",
-                                    subresource="status")
+            await self.client.patch(PODS, meta.get("name"), patch, namespace=meta.get("namespace") or "",
+                                    patch_type="strategic", subresource="status")
         except Exception as e:  # the pod may be gone; the next attempt writes it again
             log.debug("updating PodScheduled of %s/%s: %r", meta.get("namespace"), meta.get("name"), e)
 

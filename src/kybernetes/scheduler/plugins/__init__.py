@@ -1,7 +1,7 @@
 """The default (in-tree) plugins under upstream's names; `in_tree_registry()` maps names to factories.
 
 TODO(issue 4 §2, another helper): InterPodAffinity, PodTopologySpread, VolumeRestrictions,
-VolumeZone, NodeVolumeLimits, VolumeBinding, DefaultPreemption. Their names are already in the
+VolumeZone, NodeVolumeLimits, VolumeBinding. Their names are already in the
 default profile (`config.DEFAULT_MULTI_POINT`, with upstream's weights); registering a factory
 under the name here is all it takes to enable them by default.
 """
@@ -9,6 +9,7 @@ under the name here is all it takes to enable them by default.
 from __future__ import annotations
 
 from kybernetes.scheduler.framework.registry import Registry
+from kybernetes.scheduler.plugins.default_preemption import DefaultPreemption
 from kybernetes.scheduler.plugins.imagelocality import ImageLocality
 from kybernetes.scheduler.plugins.nodeaffinity import NodeAffinity
 from kybernetes.scheduler.plugins.noderesources import BalancedAllocation, Fit
@@ -36,4 +37,5 @@ def in_tree_registry() -> Registry:
         "NodeResourcesBalancedAllocation": lambda args, h: BalancedAllocation(args),
         "ImageLocality": lambda args, h: ImageLocality(h),
         "DefaultBinder": lambda args, h: DefaultBinder(h),
+        "DefaultPreemption": lambda args, h: DefaultPreemption(args, h),
     }
