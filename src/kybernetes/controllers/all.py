@@ -7,3 +7,4 @@ import kybernetes.controllers.garbagecollector  # noqa: F401
 import kybernetes.controllers.namespace  # noqa: F401
 import kybernetes.controllers.serviceaccount  # noqa: F401
 import kybernetes.controllers.rootcacert  # noqa: F401
+import kybernetes.controllers.deployment  # noqa: F401
