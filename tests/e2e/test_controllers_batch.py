@@ -6,6 +6,7 @@ node IPAM, a node that stops heartbeating (Unknown + taints), and drain with a P
 
 from __future__ import annotations
 
+import calendar
 import json
 import os
 import time
@@ -141,3 +142,66 @@ def test_indexed_job(kyb: KybServer) -> None:
         assert {"name": "JOB_COMPLETION_INDEX", "valueFrom": {"fieldRef": {
             "apiVersion": "v1",
             "fieldPath": "metadata.annotations['batch.kubernetes.io/job-completion-index']"}}} in env
+
+
+def cronjob_manifest(name: str, schedule: str, **spec: Any) -> str:
+    return json.dumps({
+        "apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": name},
+        "spec": {"schedule": schedule, **spec, "jobTemplate": {
+            "metadata": {"labels": {"from": name}},
+            "spec": {"template": {
+                "metadata": {"annotations": {"sim.kybernetes.io/complete-after": "1s"}},
+                "spec": {"restartPolicy": "Never", "containers": [{"name": "main", "image": "busybox"}]}}}}}})
+
+
+def test_cronjob_fires_and_keeps_history(kyb: KybServer) -> None:
+    kyb.kubectl("apply", "-f", "-", input=cronjob_manifest("tick", "*/1 * * * *", successfulJobsHistoryLimit=1,
+                                                            concurrencyPolicy="Forbid"))
+    cj = get_json(kyb, "cronjob", "tick")
+    owner = {"apiVersion": "batch/v1", "kind": "CronJob", "name": "tick", "uid": cj["metadata"]["uid"],
+             "controller": True, "blockOwnerDeletion": True}
+    # Two old finished Jobs of this CronJob: the history limit of 1 keeps only the newer.
+    for i, start in enumerate(("2024-01-01T00:00:00Z", "2024-01-01T00:01:00Z")):
+        name = f"tick-old-{i}"
+        kyb.kubectl("apply", "-f", "-", input=json.dumps({
+            "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name, "ownerReferences": [owner]},
+            "spec": {"suspend": True, "template": {"spec": {"restartPolicy": "Never",
+                                                             "containers": [{"name": "m", "image": "busybox"}]}}}}))
+        kyb.kubectl("patch", "job", name, "--subresource=status", "--type=merge", "-p", json.dumps({"status": {
+            "startTime": start, "completionTime": start, "succeeded": 1,
+            "conditions": [{"type": "SuccessCriteriaMet", "status": "True", "reason": "CompletionsReached"},
+                           {"type": "Complete", "status": "True", "reason": "CompletionsReached"}]}}))
+    wait_for(lambda: "tick-old-0" not in kyb.kubectl("get", "jobs", "-o", "name").stdout, 20, "old job cleaned up")
+    assert "tick-old-1" in kyb.kubectl("get", "jobs", "-o", "name").stdout
+
+    def fired() -> list[dict[str, Any]]:
+        return [j for j in get_json(kyb, "jobs", "-l", "from=tick")["items"]
+                if not j["metadata"]["name"].startswith("tick-old")]
+
+    jobs = wait_for(fired, 75, "the cronjob to fire", step=1)
+    job = jobs[0]
+    stamp = job["metadata"]["annotations"]["batch.kubernetes.io/cronjob-scheduled-timestamp"]
+    minutes = calendar.timegm(time.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ")) // 60
+    assert job["metadata"]["name"] == f"tick-{minutes}"
+    assert get_json(kyb, "cronjob", "tick")["status"]["lastScheduleTime"] == stamp
+
+    def succeeded() -> Any:
+        return get_json(kyb, "cronjob", "tick")["status"].get("lastSuccessfulTime")
+
+    wait_for(succeeded, 30, "lastSuccessfulTime")
+    cj = get_json(kyb, "cronjob", "tick")
+    assert not cj["status"].get("active")
+    # The new success pushes the older history job out.
+    wait_for(lambda: "tick-old-1" not in kyb.kubectl("get", "jobs", "-o", "name").stdout, 20, "history trimmed")
+    kyb.kubectl("patch", "cronjob", "tick", "--type=merge", "-p", '{"spec":{"suspend":true}}')
+
+
+def test_create_job_from_cronjob(kyb: KybServer) -> None:
+    kyb.kubectl("apply", "-f", "-", input=cronjob_manifest("manual", "0 0 1 1 *"))
+    kyb.kubectl("create", "job", "manual-now", "--from=cronjob/manual")
+
+    def complete() -> bool:
+        c = condition(get_json(kyb, "job", "manual-now"), "Complete")
+        return c is not None and c["status"] == "True"
+
+    wait_for(complete, 30, "job from cronjob to complete")

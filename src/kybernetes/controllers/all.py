@@ -8,3 +8,4 @@ import kybernetes.controllers.namespace  # noqa: F401
 import kybernetes.controllers.serviceaccount  # noqa: F401
 import kybernetes.controllers.rootcacert  # noqa: F401
 import kybernetes.controllers.deployment  # noqa: F401
+import kybernetes.controllers.cronjob  # noqa: F401
