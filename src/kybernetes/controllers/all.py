@@ -9,3 +9,6 @@ import kybernetes.controllers.serviceaccount  # noqa: F401
 import kybernetes.controllers.rootcacert  # noqa: F401
 import kybernetes.controllers.deployment  # noqa: F401
 import kybernetes.controllers.cronjob  # noqa: F401
+import kybernetes.controllers.endpoints  # noqa: F401
+import kybernetes.controllers.endpointslice  # noqa: F401
+import kybernetes.controllers.endpointslicemirroring  # noqa: F401
