@@ -9,6 +9,8 @@ from __future__ import annotations
 import calendar
 import json
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -205,3 +207,67 @@ def test_create_job_from_cronjob(kyb: KybServer) -> None:
         return c is not None and c["status"] == "True"
 
     wait_for(complete, 30, "job from cronjob to complete")
+
+
+def test_nodes_get_pod_cidrs(kyb: KybServer) -> None:
+    def cidrs() -> dict[str, str] | None:
+        nodes = get_json(kyb, "nodes")["items"]
+        got = {n["metadata"]["name"]: n["spec"].get("podCIDR") for n in nodes}
+        return got if got and all(got.values()) else None
+
+    got = wait_for(cidrs, 20, "podCIDRs")
+    assert len(set(got.values())) == len(got)
+    for cidr in got.values():
+        assert cidr.startswith("10.42.") and cidr.endswith(".0/24")
+    node = get_json(kyb, "nodes")["items"][0]
+    assert node["spec"]["podCIDRs"] == [node["spec"]["podCIDR"]]
+
+
+def test_silent_node_becomes_unknown_tainted_and_evicted(kyb: KybServer, tmp_path: Path) -> None:
+    profile = tmp_path / "profile.yaml"
+    profile.write_text("nodeGroups:\n- name: lonely\n  count: 1\n")
+    log = open(tmp_path / "sim.log", "wb")  # noqa: SIM115 - closed below
+    sim = subprocess.Popen([sys.executable, "-m", "kybernetes.cli.main", "sim", "--nodes", "1", "--profile",
+                            str(profile), "--kubeconfig", str(kyb.kubeconfig)], stdout=log, stderr=subprocess.STDOUT,
+                           start_new_session=True)
+    try:
+        wait_for(lambda: kyb.kubectl("get", "node", "lonely-0", check=False).returncode == 0, 30, "node lonely-0")
+        kyb.kubectl("apply", "-f", "-", input=json.dumps({
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "stranded"},
+            "spec": {"nodeName": "lonely-0", "containers": [{"name": "m", "image": "busybox"}],
+                     "tolerations": [{"key": "node.kubernetes.io/unreachable", "operator": "Exists",
+                                      "effect": "NoExecute", "tolerationSeconds": 2}]}}))
+        wait_for(lambda: get_json(kyb, "pod", "stranded")["status"].get("phase") == "Running", 20, "pod running")
+    finally:
+        sim.kill()
+        sim.wait()
+        log.close()
+
+    def unknown() -> dict[str, Any] | None:
+        c = condition(get_json(kyb, "node", "lonely-0"), "Ready")
+        return c if c is not None and c["status"] == "Unknown" else None
+
+    c = wait_for(unknown, 40, "node Ready=Unknown")
+    assert c["reason"] == "NodeStatusUnknown"
+    assert c["message"] == "Kubelet stopped posting node status."
+
+    def taints() -> set[tuple[str, str]]:
+        node = get_json(kyb, "node", "lonely-0")
+        return {(t["key"], t["effect"]) for t in node["spec"].get("taints") or []}
+
+    want = {("node.kubernetes.io/unreachable", "NoExecute"), ("node.kubernetes.io/unreachable", "NoSchedule")}
+    wait_for(lambda: want <= taints(), 20, "unreachable taints")
+
+    def evicted() -> bool:
+        pod = get_json(kyb, "pod", "stranded")
+        return bool(pod["metadata"].get("deletionTimestamp"))
+
+    wait_for(evicted, 20, "taint eviction of the stranded pod")
+    pod = get_json(kyb, "pod", "stranded")
+    ready = condition(pod, "Ready")
+    assert ready is not None and ready["status"] == "False"
+    target = condition(pod, "DisruptionTarget")
+    assert target is not None and target["reason"] == "DeletionByTaintManager"
+    # Pod GC: once the Node is gone, its pods go too.
+    kyb.kubectl("delete", "node", "lonely-0")
+    wait_for(lambda: kyb.kubectl("get", "pod", "stranded", check=False).returncode != 0, 45, "orphan pod collected")

@@ -12,3 +12,6 @@ import kybernetes.controllers.cronjob  # noqa: F401
 import kybernetes.controllers.endpoints  # noqa: F401
 import kybernetes.controllers.endpointslice  # noqa: F401
 import kybernetes.controllers.endpointslicemirroring  # noqa: F401
+import kybernetes.controllers.nodeipam  # noqa: F401
+import kybernetes.controllers.nodelifecycle  # noqa: F401
+import kybernetes.controllers.podgc  # noqa: F401
