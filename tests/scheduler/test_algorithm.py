@@ -83,7 +83,8 @@ def test_merge_plugin_set_and_expand() -> None:
     assert points["filter"] == []
     fw = framework(p)
     assert {pl.name: w for pl, w in fw.score} == {"TaintToleration": 3, "NodeAffinity": 2, "NodeResourcesFit": 1,
-                                                  "NodeResourcesBalancedAllocation": 1}
+                                                  "NodeResourcesBalancedAllocation": 1, "PodTopologySpread": 2,
+                                                  "InterPodAffinity": 2}
 
 
 def test_parse_config() -> None:

@@ -221,6 +221,12 @@ class Scheduler:
         pods = factory.informer(PODS)
         nodes.add_handlers(on_add=self.on_node_add, on_update=self.on_node_update, on_delete=self.on_node_delete)
         pods.add_handlers(on_add=self.on_pod_add, on_update=self.on_pod_update, on_delete=self.on_pod_delete)
+        # Plugins that read other objects (Services, PVCs, ...) take informers from the same factory.
+        for fw in self.profiles.values():
+            for plugin in fw.plugins.values():
+                hook = getattr(plugin, "attach_informers", None)
+                if hook is not None:
+                    hook(factory, self.queue.move_all_to_active_or_backoff)
 
     # --- the loop ------------------------------------------------------------------------------------------
     async def run(self) -> None:

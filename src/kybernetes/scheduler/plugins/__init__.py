@@ -1,9 +1,11 @@
 """The default (in-tree) plugins under upstream's names; `in_tree_registry()` maps names to factories.
 
-TODO(issue 4 §2, another helper): InterPodAffinity, PodTopologySpread, VolumeRestrictions,
-VolumeZone, NodeVolumeLimits, VolumeBinding. Their names are already in the
-default profile (`config.DEFAULT_MULTI_POINT`, with upstream's weights); registering a factory
-under the name here is all it takes to enable them by default.
+Not yet: NodeVolumeLimits, VolumeBinding. Their names are already in the default profile
+(`config.DEFAULT_MULTI_POINT`, with upstream's weights); registering a factory under the name here
+is all it takes to enable them by default.
+
+Plugins that read other API objects (Services, PVCs, ...) have ``attach_informers(factory,
+on_event)``; the scheduler calls it before it starts its informer factory (see `listers`).
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ from __future__ import annotations
 from kybernetes.scheduler.framework.registry import Registry
 from kybernetes.scheduler.plugins.default_preemption import DefaultPreemption
 from kybernetes.scheduler.plugins.imagelocality import ImageLocality
+from kybernetes.scheduler.plugins.inter_pod_affinity import InterPodAffinity
 from kybernetes.scheduler.plugins.nodeaffinity import NodeAffinity
 from kybernetes.scheduler.plugins.noderesources import BalancedAllocation, Fit
+from kybernetes.scheduler.plugins.pod_topology_spread import PodTopologySpread
 from kybernetes.scheduler.plugins.simple import (
     DefaultBinder,
     NodeName,
@@ -22,6 +26,8 @@ from kybernetes.scheduler.plugins.simple import (
     SchedulingGates,
 )
 from kybernetes.scheduler.plugins.tainttoleration import TaintToleration
+from kybernetes.scheduler.plugins.volume_restrictions import VolumeRestrictions
+from kybernetes.scheduler.plugins.volume_zone import VolumeZone
 
 
 def in_tree_registry() -> Registry:
@@ -38,4 +44,8 @@ def in_tree_registry() -> Registry:
         "ImageLocality": lambda args, h: ImageLocality(h),
         "DefaultBinder": lambda args, h: DefaultBinder(h),
         "DefaultPreemption": lambda args, h: DefaultPreemption(args, h),
+        "VolumeRestrictions": lambda args, h: VolumeRestrictions(args, h),
+        "VolumeZone": lambda args, h: VolumeZone(args, h),
+        "PodTopologySpread": lambda args, h: PodTopologySpread(args, h),
+        "InterPodAffinity": lambda args, h: InterPodAffinity(args, h),
     }
