@@ -61,7 +61,9 @@ def test_resource_fit_and_insufficient_message(kyb: KybServer) -> None:
     assert wait_for(kyb, "fits", "{.spec.nodeName}").startswith("node-")
     kyb.kubectl("create", "-f", "-", input=pod_manifest("too-big", requests={"cpu": "3"}))
     msg = wait_for(kyb, "too-big", "{.status.conditions[?(@.type=='PodScheduled')].message}")
-    assert msg == "0/5 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 4 Insufficient cpu."
+    assert msg == ("0/5 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 4 Insufficient cpu. "
+                   "preemption: 0/5 nodes are available: 1 Preemption is not helpful for scheduling, "
+                   "4 No preemption victims found for incoming pod..")
     reason = kyb.kubectl("get", "pod", "too-big", "-o", "jsonpath={.status.conditions[0].reason}").stdout
     assert reason == "Unschedulable"
     described = kyb.kubectl("describe", "pod", "too-big").stdout
@@ -95,7 +97,8 @@ def test_taints_and_tolerations(kyb: KybServer) -> None:
     kyb.kubectl("create", "-f", "-", input=pod_manifest("intolerant", **only_gpu))
     msg = wait_for(kyb, "intolerant", "{.status.conditions[?(@.type=='PodScheduled')].message}")
     assert msg == ("0/5 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, "
-                   "4 node(s) didn't match Pod's node affinity/selector.")
+                   "4 node(s) didn't match Pod's node affinity/selector. "
+                   "preemption: 0/5 nodes are available: 5 Preemption is not helpful for scheduling..")
     kyb.kubectl("create", "-f", "-", input=pod_manifest(
         "tolerant", tolerations=[{"key": "dedicated", "operator": "Equal", "value": "gpu", "effect": "NoSchedule"}],
         **only_gpu))
