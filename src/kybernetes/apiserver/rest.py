@@ -22,6 +22,7 @@ from kybernetes.api.schemas import REGISTRY
 from kybernetes.apiserver import codec, tables
 from kybernetes.apiserver.authn import UserInfo
 from kybernetes.apiserver.cache import CacheEvent, Entry
+from kybernetes.apiserver.registry import eviction
 from kybernetes.apiserver.registry.store import DeleteOptions, ListPage, Store, WriteOptions
 from kybernetes.apiserver.requestinfo import RequestInfo
 from kybernetes.machinery import errors, fieldcheck, fields, labels, managedfields
@@ -640,6 +641,12 @@ class RestHandler:
             return await self._scale(request, info, resource, verb)
         if sub == "binding" and verb == "create":
             return await self._binding(request, info)
+        if sub == "eviction" and verb == "create" and resource.plural == "pods":
+            body = await self.read_checked(request, "io.k8s.api.policy.v1.Eviction", "Eviction", "v1")
+            status = await eviction.evict(body, info.namespace, info.name, pods=self.stores[("", "pods")],
+                                          pdbs=self.stores[("policy", "poddisruptionbudgets")],
+                                          user=request.get(USER_KEY), dry_run=bool(request.query.getall("dryRun", [])))
+            return json_response(status, 201)
         raise errors.StatusError(405, "MethodNotAllowed",
                                  f"{resource.plural}/{sub} is not served by this server yet")
 
