@@ -1,6 +1,7 @@
 """Random clusters and pods through the real scheduler loop (in process, binding confirmed into the
 cache as the informer would): no node is ever over-committed on requests, and every bound pod
-passes every filter of its node as the node was when the pod was bound."""
+passes every filter of its node as the node was when the pod was bound — including inter-pod
+anti-affinity (one ``app`` per node) and zone topology spreading (maxSkew 1)."""
 
 from __future__ import annotations
 
@@ -21,11 +22,12 @@ ZONES = ["a", "b"]
 nodes_st = st.lists(st.tuples(st.integers(1, 8), st.integers(1, 8), st.integers(1, 6), st.sampled_from(ZONES),
                               st.booleans(), st.booleans()), min_size=1, max_size=8)
 pods_st = st.lists(st.tuples(st.integers(0, 3000), st.integers(0, 3), st.sampled_from(["", "a", "b"]),
-                             st.booleans(), st.booleans()), min_size=1, max_size=30)
+                             st.booleans(), st.booleans(), st.sampled_from(["", "x", "y"]), st.booleans(),
+                             st.booleans()), min_size=1, max_size=30)
+Pod = tuple[int, int, str, bool, bool, str, bool, bool]
 
 
-def _build(nodes: list[tuple[int, int, int, str, bool, bool]],
-           pods: list[tuple[int, int, str, bool, bool]]) -> tuple[list[Obj], list[Obj]]:
+def _build(nodes: list[tuple[int, int, int, str, bool, bool]], pods: list[Pod]) -> tuple[list[Obj], list[Obj]]:
     node_objs = [make_node(f"n{i}", cpu=str(cpu), memory=f"{mem}Gi", pods=str(npods),
                            labels={"zone": zone}, unschedulable=cordoned,
                            taints=[{"key": "dedicated", "value": "x", "effect": "NoSchedule"}] if tainted else None)
@@ -34,7 +36,19 @@ def _build(nodes: list[tuple[int, int, int, str, bool, bool]],
                          selector={"zone": zone} if zone else None,
                          tolerations=[{"key": "dedicated", "operator": "Exists"}] if tolerant else None,
                          ports=[{"containerPort": 80, "hostPort": 8080}] if port else None)
-                for i, (cpu, mem, zone, tolerant, port) in enumerate(pods)]
+                for i, (cpu, mem, zone, tolerant, port, _, _, _) in enumerate(pods)]
+    for p, (_, _, _, _, _, app, anti, spread) in zip(pod_objs, pods, strict=True):
+        if not app:
+            continue
+        p["metadata"]["labels"] = {"app": app}
+        if anti:  # at most one pod of this app per node
+            p["spec"]["affinity"] = {**p["spec"].get("affinity", {}), "podAntiAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": [
+                    {"topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": {"app": app}}}]}}
+        if spread:
+            p["spec"]["topologySpreadConstraints"] = [
+                {"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule",
+                 "labelSelector": {"matchLabels": {"app": app}}}]
     return node_objs, pod_objs
 
 
@@ -79,6 +93,10 @@ async def _run(node_objs: list[Obj], pod_objs: list[Obj]) -> None:
         ni.add_pod(pod)
     for ni in replay.values():
         assert len(ni.pods) <= ni.allowed_pod_number
+        # Anti-affinity holds both ways: a pod with it never shares its node with another of its app.
+        apps = [(p.pod["metadata"].get("labels") or {}).get("app") for p in ni.pods]
+        for p in ni.pods_with_required_anti_affinity:
+            assert apps.count(p.pod["metadata"]["labels"]["app"]) == 1, (ni.name, apps)
         for res in ("cpu", "memory"):
             assert ni.requested.get(res, 0) <= ni.allocatable.get(res, 0)
 
@@ -86,6 +104,6 @@ async def _run(node_objs: list[Obj], pod_objs: list[Obj]) -> None:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(nodes_st, pods_st)
 def test_random_clusters_never_overcommit(nodes: list[tuple[int, int, int, str, bool, bool]],
-                                          pods: list[tuple[int, int, str, bool, bool]]) -> None:
+                                          pods: list[Pod]) -> None:
     node_objs, pod_objs = _build(nodes, pods)
     asyncio.run(_run(node_objs, pod_objs))
