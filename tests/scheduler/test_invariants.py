@@ -94,9 +94,9 @@ async def _run(node_objs: list[Obj], pod_objs: list[Obj]) -> None:
     for ni in replay.values():
         assert len(ni.pods) <= ni.allowed_pod_number
         # Anti-affinity holds both ways: a pod with it never shares its node with another of its app.
-        apps = [(p.pod["metadata"].get("labels") or {}).get("app") for p in ni.pods]
-        for p in ni.pods_with_required_anti_affinity:
-            assert apps.count(p.pod["metadata"]["labels"]["app"]) == 1, (ni.name, apps)
+        apps = [(pi.pod["metadata"].get("labels") or {}).get("app") for pi in ni.pods]
+        for pi in ni.pods_with_required_anti_affinity:
+            assert apps.count(pi.pod["metadata"]["labels"]["app"]) == 1, (ni.name, apps)
         for res in ("cpu", "memory"):
             assert ni.requested.get(res, 0) <= ni.allocatable.get(res, 0)
 
