@@ -27,7 +27,7 @@ PORT = 18941
 def kyb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KybServer]:
     saved = {k: os.environ.get(k) for k in ("KYB_SIM_NODES", "KYB_NODE_MONITOR_GRACE_PERIOD")}
     os.environ["KYB_SIM_NODES"] = "2"
-    os.environ["KYB_NODE_MONITOR_GRACE_PERIOD"] = "8"
+    os.environ["KYB_NODE_MONITOR_GRACE_PERIOD"] = "22"  # above the sim Lease renewal period (10 s)
     server = KybServer(Path(tmp_path_factory.mktemp("kyb-batch")), port=PORT)
     try:
         server.start()
@@ -271,3 +271,46 @@ def test_silent_node_becomes_unknown_tainted_and_evicted(kyb: KybServer, tmp_pat
     # Pod GC: once the Node is gone, its pods go too.
     kyb.kubectl("delete", "node", "lonely-0")
     wait_for(lambda: kyb.kubectl("get", "pod", "stranded", check=False).returncode != 0, 45, "orphan pod collected")
+
+
+def test_pdb_status_and_drain(kyb: KybServer) -> None:
+    kyb.kubectl("create", "deployment", "web", "--image=busybox", "--replicas=2")
+    kyb.kubectl("create", "pdb", "web", "--selector=app=web", "--min-available=2")
+
+    def budget() -> dict[str, Any] | None:
+        st = get_json(kyb, "pdb", "web").get("status") or {}
+        return st if st.get("currentHealthy") == 2 else None
+
+    st = wait_for(budget, 40, "pdb status with 2 healthy pods")
+    assert st["desiredHealthy"] == 2
+    assert st["expectedPods"] == 2
+    assert st["disruptionsAllowed"] == 0
+    cond = condition({"status": st}, "DisruptionAllowed")
+    assert cond is not None and (cond["status"], cond["reason"]) == ("False", "InsufficientPods")
+
+    pods = get_json(kyb, "pods", "-l", "app=web")["items"]
+    node = pods[0]["spec"]["nodeName"]
+    blocked = kyb.kubectl("drain", node, "--ignore-daemonsets", "--timeout=7s", check=False)
+    assert blocked.returncode != 0
+    assert "Cannot evict pod as it would violate the pod's disruption budget." in blocked.stderr + blocked.stdout
+    assert get_json(kyb, "node", node)["spec"].get("unschedulable") is True
+
+    kyb.kubectl("patch", "pdb", "web", "--type=merge", "-p", '{"spec":{"minAvailable":1}}')
+
+    def allowed() -> bool:
+        s = get_json(kyb, "pdb", "web").get("status") or {}
+        return s.get("disruptionsAllowed") == 1 and s.get("observedGeneration") == 2
+
+    wait_for(allowed, 20, "pdb to allow one disruption " + kyb.kubectl("get", "pdb", "web", "-o", "yaml").stdout)
+    drained = kyb.kubectl("drain", node, "--ignore-daemonsets", "--timeout=90s", timeout=120)
+    assert f"node/{node} drained" in drained.stdout
+    assert "evicted" in drained.stdout
+
+    def replaced() -> bool:
+        items = get_json(kyb, "pods", "-l", "app=web")["items"]
+        live = [p for p in items if not p["metadata"].get("deletionTimestamp")]
+        return len(live) == 2 and all(p["spec"].get("nodeName") and p["spec"]["nodeName"] != node for p in live)
+
+    wait_for(replaced, 40, "replacement pods off the drained node")
+    kyb.kubectl("uncordon", node)
+    assert not get_json(kyb, "node", node)["spec"].get("unschedulable")
