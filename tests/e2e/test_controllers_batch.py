@@ -314,3 +314,10 @@ def test_pdb_status_and_drain(kyb: KybServer) -> None:
     wait_for(replaced, 40, "replacement pods off the drained node")
     kyb.kubectl("uncordon", node)
     assert not get_json(kyb, "node", node)["spec"].get("unschedulable")
+
+
+def test_ttl_after_finished_deletes_job(kyb: KybServer) -> None:
+    manifest = json.loads(job_manifest("brief", annotations={"sim.kybernetes.io/complete-after": "0.5s"}))
+    manifest["spec"]["ttlSecondsAfterFinished"] = 2
+    kyb.kubectl("apply", "-f", "-", input=json.dumps(manifest))
+    wait_for(lambda: kyb.kubectl("get", "job", "brief", check=False).returncode != 0, 40, "job deleted after its TTL")

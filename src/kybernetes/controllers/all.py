@@ -16,3 +16,4 @@ import kybernetes.controllers.nodeipam  # noqa: F401
 import kybernetes.controllers.nodelifecycle  # noqa: F401
 import kybernetes.controllers.podgc  # noqa: F401
 import kybernetes.controllers.disruption  # noqa: F401
+import kybernetes.controllers.ttlafterfinished  # noqa: F401
