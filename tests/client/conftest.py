@@ -18,8 +18,9 @@ NAMESPACES = resource("v1", "namespaces")
 
 @pytest.fixture(scope="module")
 def kyb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KybServer]:
-    # The client is tested against the API alone: no scheduler racing the tests' own writes.
-    server = KybServer(Path(tmp_path_factory.mktemp("kyb")), extra_args=["--disable", "scheduler"])
+    # The client is tested against the API alone: no scheduler or control loops racing the tests'
+    # own writes or adding objects (kube-root-ca.crt) to their namespaces.
+    server = KybServer(Path(tmp_path_factory.mktemp("kyb")), extra_args=["--disable", "scheduler,controllers"])
     server.start()
     try:
         yield server

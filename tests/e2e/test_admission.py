@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import ssl
 import textwrap
+import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -136,10 +138,12 @@ def test_pod_security_enforce(kyb: KybServer) -> None:
 
 def test_resource_quota(kyb: KybServer) -> None:
     kyb.kubectl("create", "namespace", "quota")
-    kyb.kubectl("create", "quota", "q", "--hard=pods=2,configmaps=1", "-n", "quota")
+    # every namespace gets the cluster CA ConfigMap from the root-ca publisher; count it
+    wait_until(lambda: kyb.kubectl("get", "configmap", "kube-root-ca.crt", "-n", "quota", check=False).returncode == 0)
+    kyb.kubectl("create", "quota", "q", "--hard=pods=2,configmaps=2", "-n", "quota")
     q = kj(kyb, "get", "quota", "q", "-n", "quota")
-    assert q["status"]["hard"] == {"configmaps": "1", "pods": "2"}
-    assert q["status"]["used"] == {"configmaps": "0", "pods": "0"}
+    assert q["status"]["hard"] == {"configmaps": "2", "pods": "2"}
+    assert q["status"]["used"] == {"configmaps": "1", "pods": "0"}
     kyb.kubectl("run", "a", "--image=busybox", "-n", "quota")
     kyb.kubectl("run", "b", "--image=busybox", "-n", "quota")
     assert refused(kyb, "run", "c", "--image=busybox", "-n", "quota") == (
@@ -148,12 +152,19 @@ def test_resource_quota(kyb: KybServer) -> None:
     kyb.kubectl("create", "configmap", "one", "-n", "quota")
     assert refused(kyb, "create", "configmap", "two", "-n", "quota") == (
         'error: failed to create configmap: configmaps "two" is forbidden: exceeded quota: q, '
-        "requested: configmaps=1, used: configmaps=1, limited: configmaps=1")
+        "requested: configmaps=1, used: configmaps=2, limited: configmaps=2")
     kyb.kubectl("delete", "configmap", "one", "-n", "quota")
-    assert kj(kyb, "get", "quota", "q", "-n", "quota")["status"]["used"]["configmaps"] == "0"
+    assert kj(kyb, "get", "quota", "q", "-n", "quota")["status"]["used"]["configmaps"] == "1"
     kyb.kubectl("create", "configmap", "two", "-n", "quota")
     out = kyb.kubectl("describe", "quota", "q", "-n", "quota").stdout
-    assert "pods        2     2" in out and "configmaps  1     1" in out
+    assert "pods        2     2" in out and "configmaps  2     2" in out
+
+
+def wait_until(cond: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.2)
 
 
 def test_concurrent_creates_against_quota(kyb: KybServer) -> None:

@@ -112,13 +112,21 @@ def test_create_apply_diff_replace(kyb: KybServer, tmp_path: Path) -> None:
     assert d["metadata"]["generation"] == 2
     out = kyb.kubectl("apply", "-f", str(f)).stdout
     assert out.strip() == "deployment.apps/web unchanged"
-    assert kj(kyb, "get", "deploy", "web")["metadata"]["resourceVersion"] == d["metadata"]["resourceVersion"]
+    # (the deployment controller keeps writing status, so compare what apply owns, not the resourceVersion)
+    again = kj(kyb, "get", "deploy", "web")
+    assert again["metadata"]["generation"] == 2 and again["spec"] == d["spec"]
 
-    # replace with the live resourceVersion works; create of an existing object is AlreadyExists
-    d["spec"]["replicas"] = 3
+    # replace with the live resourceVersion works (re-read on a conflict: the deployment controller
+    # writes status concurrently); create of an existing object is AlreadyExists
     live = tmp_path / "live.json"
-    live.write_text(json.dumps(d))
-    assert kyb.kubectl("replace", "-f", str(live)).stdout.strip() == "deployment.apps/web replaced"
+    for _ in range(5):
+        d = kj(kyb, "get", "deploy", "web")
+        d["spec"]["replicas"] = 3
+        live.write_text(json.dumps(d))
+        replaced = kyb.kubectl("replace", "-f", str(live), check=False)
+        if "Conflict" not in replaced.stderr:
+            break
+    assert replaced.stdout.strip() == "deployment.apps/web replaced", replaced.stderr
     # the same (now stale) resourceVersion again is a Conflict with upstream's text
     stale = kyb.kubectl("replace", "-f", str(live), check=False)
     assert stale.returncode != 0

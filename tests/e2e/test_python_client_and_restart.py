@@ -54,12 +54,13 @@ def test_crud_and_selectors(core: client.CoreV1Api) -> None:
 def test_pagination(core: client.CoreV1Api) -> None:
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="pages")))
     for i in range(11):
-        core.create_namespaced_config_map("pages", client.V1ConfigMap(metadata=client.V1ObjectMeta(name=f"c{i:02d}")))
+        core.create_namespaced_config_map("pages", client.V1ConfigMap(
+            metadata=client.V1ObjectMeta(name=f"c{i:02d}", labels={"page": "yes"})))
     names: list[str] = []
     token = None
     pages = 0
     while True:
-        page = core.list_namespaced_config_map("pages", limit=4, _continue=token)
+        page = core.list_namespaced_config_map("pages", limit=4, _continue=token, label_selector="page=yes")
         names += [i.metadata.name for i in page.items]
         pages += 1
         token = page.metadata._continue
@@ -77,15 +78,17 @@ def test_watch_with_resume(core: client.CoreV1Api) -> None:
     def consume(rv: str, want: int) -> str:
         w = watch.Watch()
         last = rv
-        for ev in w.stream(core.list_namespaced_config_map, "wt", resource_version=rv, timeout_seconds=5):
+        for ev in w.stream(core.list_namespaced_config_map, "wt", resource_version=rv, timeout_seconds=5,
+                           label_selector="watched=yes"):
             seen.append((ev["type"], ev["object"].metadata.name))
             last = ev["object"].metadata.resource_version
             if len(seen) >= want:
                 w.stop()
         return last
 
-    core.create_namespaced_config_map("wt", client.V1ConfigMap(metadata=client.V1ObjectMeta(name="one")))
-    core.create_namespaced_config_map("wt", client.V1ConfigMap(metadata=client.V1ObjectMeta(name="two")))
+    for name in ("one", "two"):
+        core.create_namespaced_config_map("wt", client.V1ConfigMap(
+            metadata=client.V1ObjectMeta(name=name, labels={"watched": "yes"})))
     rv = consume(start, 2)
     assert seen == [("ADDED", "one"), ("ADDED", "two")]
     core.delete_namespaced_config_map("one", "wt")
