@@ -28,7 +28,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kybernetes.api.resources import lookup
-from kybernetes.client import APIClient, Controller, EventRecorder, Informer, is_already_exists, is_not_found
+from kybernetes.client import (
+    APIClient,
+    Controller,
+    EventRecorder,
+    Informer,
+    is_already_exists,
+    is_conflict,
+    is_not_found,
+)
 from kybernetes.client.rest import ResourceLike
 from kybernetes.client.store import index_by_owner_uid
 from kybernetes.controllers import cron, rfc3339
@@ -164,6 +172,15 @@ class CronJobController:
                 if any(r.get("controller") and r.get("uid") == u for r in j["metadata"].get("ownerReferences") or [])]
 
     async def sync(self, key: str) -> None:
+        try:
+            await self._sync(key)
+        except Exception as e:
+            if not is_conflict(e):
+                raise
+            # A write raced a newer version (our cache was behind): retry later, quietly.
+            self.controller.queue.add_rate_limited(key)
+
+    async def _sync(self, key: str) -> None:
         cached = self.cronjobs.store.get(key)
         if cached is None:
             return

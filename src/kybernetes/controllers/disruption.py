@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kybernetes.api.resources import lookup
-from kybernetes.client import APIClient, Controller, EventRecorder, Informer, is_not_found
+from kybernetes.client import APIClient, Controller, EventRecorder, Informer, is_conflict, is_not_found
 from kybernetes.client.rest import ResourceLike
 from kybernetes.client.store import NAMESPACE_INDEX, index_by_namespace
 from kybernetes.controllers import rfc3339
@@ -208,6 +208,15 @@ class DisruptionController:
         return sum(seen.values())
 
     async def sync(self, key: str) -> None:
+        try:
+            await self._sync(key)
+        except Exception as e:
+            if not is_conflict(e):
+                raise
+            # A write raced a newer version (our cache was behind): retry later, quietly.
+            self.controller.queue.add_rate_limited(key)
+
+    async def _sync(self, key: str) -> None:
         cached = self.pdbs.store.get(key)
         if cached is None:
             return

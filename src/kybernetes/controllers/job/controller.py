@@ -117,6 +117,15 @@ class JobController:
         return out
 
     async def sync(self, key: str) -> None:
+        try:
+            await self._sync(key)
+        except Exception as e:
+            if not is_conflict(e):
+                raise
+            # A write raced a newer version (our cache was behind): retry later, quietly.
+            self.controller.queue.add_rate_limited(key)
+
+    async def _sync(self, key: str) -> None:
         cached = self.jobs.store.get(key)
         if cached is None:
             self.expectations.delete(key)
