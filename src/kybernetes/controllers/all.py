@@ -1,19 +1,20 @@
 """Imports every control loop module so that each registers itself with the manager."""
 
 from __future__ import annotations
-import kybernetes.controllers.replicaset  # noqa: F401
-import kybernetes.controllers.job  # noqa: F401
-import kybernetes.controllers.garbagecollector  # noqa: F401
-import kybernetes.controllers.namespace  # noqa: F401
-import kybernetes.controllers.serviceaccount  # noqa: F401
-import kybernetes.controllers.rootcacert  # noqa: F401
-import kybernetes.controllers.deployment  # noqa: F401
-import kybernetes.controllers.cronjob  # noqa: F401
-import kybernetes.controllers.endpoints  # noqa: F401
-import kybernetes.controllers.endpointslice  # noqa: F401
-import kybernetes.controllers.endpointslicemirroring  # noqa: F401
-import kybernetes.controllers.nodeipam  # noqa: F401
-import kybernetes.controllers.nodelifecycle  # noqa: F401
-import kybernetes.controllers.podgc  # noqa: F401
-import kybernetes.controllers.disruption  # noqa: F401
+
+import kybernetes.controllers.cronjob
+import kybernetes.controllers.deployment
+import kybernetes.controllers.disruption
+import kybernetes.controllers.endpoints
+import kybernetes.controllers.endpointslice
+import kybernetes.controllers.endpointslicemirroring
+import kybernetes.controllers.garbagecollector
+import kybernetes.controllers.job
+import kybernetes.controllers.namespace
+import kybernetes.controllers.nodeipam
+import kybernetes.controllers.nodelifecycle
+import kybernetes.controllers.podgc
+import kybernetes.controllers.replicaset
+import kybernetes.controllers.rootcacert
+import kybernetes.controllers.serviceaccount
 import kybernetes.controllers.ttlafterfinished  # noqa: F401
