@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import kybernetes.controllers.cronjob
+import kybernetes.controllers.daemonset
 import kybernetes.controllers.deployment
 import kybernetes.controllers.disruption
 import kybernetes.controllers.endpoints
@@ -17,4 +18,5 @@ import kybernetes.controllers.podgc
 import kybernetes.controllers.replicaset
 import kybernetes.controllers.rootcacert
 import kybernetes.controllers.serviceaccount
+import kybernetes.controllers.statefulset
 import kybernetes.controllers.ttlafterfinished  # noqa: F401
