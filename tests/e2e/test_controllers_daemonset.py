@@ -111,6 +111,41 @@ def test_one_pod_per_node_and_rollout(kyb: KybServer) -> None:
     events = kyb.kubectl("get", "events", "--field-selector", "involvedObject.name=agent").stdout
     assert "SuccessfulCreate" in events and "SuccessfulDelete" in events
 
+    kyb.kubectl("rollout", "undo", "daemonset/agent")
+    out = kyb.kubectl("rollout", "status", "daemonset/agent", "--timeout=60s").stdout
+    assert 'daemon set "agent" successfully rolled out' in out
+    live = [p for p in json.loads(kyb.kubectl("get", "pods", "-l", "app=agent", "-o", "json").stdout)["items"]
+            if not p["metadata"].get("deletionTimestamp")]
+    assert sorted(p["spec"]["containers"][0]["image"] for p in live) == ["busybox:1.36"] * 3
+    assert {p["metadata"]["labels"]["controller-revision-hash"] for p in live} == {old_hash}
+    # The first revision came back and is renumbered as the newest.
+    revs = json.loads(kyb.kubectl("get", "controllerrevisions", "-l", "app=agent", "-o", "json").stdout)["items"]
+    assert {r["metadata"]["labels"]["controller-revision-hash"]: r["revision"] for r in revs}[old_hash] == 3
+
+
+def test_surge_rollout_and_on_delete(kyb: KybServer) -> None:
+    apply(kyb, "surge")
+    kyb.kubectl("patch", "ds", "surge", "-p",
+                '{"spec":{"updateStrategy":{"rollingUpdate":{"maxSurge":1,"maxUnavailable":0}}}}')
+    kyb.kubectl("rollout", "status", "daemonset/surge", "--timeout=60s")
+    kyb.kubectl("set", "image", "daemonset/surge", "agent=busybox:1.37")
+    out = kyb.kubectl("rollout", "status", "daemonset/surge", "--timeout=60s").stdout
+    assert 'daemon set "surge" successfully rolled out' in out
+    wait_for(lambda: len(running_nodes(kyb, "surge")) == 3 and len(set(running_nodes(kyb, "surge"))) == 3,
+             what="one surge pod per node after the rollout")
+
+    kyb.kubectl("patch", "ds", "surge", "--type=json", "-p",
+                '[{"op":"replace","path":"/spec/updateStrategy","value":{"type":"OnDelete"}}]')
+    kyb.kubectl("set", "image", "daemonset/surge", "agent=busybox:1.38")
+    time.sleep(1.5)
+    def images() -> list[str]:
+        items = json.loads(kyb.kubectl("get", "pods", "-l", "app=surge", "-o", "json").stdout)["items"]
+        return sorted(p["spec"]["containers"][0]["image"] for p in items if not p["metadata"].get("deletionTimestamp"))
+    assert images() == ["busybox:1.37"] * 3  # OnDelete: nothing is replaced on its own
+    victim = json.loads(kyb.kubectl("get", "pods", "-l", "app=surge", "-o", "json").stdout)["items"][0]
+    kyb.kubectl("delete", "pod", victim["metadata"]["name"], "--wait=false")
+    wait_for(lambda: images() == ["busybox:1.37", "busybox:1.37", "busybox:1.38"], what="the deleted pod replaced")
+
 
 def test_node_selector_and_labelling_a_node(kyb: KybServer) -> None:
     apply(kyb, "edge", "nodeSelector: {role: edge}")

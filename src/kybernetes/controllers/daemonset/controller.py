@@ -154,6 +154,11 @@ class DaemonSetController:
     def _pod_updated(self, old: Obj, new: Obj) -> None:
         if meta(old).get("resourceVersion") == meta(new).get("resourceVersion"):
             return
+        if meta(new).get("deletionTimestamp") and not meta(old).get("deletionTimestamp"):
+            # A graceful deletion has begun: the delete asked for is observed now (the pod still
+            # counts as present on its node until it is gone).
+            self._pod_deleted(new)
+            return
         key = self._owner_key(new)
         if key is not None:
             self.controller.queue.add(key)
