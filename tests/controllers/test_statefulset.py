@@ -176,7 +176,8 @@ RETENTION_CASES = [
     ("whenDeleted Delete: the set owns it", {"whenDeleted": "Delete"}, 0, ["set-uid"]),
     ("whenScaled Delete, live ordinal: nobody", {"whenScaled": "Delete"}, 0, []),
     ("whenScaled Delete, condemned ordinal: the pod", {"whenScaled": "Delete"}, 2, ["uid-2"]),
-    ("both, condemned", {"whenDeleted": "Delete", "whenScaled": "Delete"}, 2, ["set-uid", "uid-2"]),
+    ("both, live ordinal: the set", {"whenDeleted": "Delete", "whenScaled": "Delete"}, 0, ["set-uid"]),
+    ("both, condemned: the pod alone", {"whenDeleted": "Delete", "whenScaled": "Delete"}, 2, ["uid-2"]),
 ]
 
 

@@ -172,3 +172,18 @@ def test_parallel_creates_all_at_once(kyb: KybServer) -> None:
     wait_for(lambda: len([p for p in get_json(kyb, "pods", "-l", "app=par")["items"]]) == 3, timeout=10,
              what="three pods before any is ready")
     kyb.kubectl("rollout", "status", "statefulset/par", "--timeout=60s")
+
+    # Retention policy Delete: scaled-away ordinals lose their claims, and so does a deleted set.
+    def claims() -> set[str]:
+        return {c["metadata"]["name"] for c in get_json(kyb, "pvc")["items"]
+                if c["metadata"]["name"].startswith("www-par-") and not c["metadata"].get("deletionTimestamp")}
+
+    assert claims() == {"www-par-0", "www-par-1", "www-par-2"}
+    kyb.kubectl("patch", "statefulset/par", "-p",
+                '{"spec":{"persistentVolumeClaimRetentionPolicy":{"whenScaled":"Delete","whenDeleted":"Delete"}}}')
+    wait_for(lambda: all(any(r["kind"] == "StatefulSet" for r in c["metadata"].get("ownerReferences", []))
+                         for c in get_json(kyb, "pvc", "-l", "app=par")["items"]), what="claims owned by the set")
+    kyb.kubectl("scale", "statefulset/par", "--replicas=1")
+    wait_for(lambda: claims() == {"www-par-0"}, what="claims of scaled-away ordinals deleted")
+    kyb.kubectl("delete", "statefulset/par", "--wait=false")
+    wait_for(lambda: claims() == set(), what="claims deleted with the set")

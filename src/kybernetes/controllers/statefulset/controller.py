@@ -75,16 +75,19 @@ PVCS = resource("v1", "persistentvolumeclaims")
 def claim_owner_refs(sset: Mapping[str, Any], claim: Mapping[str, Any], pod: Mapping[str, Any] | None,
                      replicas_end: int, ordinal: int) -> list[Obj]:
     """The ownerReferences a PVC should carry under the set's retention policy: the set's (whenDeleted:
-    Delete) so that deleting the set removes it; the pod's (whenScaled: Delete) while its ordinal is
-    condemned, so that removing the pod removes it. References to anything else are kept."""
+    Delete) so that deleting the set removes it; instead the pod's (whenScaled: Delete) while its
+    ordinal is condemned, so that removing the pod removes it. References to anything else are kept."""
     policy = (sset.get("spec") or {}).get("persistentVolumeClaimRetentionPolicy") or {}
     set_uid = meta(sset).get("uid")
     pod_uid = meta(pod).get("uid") if pod is not None else None
     mine = {set_uid, pod_uid} - {None}
     refs: list[Obj] = [r for r in meta(claim).get("ownerReferences") or [] if r.get("uid") not in mine]
-    if policy.get("whenDeleted") == "Delete":
+    condemned = policy.get("whenScaled") == "Delete" and pod is not None and ordinal >= replicas_end
+    # A condemned claim is owned by its pod alone: the garbage collector deletes a dependent only
+    # once every owner is gone, and the set stays.
+    if policy.get("whenDeleted") == "Delete" and not condemned:
         refs.append({"apiVersion": "apps/v1", "kind": "StatefulSet", "name": meta(sset).get("name"), "uid": set_uid})
-    if policy.get("whenScaled") == "Delete" and pod is not None and ordinal >= replicas_end:
+    if condemned and pod is not None:
         refs.append({"apiVersion": "v1", "kind": "Pod", "name": meta(pod).get("name"), "uid": pod_uid})
     return refs
 
