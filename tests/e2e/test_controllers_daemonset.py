@@ -106,6 +106,7 @@ def test_one_pod_per_node_and_rollout(kyb: KybServer) -> None:
     assert all(p["metadata"]["labels"]["controller-revision-hash"] != old_hash for p in live)
     history = kyb.kubectl("rollout", "history", "daemonset/agent").stdout
     assert "1 " in history and "2 " in history
+    assert "busybox:1.36" in kyb.kubectl("rollout", "history", "daemonset/agent", "--revision=1").stdout
     revs = json.loads(kyb.kubectl("get", "controllerrevisions", "-l", "app=agent", "-o", "json").stdout)["items"]
     assert sorted(r["revision"] for r in revs) == [1, 2]
     events = kyb.kubectl("get", "events", "--field-selector", "involvedObject.name=agent").stdout
@@ -160,3 +161,44 @@ def test_node_selector_and_labelling_a_node(kyb: KybServer) -> None:
     wait_for(lambda: (s := status(kyb, "edge")).get("desiredNumberScheduled") == 1
              and s.get("currentNumberScheduled") == 1 and s.get("numberMisscheduled") == 0,
              what="status after unlabelling")
+
+
+def live_pods(kyb: KybServer, app: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = json.loads(
+        kyb.kubectl("get", "pods", "-l", f"app={app}", "-o", "json").stdout)["items"]
+    return [p for p in items if not p["metadata"].get("deletionTimestamp")]
+
+
+def test_failed_pod_replaced_orphans_adopted_and_noexecute_taint(kyb: KybServer) -> None:
+    apply(kyb, "keeper")
+    wait_for(lambda: len(running_nodes(kyb, "keeper")) == 3, what="3 pods")
+    victim = next(p for p in live_pods(kyb, "keeper") if p["spec"]["nodeName"] == "sim-node-0")
+    kyb.kubectl("patch", "pod", victim["metadata"]["name"], "--subresource=status", "--type=merge",
+                "-p", '{"status":{"phase":"Failed"}}')
+    wait_for(lambda: running_nodes(kyb, "keeper") == ["sim-node-0", "sim-node-1", "sim-node-2"]
+             and victim["metadata"]["name"] not in {p["metadata"]["name"] for p in live_pods(kyb, "keeper")},
+             what="the failed pod replaced")
+    events = kyb.kubectl("get", "events", "--field-selector", "involvedObject.name=keeper").stdout
+    assert "FailedDaemonPod" in events
+
+    # Orphan the pods and the revision, recreate the set: everything is adopted, nothing rolls.
+    before = sorted(p["metadata"]["name"] for p in live_pods(kyb, "keeper"))
+    kyb.kubectl("delete", "ds", "keeper", "--cascade=orphan")
+    wait_for(lambda: all(not p["metadata"].get("ownerReferences") for p in live_pods(kyb, "keeper")),
+             what="pods orphaned")
+    apply(kyb, "keeper")
+    wait_for(lambda: all(p["metadata"].get("ownerReferences") for p in live_pods(kyb, "keeper")),
+             what="pods adopted")
+    kyb.kubectl("rollout", "status", "daemonset/keeper", "--timeout=30s")
+    assert sorted(p["metadata"]["name"] for p in live_pods(kyb, "keeper")) == before
+    revs = json.loads(kyb.kubectl("get", "controllerrevisions", "-l", "app=keeper", "-o", "json").stdout)["items"]
+    assert len(revs) == 1 and revs[0]["metadata"]["ownerReferences"][0]["name"] == "keeper"
+
+    kyb.kubectl("taint", "node", "sim-node-2", "dedicated=x:NoExecute")
+    try:
+        wait_for(lambda: running_nodes(kyb, "keeper") == ["sim-node-0", "sim-node-1"],
+                 what="the pod leaves the NoExecute-tainted node")
+        wait_for(lambda: status(kyb, "keeper").get("desiredNumberScheduled") == 2, what="desired 2")
+    finally:
+        kyb.kubectl("taint", "node", "sim-node-2", "dedicated=x:NoExecute-")
+    wait_for(lambda: len(running_nodes(kyb, "keeper")) == 3, what="the pod back after untainting")

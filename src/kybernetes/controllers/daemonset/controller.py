@@ -243,10 +243,33 @@ class DaemonSetController:
                     raise
         return kept
 
+    async def _claim_revisions(self, ds: Obj) -> list[Obj]:
+        """The DaemonSet's revisions, adopting orphans its selector matches (left behind when a
+        DaemonSet was deleted with its dependents orphaned) so that a recreated set keeps its
+        history and hash instead of rolling every pod."""
+        try:
+            selector = selector_from_label_selector((ds.get("spec") or {}).get("selector"))
+        except Exception:
+            return []
+        ns = meta(ds).get("namespace") or ""
+        candidates = self.revisions.store.by_index(NAMESPACE_INDEX, ns)
+        kept, adopt, _ = claim_decisions(ds, selector, candidates)
+        ref = owner_reference(ds, "DaemonSet", "apps/v1")
+        for rev in adopt:
+            try:
+                kept.append(await self.client.patch(
+                    REVISIONS, meta(rev)["name"],
+                    {"metadata": {"ownerReferences": [ref], "uid": meta(rev)["uid"]}}, namespace=ns,
+                    patch_type="strategic"))
+            except APIError as e:
+                if not (is_not_found(e) or is_conflict(e)):
+                    raise
+        return kept
+
     async def _ensure_revision(self, ds: Obj) -> str | None:
         """The hash of the template's revision, creating or renumbering it as needed."""
         ns = meta(ds).get("namespace") or ""
-        revs = self.revisions.store.by_index(OWNER_INDEX, str(meta(ds).get("uid")))
+        revs = await self._claim_revisions(ds)
         plan = history_plan(ds, revs)
         if plan.current is not None:
             cur = plan.current
