@@ -169,8 +169,9 @@ def test_parallel_creates_all_at_once(kyb: KybServer) -> None:
         .replace("sim.kybernetes.io/startup-delay: 200ms", "sim.kybernetes.io/startup-delay: 2s")
     kyb.kubectl("apply", "-f", "-", input=manifest)
     # With a 2 s startup delay, OrderedReady would show one pending pod at a time; Parallel shows three.
-    wait_for(lambda: len([p for p in get_json(kyb, "pods", "-l", "app=par")["items"]]) == 3, timeout=10,
-             what="three pods before any is ready")
+    seen = wait_for(lambda: (lambda ps: ps if len(ps) == 3 else None)(get_json(kyb, "pods", "-l", "app=par")["items"]),
+                    timeout=10, what="three pods")
+    assert sum(1 for p in seen if ready(p)) <= 1, "Parallel does not wait for the previous pod to be ready"
     kyb.kubectl("rollout", "status", "statefulset/par", "--timeout=60s")
 
     # Retention policy Delete: scaled-away ordinals lose their claims, and so does a deleted set.
