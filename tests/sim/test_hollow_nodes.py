@@ -22,7 +22,8 @@ from .conftest import STATS_PORT
 NODES = resource("v1", "nodes")
 PODS = resource("v1", "pods")
 LEASES = resource("coordination.k8s.io/v1", "leases")
-FAST = Timing(lease_duration_seconds=40, lease_renew_interval=1.0, node_status_report_frequency=2.0)
+FAST = Timing(lease_duration_seconds=40, lease_renew_interval=1.0, node_status_report_frequency=2.0,
+              node_status_update_frequency=1.0)
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 15.0) -> Any:

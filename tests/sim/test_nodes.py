@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 from kybernetes.sim.nodes import (
     KUBELET_VERSION,
     SIM_LABEL,
     allocatable,
     condition_times,
+    kept_transition_times,
     plan_nodes,
     render_lease,
     render_node,
     render_node_status,
+    should_post_status,
+    status_differs,
 )
 from kybernetes.sim.profile import NodeGroup, PodCIDRs, Profile
 
@@ -91,3 +98,57 @@ def test_lease() -> None:
         {"apiVersion": "v1", "kind": "Node", "name": "n-1", "uid": "uid-1"}]}
     assert lease["spec"] == {"holderIdentity": "n-1", "leaseDurationSeconds": 40,
                              "renewTime": "2027-01-15T08:00:00.250000Z"}
+
+
+def _api_node(**changes: tuple[str, str]) -> dict[str, Any]:
+    """A Node as the API would show it after this node posted at NOW, with some conditions'
+    (status, reason) replaced and the timestamps of a much older heartbeat."""
+    conds = render_node_status(plan_nodes(Profile())[0], NOW - 1000)["conditions"]
+    for c in conds:
+        if c["type"] in changes:
+            c["status"], c["reason"] = changes[c["type"]]
+    return {"metadata": {"name": "sim-node-0"}, "status": {"conditions": conds}}
+
+
+DESIRED = render_node_status(plan_nodes(Profile())[0], NOW)
+LOST = ("Unknown", "NodeStatusUnknown")
+
+
+@pytest.mark.parametrize("observed, differs", [
+    pytest.param(_api_node(), False, id="same-status-older-timestamps"),
+    pytest.param(_api_node(Ready=LOST), True, id="ready-unknown-by-lifecycle-controller"),
+    pytest.param(_api_node(Ready=("False", "KubeletNotReady")), True, id="ready-false"),
+    pytest.param(_api_node(Ready=("True", "SomethingElse")), True, id="reason-differs"),
+    pytest.param(_api_node(MemoryPressure=LOST, DiskPressure=LOST, PIDPressure=LOST, Ready=LOST), True,
+                 id="all-unknown"),
+    pytest.param({"status": {"conditions": DESIRED["conditions"][:3]}}, True, id="ready-missing"),
+    pytest.param({"status": {}}, True, id="no-conditions"),
+    pytest.param(None, True, id="never-seen"),
+    pytest.param({"status": {"conditions": [*_api_node()["status"]["conditions"],
+                                            {"type": "NetworkUnavailable", "status": "True", "reason": "x"}]}},
+                 False, id="foreign-condition-ignored"),
+])
+def test_status_differs(observed: dict[str, Any] | None, differs: bool) -> None:
+    assert status_differs(DESIRED, observed) is differs
+
+
+@pytest.mark.parametrize("observed, last_post, post", [
+    pytest.param(_api_node(), NOW - 10, False, id="unchanged-within-report-frequency"),
+    pytest.param(_api_node(), NOW - 300, True, id="report-frequency-elapsed"),
+    pytest.param(_api_node(Ready=LOST), NOW - 10, True, id="api-shows-unknown"),
+    pytest.param(None, NOW - 1, True, id="unknown-to-us"),
+])
+def test_should_post_status(observed: dict[str, Any] | None, last_post: float, post: bool) -> None:
+    assert should_post_status(DESIRED, observed, now=NOW, last_post=last_post, report_frequency=300) is post
+
+
+def test_recovery_is_a_transition_and_steady_conditions_keep_their_time() -> None:
+    old = _api_node(Ready=LOST)
+    for c in old["status"]["conditions"]:
+        c["lastTransitionTime"] = "2027-01-01T00:00:00Z"
+    since = kept_transition_times(old, NOW)
+    assert since == {"MemoryPressure": "2027-01-01T00:00:00Z", "DiskPressure": "2027-01-01T00:00:00Z",
+                     "PIDPressure": "2027-01-01T00:00:00Z"}
+    ready = {c["type"]: c for c in render_node_status(plan_nodes(Profile())[0], NOW, since=since)["conditions"]}
+    assert ready["Ready"]["lastTransitionTime"] == "2027-01-15T08:00:00Z"
+    assert kept_transition_times(None, NOW) == {}

@@ -37,7 +37,7 @@ podBehaviours:
   usage: {cpu: 80%, memory: 100Mi}
 defaultPodBehaviour: {startupDelay: 500ms, stopTime: 2s}
 podCIDRs: {clusterCIDR: 10.42.0.0/16, nodeMaskSize: 24}
-timing: {leaseRenewInterval: 5s, nodeStatusReportFrequency: 1m}
+timing: {leaseRenewInterval: 5s, nodeStatusReportFrequency: 1m, nodeStatusUpdateFrequency: 2s}
 stats: {port: 18799, nodeUsage: {cpu: 50m}}
 """
 
@@ -48,6 +48,7 @@ def test_defaults() -> None:
     assert p.total_nodes == 1
     assert p.timing.lease_duration_seconds == 40 and p.timing.lease_renew_interval == 10.0
     assert p.timing.node_status_report_frequency == 300.0
+    assert p.timing.node_status_update_frequency == 10.0
 
 
 def test_full_profile() -> None:
@@ -67,6 +68,7 @@ def test_full_profile() -> None:
     assert p.behaviour_for({}) is p.default_behaviour
     assert p.pod_cidrs is not None and p.pod_cidrs.node_mask_size == 24
     assert p.timing.lease_renew_interval == 5.0 and p.timing.node_status_report_frequency == 60.0
+    assert p.timing.node_status_update_frequency == 2.0
     assert p.stats.port == 18799 and p.stats.node_usage.cpu == "50m" and p.stats.node_usage.memory == "512Mi"
 
 

@@ -168,6 +168,46 @@ def condition_times(node_obj: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
+def _condition_map(node_obj: Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]]:
+    conds = ((node_obj or {}).get("status") or {}).get("conditions") or []
+    return {str(c["type"]): c for c in conds if isinstance(c, Mapping) and c.get("type")}
+
+
+def status_differs(desired: Mapping[str, Any], observed: Mapping[str, Any] | None) -> bool:
+    """Whether the API's Node (`observed`, None if unknown) shows other conditions than the status
+    this node would post (`desired`, a NodeStatus). Only status and reason count: heartbeat and
+    transition times always differ and are what the report frequency is for. Conditions someone
+    else owns (not in `desired`) are ignored; a missing one counts as a difference."""
+    if observed is None:
+        return True
+    seen = _condition_map(observed)
+    for c in desired.get("conditions") or []:
+        other = seen.get(str(c["type"]))
+        if other is None or (other.get("status"), other.get("reason")) != (c.get("status"), c.get("reason")):
+            return True
+    return False
+
+
+def kept_transition_times(observed: Mapping[str, Any] | None, now: float) -> dict[str, str]:
+    """type -> lastTransitionTime to post, given the Node as the API shows it: a condition whose
+    status the API already has keeps its time; one the API shows otherwise (say Ready=Unknown
+    after the lease lapsed) transitions now."""
+    seen = _condition_map(observed)
+    out = {}
+    for c in node_conditions(now):
+        other = seen.get(c["type"])
+        if other is not None and other.get("status") == c["status"] and other.get("lastTransitionTime"):
+            out[c["type"]] = str(other["lastTransitionTime"])
+    return out
+
+
+def should_post_status(desired: Mapping[str, Any], observed: Mapping[str, Any] | None, *, now: float,
+                       last_post: float, report_frequency: float) -> bool:
+    """The kubelet's rule on each status tick: post when the API's copy differs, or when the report
+    frequency has elapsed since the last post (a heartbeat)."""
+    return status_differs(desired, observed) or now - last_post >= report_frequency
+
+
 def render_lease(node_name: str, node_uid: str, now: float, *, duration_seconds: int) -> Obj:
     """The node's heartbeat Lease in kube-node-lease, owned by its Node (as the kubelet does)."""
     meta: Obj = {"name": node_name, "namespace": LEASE_NAMESPACE}

@@ -86,6 +86,8 @@ class Timing:
     lease_duration_seconds: int = 40
     lease_renew_interval: float = 10.0
     node_status_report_frequency: float = 300.0
+    # how often each node compares its status with the API's copy and posts it if they differ
+    node_status_update_frequency: float = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,15 +301,19 @@ def parse_profile(doc: Any) -> Profile:
         if not net.prefixlen <= cidrs.node_mask_size <= net.max_prefixlen - 2:
             raise ProfileError("podCIDRs.nodeMaskSize: must be within the cluster CIDR and leave room for pods")
     t = _mapping(doc.get("timing"), "timing")
-    _check_keys(t, {"leaseDurationSeconds", "leaseRenewInterval", "nodeStatusReportFrequency"}, "timing")
+    _check_keys(t, {"leaseDurationSeconds", "leaseRenewInterval", "nodeStatusReportFrequency",
+                    "nodeStatusUpdateFrequency"}, "timing")
     dt = Timing()
     timing = Timing(
         lease_duration_seconds=int(t.get("leaseDurationSeconds", dt.lease_duration_seconds)),
         lease_renew_interval=parse_duration(t.get("leaseRenewInterval", dt.lease_renew_interval),
                                             "timing.leaseRenewInterval"),
         node_status_report_frequency=parse_duration(
-            t.get("nodeStatusReportFrequency", dt.node_status_report_frequency), "timing.nodeStatusReportFrequency"))
-    if timing.lease_renew_interval <= 0 or timing.node_status_report_frequency <= 0:
+            t.get("nodeStatusReportFrequency", dt.node_status_report_frequency), "timing.nodeStatusReportFrequency"),
+        node_status_update_frequency=parse_duration(
+            t.get("nodeStatusUpdateFrequency", dt.node_status_update_frequency), "timing.nodeStatusUpdateFrequency"))
+    if min(timing.lease_renew_interval, timing.node_status_report_frequency,
+           timing.node_status_update_frequency) <= 0:
         raise ProfileError("timing: intervals must be positive")
     s = _mapping(doc.get("stats"), "stats")
     _check_keys(s, {"address", "port", "nodeUsage"}, "stats")

@@ -5,7 +5,11 @@ Theory of operation. Nothing here runs per node: node i is a `NodeState` record.
 is a key in a `WorkQueue` (whose delayed adds are one heap and one task — the timer wheel):
 
 - heartbeat queue: ``("register", node)``, ``("lease", node)`` every renew interval, ``("status",
-  node)`` every node-status report period. Each node's first lease and status slot is offset by
+  node)`` every node-status update period (10 s). A status tick posts only when the Node as the
+  API shows it (one shared node informer, else the object the last write returned) differs from
+  what the node would report, or when the report frequency (5 min) has elapsed — so a node that
+  the node lifecycle controller marked Unknown is Ready again within one tick, and an idle node
+  costs no request. Each node's first lease and status slot is offset by
   a low-discrepancy fraction of the period, so N nodes renew evenly rather than in bursts. It has
   its own workers so that a flood of pod work never starves leases (a node whose lease lapses
   would be declared NotReady).
@@ -45,12 +49,15 @@ from kybernetes.client.store import NODE_NAME_INDEX, index_by_node_name, meta_na
 from kybernetes.client.workqueue import ItemExponentialFailureRateLimiter, ShutDown, WorkQueue
 from kybernetes.sim.nodes import (
     LEASE_NAMESPACE,
+    SIM_LABEL,
     SimNode,
     condition_times,
+    kept_transition_times,
     plan_nodes,
     render_lease,
     render_node,
     render_node_status,
+    should_post_status,
 )
 from kybernetes.sim.podstate import TERMINAL, plan_pod
 from kybernetes.sim.profile import Profile
@@ -65,6 +72,13 @@ LEASES = resource("coordination.k8s.io/v1", "leases")
 _GOLDEN = 0.6180339887498949  # spreads i * golden mod 1 evenly over [0, 1) for any count
 
 Key = tuple[str, str]
+
+
+def _rv_int(obj: Mapping[str, Any]) -> int:
+    """resourceVersion as a number to pick the newer of two copies (opaque to clients in general,
+    but kyb's are increasing integers); 0 if it is not one."""
+    rv = str((obj.get("metadata") or {}).get("resourceVersion") or "")
+    return int(rv) if rv.isdigit() else 0
 
 
 @dataclass(slots=True)
@@ -105,6 +119,8 @@ class NodeState:
     pod_cidr: str = ""
     lease: dict[str, Any] | None = None
     since: dict[str, str] = field(default_factory=dict)  # condition type -> lastTransitionTime
+    seen: dict[str, Any] | None = None  # the Node as the last write returned it
+    last_post: float = 0.0  # wall time of the last status post
     started: float = 0.0
     ips: dict[str, str] = field(default_factory=dict)  # pod key -> IP
     next_ip: int = 2  # host offset to try next (.0 is the network, .1 the gateway)
@@ -132,6 +148,8 @@ class HollowNodes:
         self.counters = Counters()
         self.pods = Informer(client, PODS, field_selector="spec.nodeName!=",
                              indexers={NODE_NAME_INDEX: index_by_node_name})
+        # what the API shows of this process's nodes, so status ticks compare without a GET each
+        self.node_view = Informer(client, NODES, label_selector=f"{SIM_LABEL}=true")
         limiter = ItemExponentialFailureRateLimiter(0.05, 30.0)
         self._hb: WorkQueue[Key] = WorkQueue(name="sim-heartbeat", rate_limiter=limiter)
         self._pq: WorkQueue[Key] = WorkQueue(name="sim-pods", rate_limiter=ItemExponentialFailureRateLimiter(0.05, 30.0))
@@ -148,6 +166,7 @@ class HollowNodes:
         self.pods.add_handlers(on_add=self._on_pod, on_update=lambda _old, new: self._on_pod(new),
                                on_delete=self._on_pod_deleted)
         self.pods.start()
+        self.node_view.start()
         total = max(self.options.max_inflight, 2)
         hb = self.options.heartbeat_workers or max(2, total // 4)
         hb = min(hb, total - 1)
@@ -179,6 +198,7 @@ class HollowNodes:
                 await t
         self._tasks.clear()
         await self.pods.stop()
+        await self.node_view.stop()
         if self._stats_runner is not None:
             await self._stats_runner.cleanup()
             self._stats_runner = None
@@ -234,7 +254,7 @@ class HollowNodes:
             self._hb.add_after(("lease", name), self.profile.timing.lease_renew_interval)
         elif kind == "status":
             await self._report_status(st)
-            self._hb.add_after(("status", name), self.profile.timing.node_status_report_frequency)
+            self._hb.add_after(("status", name), self.profile.timing.node_status_update_frequency)
 
     def _offset(self, st: NodeState, period: float) -> float:
         return period * ((st.sim.index * _GOLDEN) % 1.0)
@@ -264,6 +284,7 @@ class HollowNodes:
                                            {"status": render_node_status(st.sim, now, since=st.since)},
                                            subresource="status")
         self._adopt(st, node)
+        st.last_post = now
         st.started = now
         if not st.registered:
             st.registered = True
@@ -273,7 +294,7 @@ class HollowNodes:
         await self._renew_lease(st)
         t = self.profile.timing
         self._hb.add_after(("lease", st.sim.name), max(self._offset(st, t.lease_renew_interval), 0.5))
-        self._hb.add_after(("status", st.sim.name), max(self._offset(st, t.node_status_report_frequency), 1.0))
+        self._hb.add_after(("status", st.sim.name), max(self._offset(st, t.node_status_update_frequency), 1.0))
         for pod_key in self.pods.store.index_keys(NODE_NAME_INDEX, st.sim.name):
             self._pq.add(("pod", pod_key))
 
@@ -283,6 +304,7 @@ class HollowNodes:
         if cidr and cidr != st.pod_cidr:
             st.pod_cidr = str(cidr)
         st.since = condition_times(node) or st.since
+        st.seen = dict(node)
 
     async def _renew_lease(self, st: NodeState) -> None:
         now = self.now()
@@ -309,8 +331,24 @@ class HollowNodes:
             raise
         self.counters.lease_renewals += 1
 
+    def _observed(self, st: NodeState) -> dict[str, Any] | None:
+        """The newest copy of this node the process knows: the informer's or the last write's.
+        None once the informer has synced without it (deleted: the post's 404 re-registers)."""
+        cached = self.node_view.store.get(st.sim.name)
+        if cached is None:
+            return None if self.node_view.has_synced() else st.seen
+        if st.seen is not None and _rv_int(st.seen) > _rv_int(cached):
+            return st.seen
+        return cached
+
     async def _report_status(self, st: NodeState) -> None:
-        status = render_node_status(st.sim, self.now(), since=st.since)
+        now = self.now()
+        observed = self._observed(st)
+        since = kept_transition_times(observed, now) if observed is not None else st.since
+        status = render_node_status(st.sim, now, since=since)
+        if not should_post_status(status, observed, now=now, last_post=st.last_post,
+                                  report_frequency=self.profile.timing.node_status_report_frequency):
+            return
         await self._bucket.acquire()
         try:
             node = await self.client.patch(NODES, st.sim.name, {"status": {"conditions": status["conditions"]}},
@@ -321,6 +359,7 @@ class HollowNodes:
                 return
             raise
         self._adopt(st, node)
+        st.last_post = now
         self.counters.node_status_updates += 1
 
     # --- pods -------------------------------------------------------------------------------------
