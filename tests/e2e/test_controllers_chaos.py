@@ -26,6 +26,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ import pytest
 from kybernetes.testing.cluster import KybServer, admin_ssl_context
 
 PORT = 19020
+METRICS_PORT = 19022
 
 pytestmark = pytest.mark.slow
 
@@ -71,7 +73,8 @@ class Manager:
         out = open(self.log, "ab")  # noqa: SIM115 - owned by the child for its lifetime
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "kybernetes.cli.main", "controller-manager",
-             "--kubeconfig", str(self.kyb.kubeconfig), "--no-leader-elect"],
+             "--kubeconfig", str(self.kyb.kubeconfig), "--no-leader-elect",
+             "--metrics-port", str(METRICS_PORT)],
             stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         out.close()
 
@@ -331,3 +334,10 @@ def test_job_survives_manager_kills(kyb: KybServer, manager: Manager) -> None:
     assert max_active <= PARALLELISM, max_active
     pods = get_json(kyb, "pods", "-l", "batch.kubernetes.io/job-name=chaos")["items"]
     assert sum(1 for p in pods if p["status"].get("phase") == "Succeeded") == COMPLETIONS
+
+    # The surviving manager serves its work queue metrics.
+    with urllib.request.urlopen(f"http://127.0.0.1:{METRICS_PORT}/metrics", timeout=5) as r:
+        body = r.read().decode()
+    adds = [line for line in body.splitlines() if line.startswith('workqueue_adds_total{name="job"}')]
+    assert adds and int(adds[0].split()[-1]) > 0, body[:2000]
+    assert 'workqueue_work_duration_seconds_count{name="job"}' in body

@@ -112,8 +112,11 @@ def scheduler(kubeconfig: Path | None, config: Path | None, log_level: str) -> N
               help="Kubeconfig file (default: $KUBECONFIG, else ~/.kube/config).")
 @click.option("--controllers", default="", help="Comma-separated loops to run (default: all).")
 @click.option("--leader-elect/--no-leader-elect", default=True, show_default=True)
+@click.option("--metrics-port", type=int, default=0, help="Serve Prometheus /metrics on this port (0: off).")
+@click.option("--metrics-bind-address", default="127.0.0.1", show_default=True)
 @click.option("--log-level", default="info", show_default=True)
-def controller_manager(kubeconfig: Path | None, controllers: str, leader_elect: bool, log_level: str) -> None:
+def controller_manager(kubeconfig: Path | None, controllers: str, leader_elect: bool, metrics_port: int,
+                       metrics_bind_address: str, log_level: str) -> None:
     """Run the control loops against a cluster (kyb server runs them in-process by default)."""
     import asyncio
     import logging
@@ -123,7 +126,8 @@ def controller_manager(kubeconfig: Path | None, controllers: str, leader_elect: 
     logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     enabled = [c.strip() for c in controllers.split(",") if c.strip()] or None
-    asyncio.run(manager.run(kubeconfig, enabled=enabled, leader_elect=leader_elect))
+    asyncio.run(manager.run(kubeconfig, enabled=enabled, leader_elect=leader_elect, metrics_port=metrics_port,
+                            metrics_address=metrics_bind_address))
 
 
 def main() -> None:

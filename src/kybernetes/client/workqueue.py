@@ -16,6 +16,11 @@ Rate limiting: `add_rate_limited(key)` waits `rate_limiter.when(key)` before add
 client-go's controller limiter: per key, 5 ms doubling on every failure up to 1000 s, combined (the
 larger delay wins) with one token bucket for all keys of 10 per second, burst 100. `forget(key)`
 resets the key's failure count once it succeeds.
+
+Metrics: a queue reports to a `QueueMetrics` (given, or made by the process-wide provider that
+`set_metrics_provider` installs; by default nothing is recorded). As in client-go, depth counts keys
+added and not yet handed out, work duration runs from `get` to `done`, and a retry is one
+`add_rate_limited`.
 """
 
 from __future__ import annotations
@@ -120,10 +125,61 @@ def default_controller_rate_limiter(clock: Clock | None = None) -> RateLimiter:
     return MaxOfRateLimiter(ItemExponentialFailureRateLimiter(), BucketRateLimiter(clock=clock))
 
 
+# --- metrics -------------------------------------------------------------------------------------------
+class QueueMetrics(Protocol):
+    def added(self) -> None:
+        """A key entered the queue (depth + 1, adds + 1)."""
+        ...
+
+    def got(self) -> None:
+        """A worker took a key (depth - 1)."""
+        ...
+
+    def finished(self, seconds: float) -> None:
+        """A worker called `done` after holding the key this long."""
+        ...
+
+    def retried(self) -> None: ...
+
+
+class QueueMetricsProvider(Protocol):
+    def queue_metrics(self, name: str) -> QueueMetrics: ...
+
+
+class _NoMetrics:
+    def added(self) -> None:
+        pass
+
+    def got(self) -> None:
+        pass
+
+    def finished(self, seconds: float) -> None:
+        pass
+
+    def retried(self) -> None:
+        pass
+
+
+_provider: QueueMetricsProvider | None = None
+
+
+def set_metrics_provider(provider: QueueMetricsProvider | None) -> None:
+    """Queues with a name created from now on report to `provider` (None: stop reporting)."""
+    global _provider
+    _provider = provider
+
+
+def _metrics_for(name: str) -> QueueMetrics:
+    return _provider.queue_metrics(name) if _provider is not None and name else _NoMetrics()
+
+
 # --- the queue ----------------------------------------------------------------------------------------
 class WorkQueue(Generic[T]):
-    def __init__(self, *, name: str = "", clock: Clock | None = None, rate_limiter: RateLimiter | None = None) -> None:
+    def __init__(self, *, name: str = "", clock: Clock | None = None, rate_limiter: RateLimiter | None = None,
+                 metrics: QueueMetrics | None = None) -> None:
         self.name = name
+        self.metrics = metrics or _metrics_for(name)
+        self._started: dict[T, float] = {}  # key -> when its worker got it, for the work duration
         self.clock = clock or RealClock()
         self.rate_limiter = rate_limiter or default_controller_rate_limiter(self.clock)
         self._queue: deque[T] = deque()
@@ -143,6 +199,7 @@ class WorkQueue(Generic[T]):
         if self._shutting_down or item in self._dirty:
             return
         self._dirty.add(item)
+        self.metrics.added()
         if item in self._processing:
             return
         self._queue.append(item)
@@ -164,11 +221,16 @@ class WorkQueue(Generic[T]):
         item = self._queue.popleft()
         self._processing.add(item)
         self._dirty.discard(item)
+        self.metrics.got()
+        self._started[item] = self.clock.now()
         return item
 
     def done(self, item: T) -> None:
         """The worker finished with `item`; if it was added meanwhile, it is queued again."""
         self._processing.discard(item)
+        started = self._started.pop(item, None)
+        if started is not None:
+            self.metrics.finished(self.clock.now() - started)
         if item in self._dirty:
             self._queue.append(item)
             self._wake_one()
@@ -252,6 +314,8 @@ class WorkQueue(Generic[T]):
     # --- rate limiting --------------------------------------------------------------------------------
     def add_rate_limited(self, item: T) -> None:
         """Add `item` once the rate limiter allows (after a failure)."""
+        if not self._shutting_down:
+            self.metrics.retried()
         self.add_after(item, self.rate_limiter.when(item))
 
     def forget(self, item: T) -> None:

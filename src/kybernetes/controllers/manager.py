@@ -95,7 +95,27 @@ async def run_loops(ctx: ControllerContext, names: list[str]) -> None:
 
 
 async def run(kubeconfig: Path | None, *, enabled: list[str] | None = None, leader_elect: bool = True,
-              options: dict[str, Any] | None = None, on_ready: Callable[[], Awaitable[None]] | None = None) -> None:
+              options: dict[str, Any] | None = None, on_ready: Callable[[], Awaitable[None]] | None = None,
+              metrics_port: int = 0, metrics_address: str = "127.0.0.1") -> None:
+    if metrics_port:
+        # Process-wide: every named work queue made from here on reports (the standalone command).
+        from kybernetes.client.workqueue import set_metrics_provider
+        from kybernetes.controllers.metrics import WorkqueueMetrics, serve
+
+        registry = WorkqueueMetrics()
+        set_metrics_provider(registry)
+        runner = await serve(registry, metrics_port, metrics_address)
+        try:
+            await _run(kubeconfig, enabled=enabled, leader_elect=leader_elect, options=options, on_ready=on_ready)
+        finally:
+            set_metrics_provider(None)
+            await runner.cleanup()
+        return
+    await _run(kubeconfig, enabled=enabled, leader_elect=leader_elect, options=options, on_ready=on_ready)
+
+
+async def _run(kubeconfig: Path | None, *, enabled: list[str] | None, leader_elect: bool,
+               options: dict[str, Any] | None, on_ready: Callable[[], Awaitable[None]] | None) -> None:
     config = load_kubeconfig(str(kubeconfig) if kubeconfig else None)
     async with APIClient(config, user_agent=f"{COMPONENT}/v1.32") as client:
         names = enabled if enabled is not None else sorted(registered())
