@@ -91,7 +91,8 @@ spec:
   template:
     metadata:
       labels: {app: roll}
-      annotations: {sim.kybernetes.io/startup-delay: 300ms}
+      # Long enough that the rollout (at least two waves) outlasts the first observation below.
+      annotations: {sim.kybernetes.io/startup-delay: 1500ms}
     spec: {containers: [{name: app, image: "busybox:1"}]}
 """
     kyb.kubectl("apply", "-f", "-", input=manifest)
