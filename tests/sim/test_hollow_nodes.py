@@ -15,7 +15,7 @@ from kybernetes.client.errors import APIError, is_not_found
 from kybernetes.client.rest import APIClient, resource
 from kybernetes.sim.profile import NodeGroup, PodBehaviour, Profile, Timing
 from kybernetes.sim.runner import HollowNodes, SimOptions
-from kybernetes.sim.times import parse_time
+from kybernetes.util.times import parse_time
 
 from .conftest import STATS_PORT
 

@@ -6,18 +6,21 @@ from typing import Any
 
 import pytest
 
+from kybernetes.kubelet.nodestatus import (
+    condition_times,
+    kept_transition_times,
+    node_conditions,
+    render_lease,
+    should_post_status,
+    status_differs,
+)
 from kybernetes.sim.nodes import (
     KUBELET_VERSION,
     SIM_LABEL,
     allocatable,
-    condition_times,
-    kept_transition_times,
     plan_nodes,
-    render_lease,
     render_node,
     render_node_status,
-    should_post_status,
-    status_differs,
 )
 from kybernetes.sim.profile import NodeGroup, PodCIDRs, Profile
 
@@ -146,9 +149,9 @@ def test_recovery_is_a_transition_and_steady_conditions_keep_their_time() -> Non
     old = _api_node(Ready=LOST)
     for c in old["status"]["conditions"]:
         c["lastTransitionTime"] = "2027-01-01T00:00:00Z"
-    since = kept_transition_times(old, NOW)
+    since = kept_transition_times(old, node_conditions(NOW))
     assert since == {"MemoryPressure": "2027-01-01T00:00:00Z", "DiskPressure": "2027-01-01T00:00:00Z",
                      "PIDPressure": "2027-01-01T00:00:00Z"}
     ready = {c["type"]: c for c in render_node_status(plan_nodes(Profile())[0], NOW, since=since)["conditions"]}
     assert ready["Ready"]["lastTransitionTime"] == "2027-01-15T08:00:00Z"
-    assert kept_transition_times(None, NOW) == {}
+    assert kept_transition_times(None, node_conditions(NOW)) == {}

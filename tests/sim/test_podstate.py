@@ -9,7 +9,7 @@ import pytest
 
 from kybernetes.sim.podstate import PodPlan, container_id, effective_behaviour, plan_pod
 from kybernetes.sim.profile import PodBehaviour
-from kybernetes.sim.times import rfc3339
+from kybernetes.util.times import rfc3339
 
 T0 = 1_800_000_000.0
 HOST = "198.18.0.7"

@@ -12,7 +12,8 @@
 
 from __future__ import annotations
 
-from kybernetes.sim.nodes import SimNode, plan_nodes, render_lease, render_node, render_node_status
+from kybernetes.kubelet.nodestatus import render_lease
+from kybernetes.sim.nodes import SimNode, plan_nodes, render_node, render_node_status
 from kybernetes.sim.podstate import PodPlan, plan_pod
 from kybernetes.sim.profile import (
     NodeGroup,

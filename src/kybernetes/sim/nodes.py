@@ -19,16 +19,15 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from kybernetes.kubelet.nodestatus import node_conditions
 from kybernetes.machinery.quantity import parse_quantity
 from kybernetes.sim.profile import NodeGroup, Profile
-from kybernetes.sim.times import micro_time, rfc3339
 
 Obj = dict[str, Any]
 
 KUBELET_VERSION = "v1.32.4-kyb-sim"
 RUNTIME_VERSION = "sim://1"
 KUBELET_PORT = 10250
-LEASE_NAMESPACE = "kube-node-lease"
 # The simulator marks what it created, so `--cleanup` and tests can tell its nodes apart.
 SIM_LABEL = "sim.kybernetes.io/hollow"
 STATS_URL_ANNOTATION = "sim.kybernetes.io/stats-url"
@@ -104,21 +103,6 @@ def node_labels(node: SimNode) -> dict[str, str]:
     return labels
 
 
-def node_conditions(now: float, *, since: Mapping[str, str] | None = None) -> list[Obj]:
-    """The four conditions a healthy kubelet reports. `since` keeps earlier lastTransitionTimes
-    (type -> time) so a heartbeat does not look like a transition."""
-    hb = rfc3339(now)
-    since = since or {}
-    rows = (
-        ("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
-        ("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-        ("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
-        ("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
-    )
-    return [{"type": t, "status": s, "lastHeartbeatTime": hb, "lastTransitionTime": since.get(t, hb),
-             "reason": r, "message": m} for t, s, r, m in rows]
-
-
 def render_node_status(node: SimNode, now: float, *, since: Mapping[str, str] | None = None) -> Obj:
     g = node.group
     return {
@@ -157,62 +141,3 @@ def render_node(node: SimNode, now: float, *, stats_url: str = "") -> Obj:
     return {"apiVersion": "v1", "kind": "Node",
             "metadata": {"name": node.name, "labels": node_labels(node), "annotations": annotations},
             "spec": spec, "status": render_node_status(node, now)}
-
-
-def condition_times(node_obj: Mapping[str, Any]) -> dict[str, str]:
-    """type -> lastTransitionTime of a Node's conditions (to carry over into the next status)."""
-    out = {}
-    for c in (node_obj.get("status") or {}).get("conditions") or []:
-        if c.get("type") and c.get("lastTransitionTime"):
-            out[str(c["type"])] = str(c["lastTransitionTime"])
-    return out
-
-
-def _condition_map(node_obj: Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]]:
-    conds = ((node_obj or {}).get("status") or {}).get("conditions") or []
-    return {str(c["type"]): c for c in conds if isinstance(c, Mapping) and c.get("type")}
-
-
-def status_differs(desired: Mapping[str, Any], observed: Mapping[str, Any] | None) -> bool:
-    """Whether the API's Node (`observed`, None if unknown) shows other conditions than the status
-    this node would post (`desired`, a NodeStatus). Only status and reason count: heartbeat and
-    transition times always differ and are what the report frequency is for. Conditions someone
-    else owns (not in `desired`) are ignored; a missing one counts as a difference."""
-    if observed is None:
-        return True
-    seen = _condition_map(observed)
-    for c in desired.get("conditions") or []:
-        other = seen.get(str(c["type"]))
-        if other is None or (other.get("status"), other.get("reason")) != (c.get("status"), c.get("reason")):
-            return True
-    return False
-
-
-def kept_transition_times(observed: Mapping[str, Any] | None, now: float) -> dict[str, str]:
-    """type -> lastTransitionTime to post, given the Node as the API shows it: a condition whose
-    status the API already has keeps its time; one the API shows otherwise (say Ready=Unknown
-    after the lease lapsed) transitions now."""
-    seen = _condition_map(observed)
-    out = {}
-    for c in node_conditions(now):
-        other = seen.get(c["type"])
-        if other is not None and other.get("status") == c["status"] and other.get("lastTransitionTime"):
-            out[c["type"]] = str(other["lastTransitionTime"])
-    return out
-
-
-def should_post_status(desired: Mapping[str, Any], observed: Mapping[str, Any] | None, *, now: float,
-                       last_post: float, report_frequency: float) -> bool:
-    """The kubelet's rule on each status tick: post when the API's copy differs, or when the report
-    frequency has elapsed since the last post (a heartbeat)."""
-    return status_differs(desired, observed) or now - last_post >= report_frequency
-
-
-def render_lease(node_name: str, node_uid: str, now: float, *, duration_seconds: int) -> Obj:
-    """The node's heartbeat Lease in kube-node-lease, owned by its Node (as the kubelet does)."""
-    meta: Obj = {"name": node_name, "namespace": LEASE_NAMESPACE}
-    if node_uid:
-        meta["ownerReferences"] = [{"apiVersion": "v1", "kind": "Node", "name": node_name, "uid": node_uid}]
-    return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": meta,
-            "spec": {"holderIdentity": node_name, "leaseDurationSeconds": duration_seconds,
-                     "renewTime": micro_time(now)}}

@@ -37,7 +37,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from kybernetes.sim.profile import PodBehaviour, ProfileError, Usage, parse_duration
-from kybernetes.sim.times import parse_time, rfc3339
+from kybernetes.util.times import parse_time, rfc3339
 
 Obj = dict[str, Any]
 

@@ -47,22 +47,19 @@ from kybernetes.client.informer import Informer
 from kybernetes.client.rest import APIClient, resource
 from kybernetes.client.store import NODE_NAME_INDEX, index_by_node_name, meta_namespace_key, split_key
 from kybernetes.client.workqueue import ItemExponentialFailureRateLimiter, ShutDown, WorkQueue
-from kybernetes.sim.nodes import (
+from kybernetes.kubelet.nodestatus import (
     LEASE_NAMESPACE,
-    SIM_LABEL,
-    SimNode,
     condition_times,
     kept_transition_times,
-    plan_nodes,
+    node_conditions,
     render_lease,
-    render_node,
-    render_node_status,
     should_post_status,
 )
+from kybernetes.sim.nodes import SIM_LABEL, SimNode, plan_nodes, render_node, render_node_status
 from kybernetes.sim.podstate import TERMINAL, plan_pod
 from kybernetes.sim.profile import Profile
 from kybernetes.sim.stats import summary
-from kybernetes.sim.times import micro_time
+from kybernetes.util.times import micro_time
 
 log = logging.getLogger("kyb.sim")
 
@@ -344,7 +341,7 @@ class HollowNodes:
     async def _report_status(self, st: NodeState) -> None:
         now = self.now()
         observed = self._observed(st)
-        since = kept_transition_times(observed, now) if observed is not None else st.since
+        since = kept_transition_times(observed, node_conditions(now)) if observed is not None else st.since
         status = render_node_status(st.sim, now, since=since)
         if not should_post_status(status, observed, now=now, last_post=st.last_post,
                                   report_frequency=self.profile.timing.node_status_report_frequency):

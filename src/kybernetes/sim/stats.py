@@ -22,7 +22,7 @@ from kybernetes.machinery.quantity import parse_quantity
 from kybernetes.sim.nodes import SimNode, allocatable
 from kybernetes.sim.podstate import effective_behaviour
 from kybernetes.sim.profile import PodBehaviour, Usage
-from kybernetes.sim.times import parse_time, rfc3339
+from kybernetes.util.times import parse_time, rfc3339
 
 Obj = dict[str, Any]
 NANO = 10**9

@@ -1,6 +1,6 @@
-"""Wall-clock times as the API writes them, for the simulator's pure functions.
+"""Wall-clock times as the API writes them, for pure functions (the kubelet, the simulator).
 
-The simulator reasons in epoch seconds (floats) and writes RFC 3339 strings: whole seconds for
+Callers reason in epoch seconds (floats) and writes RFC 3339 strings: whole seconds for
 ``metav1.Time`` fields (startTime, conditions, container states) and microseconds for
 ``metav1.MicroTime`` (a Lease's renewTime). Parsing accepts both forms and fractional seconds.
 """
