@@ -32,7 +32,8 @@ from kybernetes.kubelet.cri.errors import CRIError
 
 log = logging.getLogger(__name__)
 
-PAUSE_IMAGE = "registry.k8s.io/pause:3.9"
+# The name kybernetes.images.testimages gives the static pause it builds and imports (`kyb image import`).
+PAUSE_IMAGE = "kybernetes.local/pause:3.10"
 CNI_BIN_DIR = Path("/usr/lib/cni")
 RUNC_BINARY = "/usr/sbin/runc"
 CNI_PLUGINS = ("bridge", "host-local", "portmap", "loopback")
