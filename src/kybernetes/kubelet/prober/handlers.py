@@ -144,6 +144,7 @@ class HttpResponse:
     status: int | None      # None: no response (error says why)
     body: bytes = b""
     error: str = ""
+    tls_failed: bool = False   # the TLS handshake failed (e.g. the server speaks plain HTTP)
 
 
 def build_http_request(action: dict[str, Any], *, container: dict[str, Any], pod_ip: str,
@@ -226,7 +227,8 @@ async def http_get(request: HttpRequest, *, timeout: float | None) -> HttpRespon
                     return HttpResponse(resp.status, await _read_capped(resp))
             return HttpResponse(None, error=f"Get {go_quote(url)}: stopped after {MAX_REDIRECTS} redirects")
     except (TimeoutError, aiohttp.ClientError, ssl.SSLError, OSError, ValueError) as exc:
-        return HttpResponse(None, error=_http_error(url, exc))
+        tls = isinstance(exc, aiohttp.ClientSSLError | ssl.SSLError)
+        return HttpResponse(None, error=_http_error(url, exc), tls_failed=tls)
 
 
 async def probe_http(action: dict[str, Any], *, container: dict[str, Any], pod_ip: str,
