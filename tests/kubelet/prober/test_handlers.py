@@ -266,3 +266,9 @@ DURATION_CASES = [(1.0, "1s"), (0.3, "300ms"), (1.5, "1.5s"), (90.0, "1m30s"), (
 @pytest.mark.parametrize(("seconds", "text"), DURATION_CASES, ids=[t for _, t in DURATION_CASES])
 def test_go_duration(seconds: float, text: str) -> None:
     assert go_duration(seconds) == text
+
+
+async def test_https_probe_against_plain_http_fails(seen_headers: list[dict[str, str]]) -> None:
+    result = await probe({"httpGet": {"path": "/ok", "port": HTTP_PORT, "scheme": "HTTPS"}})
+    assert result.outcome is Outcome.FAILURE
+    assert result.output.startswith(f'Get "https://127.0.0.1:{HTTP_PORT}/ok": ')
