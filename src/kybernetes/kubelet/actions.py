@@ -153,7 +153,7 @@ def is_pod_terminal(pod: Mapping[str, Any], rt: RuntimePod | None) -> bool:
     return bool(regular)
 
 
-def _sandbox_changed(pod: Mapping[str, Any], rt: RuntimePod | None) -> tuple[bool, int, str]:
+def sandbox_changed(pod: Mapping[str, Any], rt: RuntimePod | None) -> tuple[bool, int, str]:
     """(needs a new sandbox, attempt for it, id of the newest sandbox) — rule 1."""
     if rt is None or not rt.sandboxes:
         return True, 0, ""
@@ -339,7 +339,7 @@ def compute_pod_actions(
         "Succeeded", "Failed"):
         actions.kill_pod = True
         return actions
-    create, attempt, sandbox_id = _sandbox_changed(pod, rt)
+    create, attempt, sandbox_id = sandbox_changed(pod, rt)
     actions.kill_pod = actions.create_sandbox = create
     actions.sandbox_attempt = attempt
     if create:
