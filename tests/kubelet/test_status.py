@@ -223,16 +223,16 @@ def test_config_error_before_first_start() -> None:
 
 def test_transition_times_and_start_time_are_kept() -> None:
     earlier = rfc3339(T0)
-    old = {"phase": "Running", "startTime": earlier, "conditions": [
+    disruption = {"type": "DisruptionTarget", "status": "True", "reason": "EvictionByEvictionAPI"}
+    old: dict[str, Any] = {"phase": "Running", "startTime": earlier, "conditions": [
         {"type": "Ready", "status": "True", "lastTransitionTime": earlier},
         {"type": "PodScheduled", "status": "True", "lastTransitionTime": earlier},
-        {"type": "ContainersReady", "status": "False", "lastTransitionTime": earlier},
-        {"type": "DisruptionTarget", "status": "True", "reason": "EvictionByEvictionAPI"}]}
+        {"type": "ContainersReady", "status": "False", "lastTransitionTime": earlier}, disruption]}
     st = gen(make_pod(["a"], status=old), rt(ctr("a", R)))
     times = {c["type"]: c["lastTransitionTime"] for c in st["conditions"] if c["type"] != "DisruptionTarget"}
     assert times == {"Ready": earlier, "PodScheduled": earlier, "ContainersReady": rfc3339(NOW),
                      "Initialized": rfc3339(NOW), "PodReadyToStartContainers": rfc3339(NOW)}
-    assert st["conditions"][0] == old["conditions"][3]  # not ours: kept as is, first
+    assert st["conditions"][0] == disruption  # not ours: kept as is, first
     assert st["startTime"] == earlier
 
 
