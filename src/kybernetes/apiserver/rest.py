@@ -22,7 +22,7 @@ from kybernetes.api.schemas import REGISTRY
 from kybernetes.apiserver import codec, tables
 from kybernetes.apiserver.authn import UserInfo
 from kybernetes.apiserver.cache import CacheEvent, Entry
-from kybernetes.apiserver.registry import eviction
+from kybernetes.apiserver.registry import eviction, podproxy
 from kybernetes.apiserver.registry.store import DeleteOptions, ListPage, Store, WriteOptions
 from kybernetes.apiserver.requestinfo import RequestInfo
 from kybernetes.machinery import errors, fieldcheck, fields, labels, managedfields
@@ -154,6 +154,7 @@ class RestHandler:
     def __init__(self, stores: dict[tuple[str, str], Store], decode_protobuf: Callable[[bytes], Obj] | None) -> None:
         self.stores = stores  # (group, plural) -> Store (in the storage version)
         self.decode_protobuf = decode_protobuf
+        self.pod_proxy: podproxy.PodProxy | None = None  # pods/log, exec, attach, portforward → kubelet
 
     def store_for(self, resource: Resource) -> Store:
         return self.stores[(resource.group, resource.plural)]
@@ -647,6 +648,8 @@ class RestHandler:
                                           pdbs=self.stores[("policy", "poddisruptionbudgets")],
                                           user=request.get(USER_KEY), dry_run=bool(request.query.getall("dryRun", [])))
             return json_response(status, 201)
+        if sub in podproxy.PROXIED and resource.plural == "pods" and self.pod_proxy is not None:
+            return await self.pod_proxy.handle(request, info, sub)
         raise errors.StatusError(405, "MethodNotAllowed",
                                  f"{resource.plural}/{sub} is not served by this server yet")
 

@@ -23,6 +23,7 @@ from kybernetes.apiserver import admission, authn, discovery, openapi
 from kybernetes.apiserver.cache import WatchCache, bucket_of
 from kybernetes.apiserver.crd import openapi as crd_openapi
 from kybernetes.apiserver.crd.controller import CRDController
+from kybernetes.apiserver.registry.podproxy import PodProxy
 from kybernetes.apiserver.registry.services import ServiceAllocator
 from kybernetes.apiserver.registry.store import Store, WriteOptions
 from kybernetes.apiserver.requestinfo import parse_request
@@ -97,6 +98,7 @@ class APIServer:
             self.stores[(r.group, r.plural)] = self._make_store(r)
         self.admission.bind(admission.AdmissionContext(self.cache, self.stores))
         self.rest = RestHandler(self.stores, decode_protobuf)
+        self.rest.pod_proxy = PodProxy(self.stores[("", "pods")], self.stores[("", "nodes")], config.data_dir)
         self.crds = CRDController(self.cache, self.resources, self.stores, self._make_store,
                                   on_change=self._resources_changed)
         self._docs: dict[Any, Any] = {}  # discovery/OpenAPI bodies for the current table generation
