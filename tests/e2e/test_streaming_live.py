@@ -437,3 +437,43 @@ def test_port_forward_to_httpd(cluster: tuple[KybServer, Node], version: str, lo
                 proc.wait()
         errors = proc.stderr.read() if proc.stderr is not None else ""
     assert "lost connection" not in errors and "error" not in errors.lower(), errors
+
+
+@pytest.mark.parametrize(("version", "env"), CLIENTS)
+def test_exec_with_a_terminal(cluster: tuple[KybServer, Node], version: str, env: dict[str, str]) -> None:
+    """`exec -it` under a pseudo-terminal (script(1)): the TTY and its size reach the container."""
+    kyb, _ = cluster
+    binary = find_kubectl(version)
+    inner = f"stty cols 91 rows 37; {binary} exec -it {POD} -c main -- sh -c 'tty; sleep 1; stty size'"
+    full_env = dict(os.environ, KUBECONFIG=str(kyb.kubeconfig), HOME=str(kyb.data_dir / "home"), **env)
+    out = subprocess.run(["script", "-qec", inner, "/dev/null"], env=full_env, capture_output=True, text=True,
+                         timeout=30, stdin=subprocess.DEVNULL)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "/dev/pts/" in out.stdout
+    assert "37 91" in out.stdout, out.stdout
+
+
+@pytest.mark.parametrize("version", ["", "1.27"], ids=["1.32-ws-tunnel", "1.27-spdy"])
+def test_port_forward_to_a_closed_port_reports_containerds_error(cluster: tuple[KybServer, Node],
+                                                                 version: str) -> None:
+    """containerd's dial error travels back on the error stream; kubectl (≥ 1.23) prints it and quits."""
+    kyb, _ = cluster
+    local = 17522 if version else 17523
+    env = dict(os.environ, KUBECONFIG=str(kyb.kubeconfig), HOME=str(kyb.data_dir / "home"))
+    with subprocess.Popen([find_kubectl(version), "port-forward", f"pod/{POD}", f"{local}:9"], env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          start_new_session=True) as proc:
+        try:
+            assert proc.stdout is not None
+            assert "Forwarding from 127.0.0.1" in proc.stdout.readline()
+            with pytest.raises(OSError), urllib.request.urlopen(f"http://127.0.0.1:{local}/", timeout=10) as r:
+                r.read()
+            proc.wait(10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        errors = proc.stderr.read() if proc.stderr is not None else ""
+    assert proc.returncode == 1
+    assert f"an error occurred forwarding {local} -> 9: error forwarding port 9 to pod" in errors, errors
+    assert "connect: connection refused" in errors
