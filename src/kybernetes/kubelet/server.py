@@ -205,8 +205,9 @@ class KubeletServer:
         follow_id = ref.container_id
 
         def still_running() -> bool:
-            if opts.previous:
-                return False
+            transport = request.transport
+            if opts.previous or transport is None or transport.is_closing():
+                return False  # nothing more to wait for, or nobody left to read it
             try:
                 now = self.runtime.resolve_container(ns, pod, name)
             except NotFound:
