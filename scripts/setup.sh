@@ -14,6 +14,19 @@ have etcd || need_apt+=(etcd-server)
 have openssl || need_apt+=(openssl)
 have git || need_apt+=(git)
 have diff || need_apt+=(diffutils)
+# The node: containerd and runc run the pods, CNI plugins wire them, nft/iptables/conntrack serve
+# Services, busybox-static and gcc build the test images, docker-registry and skopeo test pulls.
+have containerd || need_apt+=(containerd)
+[ -x /usr/sbin/runc ] || have runc || need_apt+=(runc)
+[ -x /usr/lib/cni/bridge ] || need_apt+=(containernetworking-plugins)
+have nft || need_apt+=(nftables)
+have iptables || need_apt+=(iptables)
+have conntrack || need_apt+=(conntrack)
+dpkg -s busybox-static >/dev/null 2>&1 || need_apt+=(busybox-static)  # static: it goes into images
+have gcc || need_apt+=(gcc libc6-dev)
+have ip || need_apt+=(iproute2)
+[ -x /usr/bin/docker-registry ] || need_apt+=(docker-registry)
+have skopeo || need_apt+=(skopeo)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

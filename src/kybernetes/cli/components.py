@@ -19,6 +19,7 @@ log = logging.getLogger("kyb.components")
 COMPONENTS: dict[str, str] = {}
 COMPONENTS["scheduler"] = "kybernetes.scheduler.app:run_in_server"
 COMPONENTS["controllers"] = "kybernetes.controllers.manager:run_in_server"
+COMPONENTS["kubelet"] = "kybernetes.kubelet.component:run"  # the local node: `kyb agent` as a child
 COMPONENTS["sim"] = "kybernetes.sim.component:run"  # only with KYB_SIM_NODES / KYB_SIM_PROFILE set
 
 

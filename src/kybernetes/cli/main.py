@@ -130,6 +130,17 @@ def controller_manager(kubeconfig: Path | None, controllers: str, leader_elect: 
                             metrics_address=metrics_bind_address))
 
 
+def _add_subcommands() -> None:
+    from kybernetes.cli.agent import agent, node_reset
+    from kybernetes.cli.image import image
+
+    for command in (agent, node_reset, image):
+        cli.add_command(command)
+
+
+_add_subcommands()
+
+
 def main() -> None:
     cli(prog_name="kyb")
 

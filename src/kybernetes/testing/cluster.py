@@ -41,6 +41,9 @@ class KybServer:
     extra_args: list[str] = field(default_factory=list)
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    # Run the local node (kubelet on containerd)? Off by default: most tests need only the API
+    # (and simulated nodes); tests of real pods ask for it.
+    node: bool = False
 
     @property
     def kubeconfig(self) -> Path:
@@ -58,7 +61,12 @@ class KybServer:
         log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child for its lifetime
         cmd = [sys.executable, "-m", "kybernetes.cli.main", "server", "--data-dir", str(self.data_dir),
                "--port", str(self.port), "--bind-address", "127.0.0.1", *self.extra_args]
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        if not self.node:
+            cmd += ["--disable", "kubelet"]
+        env = dict(os.environ)
+        if self.node:
+            env.setdefault("KYB_KUBELET_PORT", str(free_port()))
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
         log.close()
         self.wait_ready(timeout)
 

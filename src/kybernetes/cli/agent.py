@@ -1,0 +1,82 @@
+"""`kyb agent`: run a node (kubelet on containerd) for a cluster, and `kyb node-reset` to remove one."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.option("--kubeconfig", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Credentials for the API server.")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("/var/lib/kybernetes/node"),
+              show_default=True, help="The node's state: containerd, pod logs and volumes.")
+@click.option("--node-name", default="", help="Node name (default: the host name).")
+@click.option("--node-ip", default="", help="The node's address (default: the host's primary address).")
+@click.option("--kubelet-port", type=int, default=10250, show_default=True)
+@click.option("--zone", default="", help="topology.kubernetes.io/zone label.")
+@click.option("--region", default="", help="topology.kubernetes.io/region label.")
+@click.option("--label", "labels", multiple=True, help="Extra node label KEY=VALUE (repeatable).")
+@click.option("--registries", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="registries.yaml: mirrors, credentials and TLS per registry (see docs/node.md).")
+@click.option("--ca-cert", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Cluster CA certificate (verifies the API server's client certificate on :10250).")
+@click.option("--ca-key", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Cluster CA key, to issue this node's serving certificate (a server-local node).")
+@click.option("--log-level", default="info", show_default=True)
+def agent(kubeconfig: Path, data_dir: Path, node_name: str, node_ip: str, kubelet_port: int, zone: str, region: str,
+          labels: tuple[str, ...], registries: Path | None, ca_cert: Path | None, ca_key: Path | None,
+          log_level: str) -> None:
+    """Run a node: register it, run containerd, and keep the pods bound to it running."""
+    from kybernetes.client.config import load_kubeconfig
+    from kybernetes.client.rest import APIClient
+    from kybernetes.kubelet.agent import AgentSettings, Kubelet, NodeCannotRun
+
+    logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    extra = dict(item.split("=", 1) for item in labels if "=" in item)
+    settings = AgentSettings(data_dir=data_dir.resolve(), node_name=node_name, node_address=node_ip,
+                             kubelet_port=kubelet_port, zone=zone, region=region, labels=extra,
+                             registries=registries, ca_cert=ca_cert, ca_key=ca_key)
+
+    async def main() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        async with APIClient(load_kubeconfig(kubeconfig), user_agent="kyb-kubelet/0.1") as client:
+            kubelet = Kubelet(client, settings)
+            starting = asyncio.create_task(kubelet.start())
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            code = 0
+            if starting.done() and starting.exception() is not None:
+                error = starting.exception()
+                print(f"kyb agent: {error}", file=sys.stderr, flush=True)
+                code = 3 if isinstance(error, NodeCannotRun) else 1
+            elif not stop.is_set():
+                await stop.wait()
+            starting.cancel()
+            stopping.cancel()
+            await asyncio.gather(starting, stopping, return_exceptions=True)
+            await kubelet.stop()
+        return code
+
+    sys.exit(asyncio.run(main()))
+
+
+@click.command("node-reset")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("/var/lib/kybernetes/node"),
+              show_default=True)
+@click.option("--bridge", default="kyb0", show_default=True)
+def node_reset(data_dir: Path, bridge: str) -> None:
+    """Stop every pod of a node and remove what it made (mounts, bridge, cgroups, processes)."""
+    from kybernetes.kubelet.teardown import teardown_node
+
+    for line in teardown_node(data_dir.resolve(), bridge=bridge):
+        click.echo(line)

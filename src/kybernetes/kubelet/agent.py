@@ -1,0 +1,481 @@
+"""The node agent: registers the node, runs containerd, and keeps the node's pods running.
+
+Theory of operation. Three kinds of work, all driven by one pod work queue keyed by pod UID:
+- the pod informer (pods with spec.nodeName = this node) adds a UID whenever its pod changes;
+- the relist loop (the PLEG) lists the runtime every second and adds the UID of every pod whose
+  sandboxes or containers changed state, so exits, OOM kills and crashes are noticed;
+- a sync may ask to run again later (a backoff ending); the queue's delayed add does that.
+A worker takes a UID and calls `PodSyncer.sync(pod, runtime_pod)`; one UID is never synced by two
+workers at once. Node heartbeats (Lease every 10 s, status when it changes or every 5 min) run on
+their own task so a busy pod queue never makes the node look dead.
+
+Invariants:
+1. The agent keeps no state of its own: the API (pods) and the runtime (labels on sandboxes and
+   containers) are the whole truth, so a restarted agent adopts running pods untouched.
+2. Only pods bound to this node are ever acted on; runtime pods with no API object are stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kybernetes.client.errors import APIError, is_already_exists, is_conflict, is_not_found
+from kybernetes.client.informer import Informer
+from kybernetes.client.rest import APIClient, resource
+from kybernetes.client.workqueue import ItemExponentialFailureRateLimiter, ShutDown, WorkQueue
+from kybernetes.kubelet import nodestatus
+from kybernetes.kubelet.containerd import ContainerdSettings, ContainerdSupervisor, check_node_prerequisites
+from kybernetes.kubelet.cri.client import CRIClient
+from kybernetes.kubelet.criconfig import parse_resolv_conf
+from kybernetes.kubelet.machine import MachineInfo, parse_meminfo, read_machine
+from kybernetes.kubelet.podsync import PodSyncer, SyncContext
+from kybernetes.kubelet.runtime import RuntimeView, fingerprint
+from kybernetes.util.times import micro_time
+
+log = logging.getLogger("kyb.kubelet")
+Obj = dict[str, Any]
+
+NODES = resource("v1", "nodes")
+PODS = resource("v1", "pods")
+LEASES = resource("coordination.k8s.io/v1", "leases")
+CONFIGMAPS = resource("v1", "configmaps")
+SECRETS = resource("v1", "secrets")
+SERVICES = resource("v1", "services")
+PVCS = resource("v1", "persistentvolumeclaims")
+PVS = resource("v1", "persistentvolumes")
+
+LEASE_DURATION = 40
+LEASE_RENEW = 10.0
+STATUS_UPDATE = 10.0
+STATUS_REPORT = 300.0
+RELIST_PERIOD = 1.0
+
+
+class NodeCannotRun(RuntimeError):
+    """The machine lacks something the node needs; the message says what and how to fix it."""
+
+
+@dataclass
+class AgentSettings:
+    data_dir: Path
+    node_name: str = ""
+    node_address: str = ""
+    kubelet_port: int = nodestatus.KUBELET_PORT
+    cluster_cidr: str = "10.42.0.0/16"
+    cluster_dns: list[str] = field(default_factory=lambda: ["10.43.0.10"])
+    cluster_domain: str = "cluster.local"
+    bridge: str = "kyb0"
+    network_name: str = "kyb"
+    netns: str | None = None
+    zone: str = ""
+    region: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    registries: Path | None = None
+    workers: int = 8
+    import_test_images: bool = True
+    ca_cert: Path | None = None
+    ca_key: Path | None = None
+
+
+class Kubelet:
+    def __init__(self, client: APIClient, settings: AgentSettings) -> None:
+        self.client = client
+        self.settings = settings
+        s = settings
+        self.machine: MachineInfo = read_machine(s.data_dir, hostname=s.node_name, address=s.node_address)
+        self.node_name = s.node_name or self.machine.hostname
+        self.node_ip = self.machine.addresses[0]
+        self.config = nodestatus.NodeConfig(name=self.node_name, address=self.node_ip, kubelet_port=s.kubelet_port,
+                                            labels=s.labels, zone=s.zone, region=s.region)
+        self.pods = Informer(client, PODS, field_selector=f"spec.nodeName={self.node_name}")
+        self.configmaps = Informer(client, CONFIGMAPS)
+        self.secrets = Informer(client, SECRETS)
+        self.services = Informer(client, SERVICES)
+        self.queue: WorkQueue[str] = WorkQueue(name="kubelet-pods",
+                                               rate_limiter=ItemExponentialFailureRateLimiter(0.2, 30.0))
+        self.by_uid: dict[str, Obj] = {}
+        self.node_uid = ""
+        self.pod_cidr = ""
+        self.last_post = 0.0
+        self.node_obj: Obj | None = None
+        self.containerd: ContainerdSupervisor | None = None
+        self.cri: CRIClient | None = None
+        self.runtime: RuntimeView | None = None
+        self.syncer: PodSyncer | None = None
+        self.not_ready = "container runtime is starting"
+        self._fingerprints: dict[str, tuple[Any, ...]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self.server: Any = None
+        self.logs_root = settings.data_dir / "pods"
+        self.ready = asyncio.Event()
+
+    # --- lifecycle ----------------------------------------------------------------------------------
+    async def start(self) -> None:
+        problems = check_node_prerequisites()
+        if problems:
+            raise NodeCannotRun("the node cannot run on this machine:\n  - " + "\n  - ".join(problems))
+        await self.register()
+        self._tasks.append(asyncio.create_task(self._heartbeat_loop(), name="kubelet-heartbeat"))
+        self.pod_cidr = await self._wait_pod_cidr()
+        await self._start_runtime()
+        self.pods.add_handlers(on_add=self._on_pod, on_update=lambda _o, n: self._on_pod(n),
+                               on_delete=self._on_pod_deleted)
+        self.configmaps.add_handlers(on_update=lambda _o, n: self._on_config(n))
+        self.secrets.add_handlers(on_update=lambda _o, n: self._on_config(n))
+        for inf in (self.pods, self.configmaps, self.secrets, self.services):
+            inf.start()
+        for inf in (self.configmaps, self.secrets, self.services):
+            await inf.wait_synced(30)
+        await self.pods.wait_synced(30)
+        await self._adopt_runtime()
+        for i in range(self.settings.workers):
+            self._tasks.append(asyncio.create_task(self._worker(), name=f"kubelet-pod-{i}"))
+        self._tasks.append(asyncio.create_task(self._relist_loop(), name="kubelet-relist"))
+        await self._start_server()
+        self.not_ready = ""
+        await self.report_node_status(force=True)
+        self.ready.set()
+        log.info("node %s ready (pod CIDR %s, containerd %s)", self.node_name, self.pod_cidr,
+                 self.config.runtime_version)
+
+    async def stop(self) -> None:
+        self.queue.shutdown()
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        for inf in (self.pods, self.configmaps, self.secrets, self.services):
+            await inf.stop()
+        if self.server is not None:
+            await self.server.stop()
+        if self.cri is not None:
+            await self.cri.close()
+        if self.containerd is not None:
+            await self.containerd.stop()  # the shims and so the pods keep running
+
+    async def _start_runtime(self) -> None:
+        s = self.settings
+        from kybernetes.images.testimages import PAUSE_IMAGE
+
+        cs = ContainerdSettings(root_dir=s.data_dir, node_name=self.node_name, pod_cidr=self.pod_cidr,
+                                cluster_cidr=s.cluster_cidr, bridge=s.bridge, network_name=s.network_name,
+                                stream_address=self.node_ip if s.netns else "127.0.0.1", pause_image=PAUSE_IMAGE,
+                                netns=s.netns, registry_config_dir=self._registry_dir())
+        self.containerd = ContainerdSupervisor(cs)
+        await self.containerd.start()
+        self.cri = CRIClient(self.containerd.socket_path)
+        await self.cri.connect()
+        version = await self.cri.version()
+        self.config = nodestatus.NodeConfig(**{**self.config.__dict__,
+                                               "runtime_version": f"{version.runtime_name}://{version.runtime_version}"})
+        await self._import_images(cs)
+        self.runtime = RuntimeView(self.cri)
+        self.syncer = PodSyncer(self._sync_context(cs))
+
+    def _registry_dir(self) -> Path | None:
+        s = self.settings
+        if s.registries is None or not s.registries.exists():
+            return None
+        from kybernetes.images.registries import write_registry_config
+
+        certs = s.data_dir / "containerd" / "certs.d"
+        write_registry_config(s.registries, certs)
+        return certs
+
+    async def _import_images(self, cs: ContainerdSettings) -> None:
+        """The pause image (always) and the project's test images (busybox) when not present."""
+        from kybernetes.images.testimages import PAUSE_IMAGE, ensure_test_images
+
+        assert self.cri is not None
+        if await self.cri.image_status(PAUSE_IMAGE) is not None and not self.settings.import_test_images:
+            return
+        archives = await asyncio.to_thread(ensure_test_images, self.settings.data_dir / "images")
+        for name, path in archives.items():
+            if await self.cri.image_status(name) is not None:
+                continue
+            proc = await asyncio.create_subprocess_exec(
+                "ctr", "-a", str(cs.socket_path), "-n", "k8s.io", "images", "import", "--all-platforms", str(path),
+                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+            _, err = await proc.communicate()
+            if proc.returncode != 0:
+                log.warning("importing %s failed: %s", path, err.decode(errors="replace").strip())
+
+    def _sync_context(self, cs: ContainerdSettings) -> SyncContext:
+        assert self.cri is not None and self.runtime is not None
+        from kybernetes.kubelet.cgroups import CgroupManager
+        from kybernetes.kubelet.prober.manager import ProbeManager
+        from kybernetes.kubelet.volumes.manager import VolumeManager
+
+        pods_root = self.settings.data_dir / "pods-data"
+        alloc = nodestatus.allocatable(self.machine, self.config)
+        volumes = VolumeManager(pods_root, get_configmap=self._aget(self.configmaps, CONFIGMAPS),
+                                get_secret=self._aget(self.secrets, SECRETS), get_pvc=self._api_get(PVCS),
+                                get_pv=self._api_get(PVS), node_allocatable=alloc)
+        prober = ProbeManager(exec_sync=self.cri.exec_sync, on_change=self._enqueue_uid)
+        try:
+            resolv = parse_resolv_conf(Path("/etc/resolv.conf").read_text())
+        except OSError:
+            resolv = {"servers": [], "searches": [], "options": []}
+        return SyncContext(
+            cri=self.cri, runtime=self.runtime, logs_root=cs.log_dir, pods_root=pods_root,
+            cluster_dns=self.settings.cluster_dns, cluster_domain=self.settings.cluster_domain, host_resolv=resolv,
+            node_ip=self.node_ip, node_allocatable=alloc, memory_capacity=self.machine.memory_bytes,
+            post_status=self._post_pod_status, delete_pod=self._delete_pod,
+            get_configmap=lambda ns, n: self.configmaps.store.get(f"{ns}/{n}"),
+            get_secret=lambda ns, n: self.secrets.store.get(f"{ns}/{n}"),
+            services=lambda ns: [s for s in self.services.store.list() if s["metadata"].get("namespace") == ns],
+            volumes=volumes, cgroups=CgroupManager(), prober=prober, pull_credentials=self._pull_credentials)
+
+    def _aget(self, informer: Informer, res: Any) -> Any:
+        async def get(ns: str, name: str) -> Obj | None:
+            obj = informer.store.get(f"{ns}/{name}")
+            if obj is None:
+                try:
+                    obj = await self.client.get(res, name, namespace=ns)
+                except APIError as e:
+                    if is_not_found(e):
+                        return None
+                    raise
+            return obj
+        return get
+
+    def _api_get(self, res: Any) -> Any:
+        async def get(*args: str) -> Obj | None:
+            name = args[-1]
+            ns = args[0] if len(args) > 1 else ""
+            try:
+                return await self.client.get(res, name, namespace=ns)
+            except APIError as e:
+                if is_not_found(e):
+                    return None
+                raise
+        return get
+
+    def _pull_credentials(self, image: str, pod: Obj) -> tuple[str, str] | None:
+        from kybernetes.images.registries import credentials_for, load_registries
+
+        ns = pod["metadata"]["namespace"]
+        secrets = [s for ref in pod["spec"].get("imagePullSecrets") or []
+                   if (s := self.secrets.store.get(f"{ns}/{ref.get('name')}")) is not None]
+        registries = load_registries(self.settings.registries) if self.settings.registries else {}
+        return credentials_for(image, registries, secrets)
+
+    async def _start_server(self) -> None:
+        """The kubelet API on :10250 (logs, exec, attach, port-forward, stats) for the API server."""
+        from kybernetes.kubelet.serving import start_kubelet_server
+
+        self.server = await start_kubelet_server(self)
+
+    # --- node ---------------------------------------------------------------------------------------
+    def _status(self, now: float) -> Obj:
+        observed = self.node_obj
+        desired = nodestatus.node_conditions(now, not_ready=self.not_ready, pressure=self._pressure())
+        since = nodestatus.kept_transition_times(observed, desired) if observed is not None else {}
+        return nodestatus.render_node_status(self.machine, self.config, now, since=since, not_ready=self.not_ready,
+                                             pressure=self._pressure())
+
+    def _pressure(self) -> dict[str, bool]:
+        try:
+            available = parse_meminfo(Path("/proc/meminfo").read_text()).get("MemAvailable", 1 << 62)
+        except OSError:
+            return {}
+        return {"MemoryPressure": available < self.config.eviction_memory_bytes}
+
+    async def register(self) -> None:
+        now = time.time()
+        body = nodestatus.render_node(self.machine, self.config, now, not_ready=self.not_ready)
+        try:
+            node = await self.client.create(NODES, body)
+        except APIError as e:
+            if not is_already_exists(e):
+                raise
+            current = await self.client.get(NODES, self.node_name)
+            self.node_obj = current
+            labels = {**(current["metadata"].get("labels") or {}), **body["metadata"]["labels"]}
+            node = await self.client.patch(NODES, self.node_name, {"metadata": {"labels": labels}})
+            node = await self.client.patch(NODES, self.node_name, {"status": self._status(now)}, subresource="status")
+        self._adopt_node(node)
+        self.last_post = now
+        await self._renew_lease()
+
+    def _adopt_node(self, node: Obj) -> None:
+        self.node_obj = node
+        self.node_uid = str(node["metadata"].get("uid") or "")
+        self.pod_cidr = str((node.get("spec") or {}).get("podCIDR") or self.pod_cidr)
+
+    async def _wait_pod_cidr(self) -> str:
+        """The node IPAM controller assigns spec.podCIDR after registration; CNI needs it."""
+        warned = False
+        while not self.pod_cidr:
+            await asyncio.sleep(0.2)
+            self._adopt_node(await self.client.get(NODES, self.node_name))
+            if not self.pod_cidr and not warned:
+                log.info("waiting for node %s to be given a pod CIDR", self.node_name)
+                warned = True
+        return self.pod_cidr
+
+    async def _renew_lease(self) -> None:
+        now = time.time()
+        ns = nodestatus.LEASE_NAMESPACE
+        try:
+            lease = await self.client.get(LEASES, self.node_name, namespace=ns)
+        except APIError as e:
+            if not is_not_found(e):
+                raise
+            await self.client.create(LEASES, nodestatus.render_lease(self.node_name, self.node_uid, now,
+                                                                     duration_seconds=LEASE_DURATION))
+            return
+        lease["spec"] = {**(lease.get("spec") or {}), "holderIdentity": self.node_name,
+                         "leaseDurationSeconds": LEASE_DURATION, "renewTime": micro_time(now)}
+        await self.client.update(LEASES, lease, namespace=ns)
+
+    async def report_node_status(self, *, force: bool = False) -> None:
+        now = time.time()
+        status = self._status(now)
+        if self.cri is not None:
+            status["images"] = await self._images()
+        if not force and not nodestatus.should_post_status(status, self.node_obj, now=now, last_post=self.last_post,
+                                                           report_frequency=STATUS_REPORT):
+            return
+        try:
+            node = await self.client.patch(NODES, self.node_name, {"status": status}, subresource="status")
+        except APIError as e:
+            if is_not_found(e):
+                await self.register()
+                return
+            raise
+        self._adopt_node(node)
+        self.last_post = now
+
+    async def _images(self) -> list[Obj]:
+        assert self.cri is not None
+        images = await self.cri.list_images()
+        return nodestatus.node_images([(list(i.repo_tags), list(i.repo_digests), int(i.size)) for i in images])
+
+    async def _heartbeat_loop(self) -> None:
+        next_status = time.monotonic() + STATUS_UPDATE
+        while True:
+            await asyncio.sleep(LEASE_RENEW if time.monotonic() + LEASE_RENEW < next_status
+                                else max(next_status - time.monotonic(), 0.1))
+            try:
+                await self._renew_lease()
+                if time.monotonic() >= next_status:
+                    next_status = time.monotonic() + STATUS_UPDATE
+                    await self.report_node_status()
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                log.warning("node heartbeat failed: %s", e)
+
+    # --- pods ---------------------------------------------------------------------------------------
+    def _on_pod(self, pod: Obj) -> None:
+        uid = pod["metadata"].get("uid")
+        if uid:
+            self.by_uid[uid] = pod
+            self.queue.add(uid)
+
+    def _on_pod_deleted(self, pod: Obj) -> None:
+        uid = pod["metadata"].get("uid")
+        if uid:
+            self.by_uid.pop(uid, None)
+            self.queue.add(uid)
+
+    def _on_config(self, obj: Obj) -> None:
+        """A ConfigMap or Secret changed: pods that mount it re-project their volumes."""
+        ns = obj["metadata"].get("namespace")
+        for uid, pod in list(self.by_uid.items()):
+            if pod["metadata"].get("namespace") == ns:
+                self.queue.add(f"refresh:{uid}")
+
+    def _enqueue_uid(self, uid: str) -> None:
+        self.queue.add(uid)
+
+    async def _adopt_runtime(self) -> None:
+        """After a restart: every pod the runtime has gets a sync (running ones are left as they are)."""
+        assert self.runtime is not None
+        for uid in await self.runtime.relist():
+            self.queue.add(uid)
+        for uid in list(self.by_uid):
+            self.queue.add(uid)
+
+    async def _relist_loop(self) -> None:
+        assert self.runtime is not None
+        while True:
+            await asyncio.sleep(RELIST_PERIOD)
+            try:
+                pods = await self.runtime.relist()
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                log.warning("relist failed: %s", e)
+                continue
+            for uid, rp in pods.items():
+                fp = fingerprint(rp)
+                if self._fingerprints.get(uid) != fp:
+                    self._fingerprints[uid] = fp
+                    self.queue.add(uid)
+            for gone in set(self._fingerprints) - set(pods):
+                del self._fingerprints[gone]
+
+    async def _worker(self) -> None:
+        assert self.syncer is not None and self.runtime is not None
+        while True:
+            try:
+                key = await self.queue.get()
+            except ShutDown:
+                return
+            try:
+                if key.startswith("refresh:"):
+                    pod = self.by_uid.get(key.partition(":")[2])
+                    if pod is not None and self.syncer.ctx.volumes is not None:
+                        await self.syncer.ctx.volumes.refresh_pod(pod)
+                    self.queue.forget(key)
+                    continue
+                pod = self.by_uid.get(key)
+                rt = self.runtime.pods.get(key)
+                again = await self.syncer.sync(pod, rt)
+                self.queue.forget(key)
+                if again is not None:
+                    self.queue.add_after(key, again)
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                if not (isinstance(e, APIError) and is_conflict(e)):
+                    log.warning("sync of pod %s failed: %s", key, e, exc_info=not isinstance(e, APIError))
+                self.queue.add_rate_limited(key)
+            finally:
+                self.queue.done(key)
+
+    async def _post_pod_status(self, pod: Obj, status: Obj) -> None:
+        meta = pod["metadata"]
+        try:
+            updated = await self.client.patch(PODS, meta["name"], {"metadata": {"uid": meta["uid"]}, "status": status},
+                                              namespace=meta["namespace"], subresource="status")
+        except APIError as e:
+            if is_not_found(e):
+                return
+            raise
+        if updated["metadata"].get("uid") == meta["uid"]:
+            self.by_uid[meta["uid"]] = updated
+
+    async def _delete_pod(self, pod: Obj) -> None:
+        meta = pod["metadata"]
+        try:
+            await self.client.delete(PODS, meta["name"], namespace=meta["namespace"], grace_period_seconds=0,
+                                     preconditions={"uid": meta["uid"]})
+        except APIError as e:
+            if not (is_not_found(e) or is_conflict(e)):
+                raise
+
+
+def default_node_name() -> str:
+    return (os.environ.get("NODE_NAME") or os.uname().nodename).lower()

@@ -1,0 +1,386 @@
+"""One pod's sync: plan with the pure planners, act through CRI, report the status.
+
+Theory of operation. `PodSyncer.sync(pod, rt)` is level-triggered and idempotent: it reads the
+pod (as the API shows it) and the runtime's view of it (`RuntimePod`), asks `compute_pod_actions`
+what to do, does it, relists and posts the status `generate_pod_status` derives. It returns when
+it wants to be called again (a backoff ending, a grace period) or None.
+
+Invariants:
+1. Everything the agent needs to find its pods again is on the runtime objects (labels and
+   annotations from `criconfig`), so a restarted agent adopts running containers untouched.
+2. A pod with a deletionTimestamp is only ever torn down (preStop, SIGTERM, SIGKILL at the grace
+   period), then its API object is deleted with grace 0 and a UID precondition.
+3. Volumes and the pod cgroup exist before the sandbox; they are removed only after the sandbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kybernetes.kubelet import criconfig
+from kybernetes.kubelet.cri import api_pb2 as pb
+from kybernetes.kubelet.cri.client import CRIClient
+from kybernetes.kubelet.cri.errors import CRIError, NotFound
+from kybernetes.kubelet.runtime import IMAGE_ANNOTATION, TERMINATION_LOG_ANNOTATION, RuntimeView
+from kybernetes.kubelet.runtime_state import ContainerState, RuntimePod, SandboxState
+
+log = logging.getLogger("kyb.kubelet")
+Obj = dict[str, Any]
+
+
+@dataclass
+class SyncContext:
+    """What a sync needs from the rest of the agent (all injected, so tests can fake any of it)."""
+
+    cri: CRIClient
+    runtime: RuntimeView
+    logs_root: Path
+    pods_root: Path
+    cluster_dns: list[str]
+    cluster_domain: str
+    host_resolv: Obj
+    node_ip: str
+    node_allocatable: Obj
+    memory_capacity: int
+    post_status: Callable[[Obj, Obj], Awaitable[None]]
+    delete_pod: Callable[[Obj], Awaitable[None]]
+    get_configmap: Callable[[str, str], Obj | None]
+    get_secret: Callable[[str, str], Obj | None]
+    services: Callable[[str], list[Obj]]
+    volumes: Any = None       # VolumeManager
+    cgroups: Any = None       # CgroupManager
+    prober: Any = None        # ProbeManager
+    pull_credentials: Callable[[str, Obj], tuple[str, str] | None] | None = None
+    waiting: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)  # uid -> name -> reason
+
+
+class PodSyncer:
+    def __init__(self, ctx: SyncContext) -> None:
+        from kybernetes.kubelet.backoff import CrashLoopBackoff
+
+        self.ctx = ctx
+        self.backoff = CrashLoopBackoff()
+        self.pull_backoff = CrashLoopBackoff()
+        self.terminating: set[str] = set()
+        self.volume_paths: dict[str, dict[str, Path]] = {}  # uid -> volume name -> host path
+
+    # --- entry point ------------------------------------------------------------------------------
+    async def sync(self, pod: Obj | None, rt: RuntimePod | None) -> float | None:
+        if pod is None:
+            if rt is not None:  # the API object is gone (force-deleted): stop what is left
+                await self.kill_runtime_pod(rt, grace=2)
+                await self.cleanup(rt.uid)
+            return None
+        meta = pod["metadata"]
+        if meta.get("deletionTimestamp"):
+            return await self.terminate(pod, rt)
+        if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+            if rt is not None and (any(c.state == ContainerState.RUNNING for c in rt.containers)
+                                   or any(s.state == SandboxState.READY for s in rt.sandboxes)):
+                await self.kill_runtime_pod(rt, grace=int(pod["spec"].get("terminationGracePeriodSeconds", 30)))
+            return None
+        return await self.run(pod, rt)
+
+    # --- running ------------------------------------------------------------------------------------
+    async def run(self, pod: Obj, rt: RuntimePod | None) -> float | None:
+        from kybernetes.kubelet.actions import compute_pod_actions
+
+        uid = pod["metadata"]["uid"]
+        rt = await self.restart_unhealthy(pod, rt)
+        now = time.time()
+        actions = compute_pod_actions(pod, rt, now=now, backoff=self.backoff)
+        waiting: dict[str, tuple[str, str]] = dict(actions.backoff_waiting)
+        grace = int(pod["spec"].get("terminationGracePeriodSeconds", 30))
+        if actions.kill_pod and rt is not None:
+            await self.kill_runtime_pod(rt, grace=grace)
+        sandbox_id = actions.sandbox_id
+        sandbox_config = None
+        if actions.create_sandbox or actions.containers_to_start:
+            try:
+                sandbox_config = await self.sandbox_config(pod, actions.sandbox_attempt)
+            except Exception as e:  # volumes or config could not be prepared
+                log.warning("pod %s/%s: %s", pod["metadata"]["namespace"], pod["metadata"]["name"], e)
+                for c in pod["spec"].get("containers") or []:
+                    waiting[c["name"]] = ("ContainerCreating", str(e))
+                await self.report(pod, waiting)
+                return 2.0
+        if actions.create_sandbox and sandbox_config is not None:
+            try:
+                sandbox_id = await self.ctx.cri.run_pod_sandbox(criconfig.to_proto(sandbox_config, pb.PodSandboxConfig()))
+                await self.ctx.runtime.relist()  # its IP, for the environment and probes
+            except CRIError as e:
+                log.warning("RunPodSandbox %s: %s", uid, e)
+                await self.report(pod, waiting)
+                return 2.0
+        for cid in actions.containers_to_kill:
+            await self.stop_container(pod, cid, grace)
+        retry: float | None = None
+        for start in actions.containers_to_start:
+            if not sandbox_id or sandbox_config is None:
+                break
+            problem = await self.start_container(pod, start.name, start.init, start.attempt, sandbox_id, sandbox_config)
+            if problem is not None:
+                waiting[start.name] = problem
+                retry = 2.0
+            elif start.init:
+                break  # init containers one at a time: the next sync looks at its result
+        actions.record_backoff(self.backoff, time.time())
+        self.ctx.waiting[uid] = waiting
+        await self.report(pod, waiting)
+        delays = [d for d in (retry, *self.backoff_left(pod, actions.backoff_waiting)) if d]
+        return min(delays) if delays else None
+
+    def backoff_left(self, pod: Obj, waiting: dict[str, tuple[str, str]]) -> list[float]:
+        """Seconds until each crash-looping container may start again (when to sync next)."""
+        from kybernetes.kubelet.actions import backoff_key, container_spec_hash
+
+        spec = pod["spec"]
+        out = []
+        for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
+            if c["name"] in waiting:
+                left = self.backoff.in_backoff(backoff_key(pod, c, container_spec_hash(c)), time.time())
+                out.append((left or 0.0) + 0.05)
+        return out
+
+    async def restart_unhealthy(self, pod: Obj, rt: RuntimePod | None) -> RuntimePod | None:
+        """Stop containers whose liveness probe failed; the planner then restarts them per policy."""
+        prober = self.ctx.prober
+        if prober is None:
+            return rt
+        uid = pod["metadata"]["uid"]
+        prober.add_pod(pod)
+        if rt is None:
+            return rt
+        sandbox = rt.current_sandbox()
+        if sandbox is not None and sandbox.ip:
+            prober.set_pod_ip(uid, sandbox.ip)
+        for c in rt.containers:  # the same id again is a no-op; after an agent restart it adopts
+            if rt.latest(c.name) is c:
+                running = c.state == ContainerState.RUNNING
+                prober.update_container(uid, c.name, c.id if running else None, c.started_at if running else None)
+        failed = [c for c in rt.containers if c.state == ContainerState.RUNNING and prober.liveness_failed(uid, c.name)
+                  and rt.latest(c.name) is c]
+        if not failed:
+            return rt
+        grace = int(pod["spec"].get("terminationGracePeriodSeconds", 30))
+        for c in failed:
+            log.info("pod %s: container %s failed its liveness probe, restarting", pod["metadata"]["name"], c.name)
+            await self.stop_container(pod, c.id, grace)
+            prober.update_container(uid, c.name, None, None)
+        return (await self.ctx.runtime.relist()).get(uid)
+
+    async def sandbox_config(self, pod: Obj, attempt: int) -> Obj:
+        cgroup_parent = ""
+        if self.ctx.cgroups is not None:
+            cgroup_parent = self.ctx.cgroups.ensure_pod(pod)
+        if self.ctx.volumes is not None:
+            self.volume_paths[pod["metadata"]["uid"]] = await self.ctx.volumes.setup_pod(pod)
+        dns = criconfig.dns_config(pod, cluster_dns=self.ctx.cluster_dns, cluster_domain=self.ctx.cluster_domain,
+                                   host_resolv=self.ctx.host_resolv)
+        return criconfig.sandbox_config(pod, attempt=attempt, logs_root=str(self.ctx.logs_root),
+                                        cgroup_parent=cgroup_parent, dns=dns)
+
+    async def start_container(self, pod: Obj, name: str, init: bool, attempt: int, sandbox_id: str,
+                              sandbox_config: Obj) -> tuple[str, str] | None:
+        """Pull, create and start one container; a (reason, message) waiting state on failure."""
+        from kybernetes.kubelet.envvars import CreateContainerConfigError, expand_command, make_environment
+        from kybernetes.kubelet.resources import container_linux_resources
+
+        spec = pod["spec"]
+        uid = pod["metadata"]["uid"]
+        container = next(c for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
+                         if c["name"] == name)
+        image = container.get("image") or ""
+        pulled = await self.ensure_image(pod, container)
+        if isinstance(pulled, tuple):
+            return pulled
+        rt = self.ctx.runtime.pods.get(uid)
+        sandbox = rt.current_sandbox() if rt is not None else None
+        pod_ip = sandbox.ip if sandbox is not None else ""
+        try:
+            env = make_environment(pod, container, configmaps=lambda n: self.ctx.get_configmap(pod["metadata"]["namespace"], n),
+                                   secrets=lambda n: self.ctx.get_secret(pod["metadata"]["namespace"], n),
+                                   service_env=self._service_env(pod), node_ip=self.ctx.node_ip, pod_ip=pod_ip,
+                                   pod_ips=[pod_ip] if pod_ip else [], host_ip=self.ctx.node_ip,
+                                   node_allocatable=self.ctx.node_allocatable)
+        except CreateContainerConfigError as e:
+            return ("CreateContainerConfigError", str(e))
+        command, args = expand_command(list(container.get("command") or []), list(container.get("args") or []), env)
+        log_dir = Path(sandbox_config["log_directory"]) / name
+        log_dir.mkdir(parents=True, exist_ok=True)  # pitfall 14
+        term_log = self.ctx.pods_root / uid / "containers" / name / str(attempt)
+        try:
+            mounts = await self.mounts(pod, container, env, term_log, pod_ip)
+        except Exception as e:
+            return ("CreateContainerConfigError", str(e))
+        resources = container_linux_resources(pod, container, memory_capacity_bytes=self.ctx.memory_capacity)
+        config = criconfig.container_config(pod, container, attempt=attempt, image_ref=pulled, command=command,
+                                            args=args, env=env, mounts=mounts, resources=resources, init=init)
+        config["annotations"][IMAGE_ANNOTATION] = image
+        config["annotations"][TERMINATION_LOG_ANNOTATION] = str(term_log)
+        try:
+            cid = await self.ctx.cri.create_container(sandbox_id, criconfig.to_proto(config, pb.ContainerConfig()),
+                                                      criconfig.to_proto(sandbox_config, pb.PodSandboxConfig()))
+        except CRIError as e:
+            return ("CreateContainerError", str(e))
+        try:
+            await self.ctx.cri.start_container(cid)
+        except CRIError as e:
+            return ("RunContainerError", str(e))
+        if self.ctx.prober is not None:
+            self.ctx.prober.update_container(uid, name, cid, time.time())
+        post_start = ((container.get("lifecycle") or {}).get("postStart"))
+        if post_start:
+            from kybernetes.kubelet.prober.lifecycle import run_handler
+
+            error = await run_handler(post_start, pod, container, cid, exec_sync=self.ctx.cri.exec_sync,
+                                      pod_ip=pod_ip)
+            if error:
+                await self.stop_container(pod, cid, int(spec.get("terminationGracePeriodSeconds", 30)))
+                return ("PostStartHookError", error)
+        return None
+
+    def _service_env(self, pod: Obj) -> dict[str, str]:
+        from kybernetes.kubelet.envvars import service_env_vars
+
+        ns = pod["metadata"]["namespace"]
+        links = pod["spec"].get("enableServiceLinks", True)
+        services = list(self.ctx.services(ns)) + [s for s in self.ctx.services("default")
+                                                   if s["metadata"]["name"] == "kubernetes" and ns != "default"]
+        return service_env_vars(services, ns, links)
+
+    async def mounts(self, pod: Obj, container: Obj, env: list[tuple[str, str]], term_log: Path,
+                     pod_ip: str) -> list[Obj]:
+        from kybernetes.kubelet.volumes.container_mounts import container_mounts
+
+        uid = pod["metadata"]["uid"]
+        paths = self.volume_paths.get(uid)
+        if paths is None and self.ctx.volumes is not None:  # an agent restart: volumes exist, set up again
+            paths = self.volume_paths[uid] = await self.ctx.volumes.setup_pod(pod)
+        specs = container_mounts(pod, container, paths or {}, self.ctx.pods_root / uid, env=dict(env),
+                                 pod_ips=[pod_ip] if pod_ip else [], termination_log_path=term_log,
+                                 cluster_domain=self.ctx.cluster_domain)
+        return [criconfig.mount_entry(m.container_path, str(m.host_path), readonly=m.readonly,
+                                      propagation=int(m.propagation)) for m in specs]
+
+    async def ensure_image(self, pod: Obj, container: Obj) -> str | tuple[str, str]:
+        """The image reference to create from, or a (reason, message) waiting state."""
+        image = container.get("image") or ""
+        uid = pod["metadata"]["uid"]
+        key = f"{uid}/{container['name']}/image"
+        policy = container.get("imagePullPolicy") or "IfNotPresent"
+        present = await self.ctx.cri.image_status(image)
+        if present is not None and policy != "Always":
+            return str(present.id)
+        if policy == "Never":
+            return ("ErrImageNeverPull", f'Container image "{image}" is not present with pull policy of Never')
+        left = self.pull_backoff.in_backoff(key, time.time())
+        if left:
+            return ("ImagePullBackOff", f'Back-off pulling image "{image}"')
+        auth = None
+        if self.ctx.pull_credentials is not None:
+            creds = self.ctx.pull_credentials(image, pod)
+            if creds is not None:
+                auth = pb.AuthConfig(username=creds[0], password=creds[1])
+        try:
+            ref = await self.ctx.cri.pull_image(image, auth)
+        except CRIError as e:
+            self.pull_backoff.record_failure(key, time.time())
+            return ("ErrImagePull", f'failed to pull image "{image}": {e}')
+        self.pull_backoff.forget(key)
+        return ref
+
+    # --- stopping -----------------------------------------------------------------------------------
+    async def stop_container(self, pod: Obj | None, container_id: str, grace: int) -> None:
+        """preStop hook (bounded by the grace period), then SIGTERM and SIGKILL at the deadline."""
+        began = time.monotonic()
+        if pod is not None:
+            rt = self.ctx.runtime.pods.get(pod["metadata"]["uid"])
+            cont = next((c for c in rt.containers if c.id == container_id), None) if rt else None
+            spec = next((c for c in pod["spec"].get("containers") or [] if cont and c["name"] == cont.name), None)
+            pre_stop = ((spec or {}).get("lifecycle") or {}).get("preStop")
+            if pre_stop and cont is not None and cont.state == ContainerState.RUNNING:
+                from kybernetes.kubelet.prober.lifecycle import run_handler
+
+                try:
+                    await asyncio.wait_for(run_handler(pre_stop, pod, spec or {}, container_id,
+                                                       exec_sync=self.ctx.cri.exec_sync, pod_ip=""), timeout=grace)
+                except (TimeoutError, Exception) as e:
+                    log.info("preStop of %s: %s", container_id[:12], e)
+        left = max(int(grace - (time.monotonic() - began)), 0)
+        with contextlib.suppress(NotFound):
+            await self.ctx.cri.stop_container(container_id, left)
+        self.ctx.runtime.forget(container_id)
+
+    async def kill_runtime_pod(self, rt: RuntimePod, *, grace: int, pod: Obj | None = None) -> None:
+        running = [c for c in rt.containers if c.state in (ContainerState.RUNNING, ContainerState.CREATED)]
+        await asyncio.gather(*(self.stop_container(pod, c.id, grace) for c in running))
+        for sb in rt.sandboxes:
+            if sb.state == SandboxState.READY:
+                with contextlib.suppress(NotFound):
+                    await self.ctx.cri.stop_pod_sandbox(sb.id)
+
+    async def terminate(self, pod: Obj, rt: RuntimePod | None) -> float | None:
+        uid = pod["metadata"]["uid"]
+        if uid in self.terminating:
+            return None
+        self.terminating.add(uid)
+        try:
+            grace = pod["metadata"].get("deletionGracePeriodSeconds")
+            if grace is None:
+                grace = pod["spec"].get("terminationGracePeriodSeconds", 30)
+            if rt is not None:
+                await self.kill_runtime_pod(rt, grace=int(grace), pod=pod)
+            rt = (await self.ctx.runtime.relist()).get(uid)
+            if rt is not None:
+                await self.report(pod, {})
+            await self.cleanup(uid)
+            await self.ctx.delete_pod(pod)
+        finally:
+            self.terminating.discard(uid)
+        return None
+
+    async def cleanup(self, uid: str) -> None:
+        """Remove the pod's containers, sandboxes, volumes and cgroup (after everything stopped)."""
+        rt = (await self.ctx.runtime.relist()).get(uid)
+        if rt is not None:
+            for c in rt.containers:
+                with contextlib.suppress(NotFound):
+                    await self.ctx.cri.remove_container(c.id)
+            for sb in rt.sandboxes:
+                try:
+                    await self.ctx.cri.stop_pod_sandbox(sb.id)
+                    await self.ctx.cri.remove_pod_sandbox(sb.id)
+                except NotFound:
+                    pass
+        if self.ctx.prober is not None:
+            self.ctx.prober.remove_pod(uid)
+        if self.ctx.volumes is not None:
+            await self.ctx.volumes.teardown_pod(uid)
+        if self.ctx.cgroups is not None:
+            self.ctx.cgroups.remove_pod(uid)
+        self.backoff.gc(time.time())
+        self.ctx.waiting.pop(uid, None)
+        self.volume_paths.pop(uid, None)
+
+    # --- status -------------------------------------------------------------------------------------
+    async def report(self, pod: Obj, waiting: dict[str, tuple[str, str]]) -> None:
+        from kybernetes.kubelet.status import generate_pod_status
+
+        uid = pod["metadata"]["uid"]
+        rt = (await self.ctx.runtime.relist()).get(uid)
+        prober = self.ctx.prober
+        status = generate_pod_status(
+            pod, rt, now=time.time(),
+            probe_ready=(lambda n: prober.readiness(uid, n)) if prober is not None else (lambda n: None),
+            probe_started=(lambda n: prober.started(uid, n)) if prober is not None else (lambda n: None),
+            waiting=waiting, host_ip=self.ctx.node_ip, host_ips=[self.ctx.node_ip])
+        if status != pod.get("status"):
+            await self.ctx.post_status(pod, status)

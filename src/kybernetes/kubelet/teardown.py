@@ -1,0 +1,91 @@
+"""Remove a node from a machine: every container, its containerd, mounts, bridge and pod cgroups.
+
+Used by `kyb node-reset` and by the tests after a real node ran (the agent itself leaves pods
+running when it stops, on purpose: a restarted agent adopts them). Works from the node's data
+dir alone, without the API and without containerd answering.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+
+def _pids_with(needle: str) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if needle in cmd and int(entry) != os.getpid():
+            out.append(int(entry))
+    return out
+
+
+def mounts_under(root: Path, mountinfo: str) -> list[str]:
+    """Mount points at or below `root`, deepest first (so children unmount before parents)."""
+    prefix = str(root).rstrip("/")
+    points = []
+    for line in mountinfo.splitlines():
+        fields = line.split()
+        if len(fields) > 4:
+            point = fields[4].replace("\\040", " ")
+            if point == prefix or point.startswith(prefix + "/"):
+                points.append(point)
+    return sorted(set(points), key=lambda p: -p.count("/"))
+
+
+def _kill(pids: list[int], sig: int = signal.SIGKILL) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+
+
+def teardown_node(data_dir: Path, *, bridge: str = "kyb0", cgroup_parent: str = "kubepods") -> Iterator[str]:
+    containerd_dir = data_dir / "containerd"
+    runc_root = containerd_dir / "runc" / "k8s.io"
+    if runc_root.exists():
+        listed = subprocess.run(["runc", "--root", str(runc_root), "list", "-q"], capture_output=True, text=True,
+                                check=False)
+        for cid in listed.stdout.split():
+            subprocess.run(["runc", "--root", str(runc_root), "delete", "-f", cid], capture_output=True, check=False)
+        yield f"deleted {len(listed.stdout.split())} containers"
+    socket = str(containerd_dir / "containerd.sock")
+    shims = _pids_with(f"-address {socket}")
+    _kill(shims)
+    daemons = _pids_with(f"--config {containerd_dir / 'config.toml'}")
+    _kill(daemons, signal.SIGTERM)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in daemons):
+        time.sleep(0.05)
+    _kill([p for p in daemons if Path(f"/proc/{p}").exists()])
+    yield f"stopped containerd ({len(daemons)}) and shims ({len(shims)})"
+    unmounted = 0
+    for point in mounts_under(data_dir, Path("/proc/self/mountinfo").read_text()):
+        if subprocess.run(["umount", "-l", point], capture_output=True, check=False).returncode == 0:
+            unmounted += 1
+    yield f"unmounted {unmounted} mounts"
+    if Path(f"/sys/class/net/{bridge}").exists():
+        subprocess.run(["ip", "link", "del", bridge], capture_output=True, check=False)
+        yield f"deleted bridge {bridge}"
+    removed = 0
+    for hierarchy in Path("/sys/fs/cgroup").iterdir():
+        parent = hierarchy / cgroup_parent
+        if not parent.is_dir():
+            continue
+        for d in sorted(parent.rglob("pod*"), key=lambda p: -len(p.parts)):
+            for child in sorted((c for c in d.rglob("*") if c.is_dir()), key=lambda p: -len(p.parts)):
+                with contextlib.suppress(OSError):
+                    child.rmdir()
+            with contextlib.suppress(OSError):
+                d.rmdir()
+                removed += 1
+    yield f"removed {removed} pod cgroups"
