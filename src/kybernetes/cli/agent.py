@@ -28,10 +28,13 @@ import click
               help="Cluster CA certificate (verifies the API server's client certificate on :10250).")
 @click.option("--ca-key", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Cluster CA key, to issue this node's serving certificate (a server-local node).")
+@click.option("--cluster-cidr", default="10.42.0.0/16", show_default=True,
+              help="Pod addresses of the whole cluster (never masqueraded between pods).")
+@click.option("--bridge", default="kyb0", show_default=True, help="Name of the node's pod bridge.")
 @click.option("--log-level", default="info", show_default=True)
 def agent(kubeconfig: Path, data_dir: Path, node_name: str, node_ip: str, kubelet_port: int, zone: str, region: str,
           labels: tuple[str, ...], registries: Path | None, ca_cert: Path | None, ca_key: Path | None,
-          log_level: str) -> None:
+          cluster_cidr: str, bridge: str, log_level: str) -> None:
     """Run a node: register it, run containerd, and keep the pods bound to it running."""
     from kybernetes.client.config import load_kubeconfig
     from kybernetes.client.rest import APIClient
@@ -42,7 +45,8 @@ def agent(kubeconfig: Path, data_dir: Path, node_name: str, node_ip: str, kubele
     extra = dict(item.split("=", 1) for item in labels if "=" in item)
     settings = AgentSettings(data_dir=data_dir.resolve(), node_name=node_name, node_address=node_ip,
                              kubelet_port=kubelet_port, zone=zone, region=region, labels=extra,
-                             registries=registries, ca_cert=ca_cert, ca_key=ca_key)
+                             registries=registries, ca_cert=ca_cert, ca_key=ca_key, cluster_cidr=cluster_cidr,
+                             bridge=bridge, network_name=f"kyb-{bridge}")
 
     async def main() -> int:
         stop = asyncio.Event()

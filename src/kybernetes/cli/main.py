@@ -26,16 +26,18 @@ def cli() -> None:
 @click.option("--advertise-address", default="", help="Address the `kubernetes` Service points at (default: this host's).")
 @click.option("--datastore", default="", help="sqlite:///PATH (default: DATA_DIR/db/state.db) or memory://")
 @click.option("--disable", multiple=True, help="Components not to run (e.g. kubelet,scheduler).")
+@click.option("--cluster-cidr", default="10.42.0.0/16", show_default=True,
+              help="Pod addresses; each node gets a /24 of it.")
 @click.option("--log-level", default="info", show_default=True)
 def server(data_dir: Path, port: int, bind_address: str, advertise_address: str, datastore: str,
-           disable: tuple[str, ...], log_level: str) -> None:
+           disable: tuple[str, ...], cluster_cidr: str, log_level: str) -> None:
     """Run the control plane (a single-node cluster as components land)."""
     from kybernetes.cli.serve import ServeOptions, run_server
 
     disabled = {d.strip() for item in disable for d in item.split(",") if d.strip()}
     run_server(ServeOptions(data_dir=data_dir.resolve(), port=port, bind_address=bind_address,
                             advertise_address=advertise_address, datastore=datastore,
-                            disabled=disabled, log_level=log_level))
+                            disabled=disabled, log_level=log_level, cluster_cidr=cluster_cidr))
 
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import signal
 import sys
 import time
@@ -30,6 +31,7 @@ class ServeOptions:
     datastore: str = ""
     disabled: set[str] = field(default_factory=set)
     log_level: str = "info"
+    cluster_cidr: str = ""
 
 
 async def open_storage(datastore: str, data_dir: Path) -> Storage:
@@ -114,6 +116,10 @@ def settle_gc() -> None:
 
 
 def run_server(opts: ServeOptions) -> None:
+    if opts.cluster_cidr:
+        # In-process components get only a kubeconfig; cluster-wide settings reach them through the
+        # environment (node IPAM cuts node ranges from it, the node keeps it unmasqueraded).
+        os.environ["KYB_CLUSTER_CIDR"] = opts.cluster_cidr
     logging.basicConfig(level=getattr(logging, opts.log_level.upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     asyncio.run(serve(opts))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
@@ -145,4 +146,5 @@ async def _run(kubeconfig: Path | None, *, enabled: list[str] | None, leader_ele
 
 
 async def run_in_server(kubeconfig: Path) -> None:
-    await run(kubeconfig)
+    cidr = os.environ.get("KYB_CLUSTER_CIDR", "").strip()
+    await run(kubeconfig, options={"nodeipam": {"cluster_cidr": cidr}} if cidr else None)

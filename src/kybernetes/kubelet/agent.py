@@ -233,7 +233,7 @@ class Kubelet:
             get_configmap=lambda ns, n: self.configmaps.store.get(f"{ns}/{n}"),
             get_secret=lambda ns, n: self.secrets.store.get(f"{ns}/{n}"),
             services=lambda ns: [s for s in self.services.store.list() if s["metadata"].get("namespace") == ns],
-            volumes=volumes, cgroups=CgroupManager(), prober=prober, pull_credentials=self._pull_credentials)
+            volumes=volumes, cgroups=CgroupManager(parent=cgroup_parent(self.settings.bridge)), prober=prober, pull_credentials=self._pull_credentials)
 
     def _aget(self, informer: Informer, res: Any) -> Any:
         async def get(ns: str, name: str) -> Obj | None:
@@ -475,6 +475,12 @@ class Kubelet:
         except APIError as e:
             if not (is_not_found(e) or is_conflict(e)):
                 raise
+
+
+def cgroup_parent(bridge: str) -> str:
+    """Pod cgroups live under kubepods; a second node on the same machine (tests, the dev harness)
+    keeps its own tree so one node's cleanup never touches another's pods."""
+    return "kubepods" if bridge == "kyb0" else f"kubepods-{bridge}"
 
 
 def default_node_name() -> str:

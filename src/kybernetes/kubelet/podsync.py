@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from kybernetes.kubelet.runtime import IMAGE_ANNOTATION, TERMINATION_LOG_ANNOTAT
 from kybernetes.kubelet.runtime_state import ContainerState, RuntimePod, SandboxState
 
 log = logging.getLogger("kyb.kubelet")
+MIN_GRACE_SECONDS = 2
 Obj = dict[str, Any]
 
 
@@ -314,7 +316,9 @@ class PodSyncer:
                                                        exec_sync=self.ctx.cri.exec_sync, pod_ip=""), timeout=grace)
                 except (TimeoutError, Exception) as e:
                     log.info("preStop of %s: %s", container_id[:12], e)
-        left = max(int(grace - (time.monotonic() - began)), 0)
+        # What the preStop hook used comes off the grace period; upstream never goes below 2 s.
+        spent = time.monotonic() - began
+        left = grace if spent < 0.5 else max(math.ceil(grace - spent), MIN_GRACE_SECONDS)
         with contextlib.suppress(NotFound):
             await self.ctx.cri.stop_container(container_id, left)
         self.ctx.runtime.forget(container_id)

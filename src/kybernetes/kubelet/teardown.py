@@ -49,7 +49,8 @@ def _kill(pids: list[int], sig: int = signal.SIGKILL) -> None:
             os.kill(pid, sig)
 
 
-def teardown_node(data_dir: Path, *, bridge: str = "kyb0", cgroup_parent: str = "kubepods") -> Iterator[str]:
+def teardown_node(data_dir: Path, *, bridge: str = "kyb0", cgroup_parent: str = "") -> Iterator[str]:
+    cgroup_parent = cgroup_parent or ("kubepods" if bridge == "kyb0" else f"kubepods-{bridge}")
     containerd_dir = data_dir / "containerd"
     runc_root = containerd_dir / "runc" / "k8s.io"
     if runc_root.exists():

@@ -44,6 +44,9 @@ class KybServer:
     # Run the local node (kubelet on containerd)? Off by default: most tests need only the API
     # (and simulated nodes); tests of real pods ask for it.
     node: bool = False
+    # With a node: the pod range and bridge name (tests running side by side must not share them).
+    cluster_cidr: str = ""
+    bridge: str = ""
 
     @property
     def kubeconfig(self) -> Path:
@@ -66,6 +69,10 @@ class KybServer:
         env = dict(os.environ)
         if self.node:
             env.setdefault("KYB_KUBELET_PORT", str(free_port()))
+            if self.bridge:
+                env["KYB_NODE_BRIDGE"] = self.bridge
+        if self.cluster_cidr:
+            cmd += ["--cluster-cidr", self.cluster_cidr]
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
         log.close()
         self.wait_ready(timeout)

@@ -40,12 +40,13 @@ def node_ready(kyb: KybServer) -> bool:
     return False
 
 
-def start_node_server(data_dir: Path, port: int) -> Iterator[KybServer]:
+def start_node_server(data_dir: Path, port: int, *, cluster_cidr: str = "", bridge: str = "kyb0") -> Iterator[KybServer]:
+    """A server with its node; tests that may run beside others give their own pod range and bridge."""
     if data_dir.exists():
-        for _ in teardown_node(data_dir / "node"):
+        for _ in teardown_node(data_dir / "node", bridge=bridge):
             pass
         shutil.rmtree(data_dir, ignore_errors=True)
-    server = KybServer(data_dir, port=port, node=True)
+    server = KybServer(data_dir, port=port, node=True, cluster_cidr=cluster_cidr, bridge=bridge)
     try:
         server.start()
         wait_for(lambda: node_ready(server), timeout=90, what="node Ready")
@@ -56,7 +57,7 @@ def start_node_server(data_dir: Path, port: int) -> Iterator[KybServer]:
                            "--wait=false", check=False)
             time.sleep(1)
         server.stop(timeout=30)
-        for _ in teardown_node(data_dir / "node"):
+        for _ in teardown_node(data_dir / "node", bridge=bridge):
             pass
         shutil.rmtree(data_dir, ignore_errors=True)
 
