@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from kybernetes.client.clock import Clock
+from kybernetes.client.errors import APIError, is_conflict
 from kybernetes.client.informer import EventHandlers
 from kybernetes.client.store import meta_namespace_key
 from kybernetes.client.workqueue import RateLimiter, ShutDown, WorkQueue
@@ -72,11 +73,15 @@ class Controller:
             except asyncio.CancelledError:
                 self.queue.done(key)
                 raise
-            except Exception:
+            except Exception as e:
                 retries = self.queue.num_requeues(key)
                 if self.max_retries and retries >= self.max_retries:
                     log.exception("%s: dropping %s after %d retries", self.name, key, retries)
                     self.queue.forget(key)
+                elif isinstance(e, APIError) and is_conflict(e):
+                    # A stale cache lost a write race: routine, the retry reads the newer object.
+                    log.debug("%s: sync %s conflicted (retry %d)", self.name, key, retries + 1)
+                    self.queue.add_rate_limited(key)
                 else:
                     log.warning("%s: sync %s failed (retry %d)", self.name, key, retries + 1, exc_info=True)
                     self.queue.add_rate_limited(key)
