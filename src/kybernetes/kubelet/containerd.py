@@ -210,6 +210,15 @@ def render_cni_conflist(s: ContainerdSettings) -> dict[str, Any]:
     }
 
 
+def _alive(pid: int) -> bool:
+    """Running and not a zombie (an orphan's new parent may be slow to reap it)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
 def containerd_command(s: ContainerdSettings) -> list[str]:
     """The argv that starts this node's containerd (inside its network namespace if it has one)."""
     cmd = [s.containerd_binary, "--config", str(s.config_path)]
@@ -307,6 +316,7 @@ class ContainerdSupervisor:
             return
         self._stopping = False
         self.prepare()
+        await self._stop_orphan()
         await self._spawn_until_ready()
         self._task = asyncio.create_task(self._supervise(), name=f"containerd-{self.settings.node_name}")
 
@@ -341,6 +351,30 @@ class ContainerdSupervisor:
                 proc.kill()
             await proc.wait()
 
+    @property
+    def _pid_file(self) -> Path:
+        return self.settings.containerd_dir / "containerd.pid"
+
+    async def _stop_orphan(self, timeout: float = 10.0) -> None:
+        """A containerd left running by an agent that was killed holds the node's metadata lock, so
+        a new one would hang: stop it first (the shims, and so the pods, keep running)."""
+        try:
+            pid = int(self._pid_file.read_text().strip())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            return
+        if str(self.settings.config_path).encode() not in cmdline:
+            return  # the pid was reused by something else
+        log.info("stopping containerd pid %d left over from a previous agent", pid)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _alive(pid):
+            if time.monotonic() > deadline:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            await asyncio.sleep(0.05)
+
     def _remove_sockets(self) -> None:
         for p in (self.settings.socket_path, self.settings.ttrpc_socket_path):
             with contextlib.suppress(FileNotFoundError):
@@ -359,6 +393,7 @@ class ContainerdSupervisor:
             self._proc = await asyncio.create_subprocess_exec(
                 *containerd_command(s), stdin=asyncio.subprocess.DEVNULL, stdout=logf, stderr=logf,
                 env=env, start_new_session=True)
+        self._pid_file.write_text(f"{self._proc.pid}\n")
         try:
             await self._wait_cri(self._proc, t0 + self.ready_timeout)
         except BaseException:
