@@ -24,6 +24,17 @@ def test_import_argv_targets_cri_namespace() -> None:
     assert node_socket(Path("/var/lib/kybernetes")) == Path("/var/lib/kybernetes/containerd/containerd.sock")
 
 
+def test_node_socket_of_a_servers_data_dir(tmp_path: Path) -> None:
+    """`kyb server --data-dir D` runs its node under D/node: `kyb image ls --data-dir D` finds it."""
+    import socket
+
+    sock_path = tmp_path / "node" / "containerd" / "containerd.sock"
+    sock_path.parent.mkdir(parents=True)
+    with socket.socket(socket.AF_UNIX) as s:
+        s.bind(str(sock_path))
+        assert node_socket(tmp_path) == sock_path
+
+
 @pytest.mark.parametrize(("images", "rows"), [
     pytest.param([], [], id="none"),
     pytest.param([Img("sha256:" + "ab" * 32, ["docker.io/library/busybox:1", "localhost:5000/b:latest"],

@@ -19,10 +19,10 @@ from aiohttp import web
 
 from kybernetes.api.resources import Resource
 from kybernetes.api.schemas import REGISTRY
-from kybernetes.apiserver import codec, tables
+from kybernetes.apiserver import authn, codec, satoken, tables
 from kybernetes.apiserver.authn import UserInfo
 from kybernetes.apiserver.cache import CacheEvent, Entry
-from kybernetes.apiserver.registry import eviction, podproxy
+from kybernetes.apiserver.registry import eviction, podproxy, tokenrequest
 from kybernetes.apiserver.registry.store import DeleteOptions, ListPage, Store, WriteOptions
 from kybernetes.apiserver.requestinfo import RequestInfo
 from kybernetes.machinery import errors, fieldcheck, fields, labels, managedfields
@@ -155,6 +155,7 @@ class RestHandler:
         self.stores = stores  # (group, plural) -> Store (in the storage version)
         self.decode_protobuf = decode_protobuf
         self.pod_proxy: podproxy.PodProxy | None = None  # pods/log, exec, attach, portforward → kubelet
+        self.sa_tokens: satoken.ServiceAccountTokens | None = None  # serviceaccounts/token, TokenReview
 
     def store_for(self, resource: Resource) -> Store:
         return self.stores[(resource.group, resource.plural)]
@@ -167,6 +168,8 @@ class RestHandler:
             raise errors.server_not_found()
         sub = info.subresource
         verb = info.verb
+        if resource.group == tokenrequest.GROUP and not sub:
+            return await self._authentication_review(request, info, resource)
         if sub:
             return await self._subresource(request, info, resource, sub)
         if not info.name and resource.namespaced is False and info.namespace:
@@ -648,10 +651,26 @@ class RestHandler:
                                           pdbs=self.stores[("policy", "poddisruptionbudgets")],
                                           user=request.get(USER_KEY), dry_run=bool(request.query.getall("dryRun", [])))
             return json_response(status, 201)
+        if sub == "token" and verb == "create" and resource.plural == "serviceaccounts" and self.sa_tokens is not None:
+            body = await self.read_checked(request, "io.k8s.api.authentication.v1.TokenRequest", "TokenRequest", "v1")
+            return json_response(await tokenrequest.create_token(body, info.namespace, info.name, stores=self.stores,
+                                                                 tokens=self.sa_tokens), 201)
         if sub in podproxy.PROXIED and resource.plural == "pods" and self.pod_proxy is not None:
             return await self.pod_proxy.handle(request, info, sub)
+        if sub == "proxy" and resource.plural == "nodes" and self.pod_proxy is not None:
+            return await self.pod_proxy.handle_node(request, info)
         raise errors.StatusError(405, "MethodNotAllowed",
                                  f"{resource.plural}/{sub} is not served by this server yet")
+
+    async def _authentication_review(self, request: web.Request, info: RequestInfo,
+                                     resource: Resource) -> web.StreamResponse:
+        """SelfSubjectReview and TokenReview: create-only, answered and never stored."""
+        if info.verb != "create" or info.name:
+            raise errors.method_not_allowed()
+        body = await self.read_object(request, resource)
+        if resource.plural == "selfsubjectreviews":
+            return json_response(tokenrequest.self_subject_review(request.get(USER_KEY)), 201)
+        return json_response(tokenrequest.token_review(body, self.sa_tokens, authn.user_of_subject), 201)
 
     async def _scale(self, request: web.Request, info: RequestInfo, resource: Resource, verb: str) -> web.StreamResponse:
         store = self.store_for(resource)

@@ -22,7 +22,10 @@ DEFAULT_DATA_DIR = Path("/var/lib/kybernetes")  # the same default as `kyb serve
 
 
 def node_socket(data_dir: Path) -> Path:
-    return data_dir / "containerd" / "containerd.sock"
+    """The node's containerd socket: `kyb server` keeps its local node under DATA_DIR/node,
+    `kyb agent` keeps it in DATA_DIR itself; either data dir works here."""
+    under_server = data_dir / "node" / "containerd" / "containerd.sock"
+    return under_server if under_server.is_socket() else data_dir / "containerd" / "containerd.sock"
 
 
 def ctr_import_argv(socket: str, archive: Path) -> list[str]:

@@ -34,6 +34,15 @@ from kybernetes.kubelet.runtime_state import ContainerState, RuntimePod, Sandbox
 
 log = logging.getLogger("kyb.kubelet")
 MIN_GRACE_SECONDS = 2
+# After a failed pull upstream's pod worker waits ~10 s before the next sync, so ErrImagePull is what
+# `kubectl get pod` shows for a while; our syncs also wake on the status echo, so hold it explicitly.
+PULL_ERROR_HOLD = 5.0
+
+
+def grpc_error_text(e: CRIError) -> str:
+    """A CRI error as Go's gRPC client prints it (upstream puts that text into waiting.message)."""
+    code = "".join(part.capitalize() for part in e.code.split("_"))
+    return f"rpc error: code = {code} desc = {e.message}"
 Obj = dict[str, Any]
 
 
@@ -70,6 +79,7 @@ class PodSyncer:
         self.ctx = ctx
         self.backoff = CrashLoopBackoff()
         self.pull_backoff = CrashLoopBackoff()
+        self.pull_errors: dict[str, tuple[float, str]] = {}  # pull back-off key -> (when, message)
         self.terminating: set[str] = set()
         self.volume_paths: dict[str, dict[str, Path]] = {}  # uid -> volume name -> host path
 
@@ -285,7 +295,11 @@ class PodSyncer:
             return ("ErrImageNeverPull", f'Container image "{image}" is not present with pull policy of Never')
         left = self.pull_backoff.in_backoff(key, time.time())
         if left:
-            return ("ImagePullBackOff", f'Back-off pulling image "{image}"')
+            failed_at, error = self.pull_errors.get(key, (0.0, ""))
+            if time.time() - failed_at < PULL_ERROR_HOLD:
+                return ("ErrImagePull", error)
+            # Since 1.32 the back-off message carries the last pull error.
+            return ("ImagePullBackOff", f'Back-off pulling image "{image}"' + (f": ErrImagePull: {error}" if error else ""))
         auth = None
         if self.ctx.pull_credentials is not None:
             creds = self.ctx.pull_credentials(image, pod)
@@ -295,8 +309,10 @@ class PodSyncer:
             ref = await self.ctx.cri.pull_image(image, auth)
         except CRIError as e:
             self.pull_backoff.record_failure(key, time.time())
-            return ("ErrImagePull", f'failed to pull image "{image}": {e}')
+            self.pull_errors[key] = (time.time(), grpc_error_text(e))
+            return ("ErrImagePull", grpc_error_text(e))
         self.pull_backoff.forget(key)
+        self.pull_errors.pop(key, None)
         return ref
 
     # --- stopping -----------------------------------------------------------------------------------
@@ -366,6 +382,8 @@ class PodSyncer:
                     pass
         if self.ctx.prober is not None:
             self.ctx.prober.remove_pod(uid)
+        for key in [k for k in self.pull_errors if k.startswith(uid + "/")]:
+            del self.pull_errors[key]
         if self.ctx.volumes is not None:
             await self.ctx.volumes.teardown_pod(uid)
         if self.ctx.cgroups is not None:

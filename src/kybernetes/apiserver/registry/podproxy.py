@@ -16,6 +16,11 @@ are addressed by IP).
   closes (as upstream's UpgradeAwareHandler). Any other answer is returned as a response, so a
   failed WebSocket handshake still lets kubectl fall back to SPDY.
 
+nodes/proxy (``/api/v1/nodes/<node>/proxy/<path>``, e.g. ``stats/summary`` or ``pods``, as
+``kubectl get --raw`` and metrics add-ons use it) is the same trip to the node's kubelet for any
+path: the kubelet's answer (status, type, body) is passed back as it is, streamed; a request that
+asks for an upgrade is piped like exec.
+
 Errors are upstream's Status texts: pod not found (404), ``pod X does not have a host assigned``
 (400), ``a container name must be specified for pod X, choose one of: [a b]`` (400),
 ``container c is not valid for pod X`` (400), node not found (404), and a kubelet that cannot
@@ -109,6 +114,18 @@ def kubelet_path(sub: str, namespace: str, pod: str, container: str, query: str)
     base = {"log": f"/containerLogs/{ns}/{p}/{c}", "exec": f"/exec/{ns}/{p}/{c}",
             "attach": f"/attach/{ns}/{p}/{c}", "portforward": f"/portForward/{ns}/{p}"}[sub]
     return f"{base}?{query}" if query else base
+
+
+def node_proxy_path(raw_path: str, node: str, query: str) -> str:
+    """The kubelet path of a ``…/nodes/<node>/proxy[/<path>]`` request, still percent-encoded."""
+    marker = f"/nodes/{node}/proxy"
+    at = raw_path.find(marker)
+    if at < 0:
+        raise errors.bad_request(f"not a proxy path for node {node}: {raw_path}")
+    rest = raw_path[at + len(marker):] or "/"
+    if not rest.startswith("/"):
+        raise errors.server_not_found()
+    return f"{rest}?{query}" if query else rest
 
 
 def forwarded_head(method: str, path: str, host: str, port: int, headers: list[tuple[str, str]]) -> bytes:
@@ -212,6 +229,37 @@ class PodProxy:
         if sub == "log":
             return await self._logs(request, host, port, path)
         return await self._upgrade(request, host, port, path)
+
+    async def handle_node(self, request: web.Request, info: RequestInfo) -> web.StreamResponse:
+        """nodes/<name>/proxy/<path>: the node's kubelet answers."""
+        node = (await self.nodes.get("", info.name)).obj
+        host, port = node_endpoint(node)
+        path = node_proxy_path(request.rel_url.raw_path, info.name, request.rel_url.raw_query_string)
+        if "upgrade" in request.headers.get("Connection", "").lower():
+            return await self._upgrade(request, host, port, path)
+        return await self._forward(request, host, port, path)
+
+    async def _forward(self, request: web.Request, host: str, port: int, path: str) -> web.StreamResponse:
+        timeout = aiohttp.ClientTimeout(total=None, connect=CONNECT_TIMEOUT, sock_connect=CONNECT_TIMEOUT)
+        connector = aiohttp.TCPConnector(ssl=self.ssl_context())
+        headers = {k: v for k, v in request.headers.items()
+                   if k.lower() not in DROPPED_HEADERS and k.lower() not in ("connection", "content-length")}
+        body = await request.read() if request.body_exists else None
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=False) as session:
+            try:
+                upstream = await session.request(request.method, f"https://{host}:{port}{path}", headers=headers,
+                                                 data=body, allow_redirects=False)
+            except (aiohttp.ClientError, OSError, TimeoutError) as e:
+                raise _dial_error(e) from None
+            async with upstream:
+                keep = {k: v for k, v in upstream.headers.items()
+                        if k.lower() not in ("date", "server", "content-length", "transfer-encoding", "connection")}
+                resp = web.StreamResponse(status=upstream.status, reason=upstream.reason, headers=keep)
+                await resp.prepare(request)
+                await _copy_body(upstream, resp)
+                with contextlib.suppress(ConnectionError, RuntimeError):
+                    await resp.write_eof()
+                return resp
 
     # logs: an ordinary streamed GET
     async def _logs(self, request: web.Request, host: str, port: int, path: str) -> web.StreamResponse:
