@@ -27,6 +27,8 @@ from kybernetes.apiserver.openapi.schemas import referenced
 
 SCHEMAS = "#/components/schemas/"
 GVS = sorted({gv_path(r.group, r.version) for r in RESOURCES})
+# Group versions with something to patch (authentication.k8s.io serves create-only reviews).
+PATCHABLE_GVS = sorted({gv_path(r.group, r.version) for r in RESOURCES if "patch" in r.verbs})
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +72,7 @@ def test_no_dangling_references(builder: OpenAPIBuilder, gv: str) -> None:
     assert referenced(doc, SCHEMAS) <= set(doc["components"]["schemas"])
 
 
-@pytest.mark.parametrize("gv", GVS)
+@pytest.mark.parametrize("gv", PATCHABLE_GVS)
 def test_every_patch_declares_field_validation_and_patch_types(builder: OpenAPIBuilder, gv: str) -> None:
     # kubectl stops at the first patch operation carrying the kind's GVK, in random order.
     patches = [op for _, method, op in _operations(_doc(builder, gv)) if method == "patch"]

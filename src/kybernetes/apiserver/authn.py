@@ -12,6 +12,9 @@ Authenticators here:
   already verified it against the cluster CA, so its subject is trusted as is: CN is the user name
   and every O is a group.
 - ``StaticTokenAuthenticator``: ``Authorization: Bearer <token>`` looked up in a fixed table.
+- ``ServiceAccountTokenAuthenticator``: bearer tokens that are this cluster's service-account
+  JWTs (``satoken``): user ``system:serviceaccount:<ns>:<name>``, groups
+  ``system:serviceaccounts`` and ``system:serviceaccounts:<ns>``. An invalid JWT is not anyone.
 
 Every authenticated user also gets the group ``system:authenticated``, as upstream adds it.
 """
@@ -23,6 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from kybernetes.apiserver import satoken
 
 AUTHENTICATED_GROUP = "system:authenticated"
 
@@ -102,6 +107,31 @@ class StaticTokenAuthenticator:
         if token is None:
             return None
         return self._tokens.get(token)
+
+
+class ServiceAccountTokenAuthenticator:
+    """Bearer tokens signed with the cluster's service-account key (bound or legacy)."""
+
+    def __init__(self, tokens: satoken.ServiceAccountTokens) -> None:
+        self.tokens = tokens
+
+    def __call__(self, request: web.Request) -> UserInfo | None:
+        token = bearer_token(request)
+        if token is None or not satoken.looks_like_jwt(token):
+            return None
+        return self.user_of_token(token)
+
+    def user_of_token(self, token: str) -> UserInfo | None:
+        try:
+            subject = self.tokens.authenticate(token)
+        except satoken.TokenError:
+            return None
+        return user_of_subject(subject)
+
+
+def user_of_subject(subject: satoken.Subject) -> UserInfo:
+    name, uid, groups, extra = satoken.user_for(subject)
+    return UserInfo(name, groups, uid, extra)
 
 
 DEFAULT_AUTHENTICATORS: tuple[Authenticator, ...] = (authenticate_x509,)

@@ -19,10 +19,11 @@ from aiohttp import web
 
 from kybernetes.api import resources as res
 from kybernetes.api.schemas import REGISTRY
-from kybernetes.apiserver import admission, authn, discovery, openapi
+from kybernetes.apiserver import admission, authn, discovery, openapi, satoken
 from kybernetes.apiserver.cache import WatchCache, bucket_of
 from kybernetes.apiserver.crd import openapi as crd_openapi
 from kybernetes.apiserver.crd.controller import CRDController
+from kybernetes.apiserver.registry import tokenrequest
 from kybernetes.apiserver.registry.podproxy import PodProxy
 from kybernetes.apiserver.registry.services import ServiceAllocator
 from kybernetes.apiserver.registry.store import Store, WriteOptions
@@ -99,6 +100,12 @@ class APIServer:
         self.admission.bind(admission.AdmissionContext(self.cache, self.stores))
         self.rest = RestHandler(self.stores, decode_protobuf)
         self.rest.pod_proxy = PodProxy(self.stores[("", "pods")], self.stores[("", "nodes")], config.data_dir)
+        # Service-account tokens: signed with tls/sa.key (ensure_pki makes it), checked on each request.
+        self.sa_tokens = satoken.ServiceAccountTokens(satoken.load_or_generate_key(config.data_dir / "tls" / "sa.key"),
+                                                      tokenrequest.lookup_uid(self.stores))
+        self.rest.sa_tokens = self.sa_tokens
+        self.authenticators: tuple[authn.Authenticator, ...] = (
+            authn.authenticate_x509, authn.ServiceAccountTokenAuthenticator(self.sa_tokens))
         self.crds = CRDController(self.cache, self.resources, self.stores, self._make_store,
                                   on_change=self._resources_changed)
         self._docs: dict[Any, Any] = {}  # discovery/OpenAPI bodies for the current table generation
@@ -207,7 +214,7 @@ class APIServer:
         path = request.path
         if path in authn.ANONYMOUS_PATHS:
             return await self._nonresource(request, path)
-        user = authn.authenticate_request(request)
+        user = authn.authenticate_request(request, self.authenticators)
         if user is None and not self.config.anonymous_auth:
             raise errors.unauthorized()
         request[USER_KEY] = user

@@ -11,6 +11,7 @@ Layout under ``data_dir``::
     tls/ca.crt  tls/ca.key                    cluster CA (10 years)
     tls/server.crt  tls/server.key            apiserver serving certificate (1 year)
     tls/client-admin.crt  tls/client-admin.key   CN=system:admin, O=system:masters (1 year)
+    tls/sa.key  tls/sa.pub                    service-account token signing key pair (kept forever)
     kubeconfig                                admin kubeconfig with everything embedded
 
 Assumptions: one process owns ``data_dir`` while it starts (no locking); the CA lives as long as the
@@ -451,6 +452,8 @@ def ensure_pki(
         _write_atomic(paths.ca_key, key_to_pem(ca.key), mode=0o600)
         _write_atomic(paths.ca_cert, ca.cert_pem, mode=0o644)
 
+    ensure_service_account_key(paths.tls_dir)
+
     if not _leaf_ok(
         paths.server_cert, paths.server_key, ca, dns_names=server_sans_dns, ip_addresses=server_sans_ip
     ):
@@ -473,6 +476,22 @@ def ensure_pki(
         key_pem=paths.admin_key.read_bytes(),
     )
     return paths
+
+
+def ensure_service_account_key(tls_dir: Path) -> Path:
+    """tls/sa.key (and its public half tls/sa.pub), made once: every service-account token the
+    cluster ever issued is checked against it, so it is never rotated here."""
+    key_path, pub_path = tls_dir / "sa.key", tls_dir / "sa.pub"
+    try:
+        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+    except (OSError, ValueError):
+        key = _new_key()
+        _write_atomic(key_path, key_to_pem(key), mode=0o600)
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise ValueError(f"{key_path}: the service-account key must be an EC P-256 key")
+    pub = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    _write_if_changed(pub_path, pub, mode=0o644)
+    return key_path
 
 
 # ---------------------------------------------------------------------------------------------
