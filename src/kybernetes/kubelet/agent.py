@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from kybernetes.client.errors import APIError, is_already_exists, is_conflict, is_not_found
+from kybernetes.client.events import EventRecorder, object_reference
 from kybernetes.client.informer import Informer
 from kybernetes.client.rest import APIClient, resource
 from kybernetes.client.workqueue import ItemExponentialFailureRateLimiter, ShutDown, WorkQueue
@@ -116,6 +117,7 @@ class Kubelet:
         self.server: Any = None
         self.logs_root = settings.data_dir / "pods"
         self.ready = asyncio.Event()
+        self.recorder = EventRecorder(client, "kubelet", host=self.node_name)
 
     # --- lifecycle ----------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -157,6 +159,8 @@ class Kubelet:
             await inf.stop()
         if self.server is not None:
             await self.server.stop()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.recorder.close(), 5)
         if self.cri is not None:
             await self.cri.close()
         if self.containerd is not None:
@@ -220,7 +224,7 @@ class Kubelet:
         volumes = VolumeManager(pods_root, get_configmap=self._aget(self.configmaps, CONFIGMAPS),
                                 get_secret=self._aget(self.secrets, SECRETS), get_pvc=self._api_get(PVCS),
                                 get_pv=self._api_get(PVS), node_allocatable=alloc)
-        prober = ProbeManager(exec_sync=self.cri.exec_sync, on_change=self._enqueue_uid)
+        prober = ProbeManager(exec_sync=self.cri.exec_sync, on_change=self._enqueue_uid, on_event=self._probe_event)
         try:
             resolv = parse_resolv_conf(Path("/etc/resolv.conf").read_text())
         except OSError:
@@ -380,8 +384,13 @@ class Kubelet:
     def _on_pod(self, pod: Obj) -> None:
         uid = pod["metadata"].get("uid")
         if uid:
+            old = self.by_uid.get(uid)
             self.by_uid[uid] = pod
             self.queue.add(uid)
+            # downwardAPI volumes project labels and annotations: a change re-projects them
+            if old is not None and any(old["metadata"].get(k) != pod["metadata"].get(k)
+                                       for k in ("labels", "annotations")):
+                self.queue.add(f"refresh:{uid}")
 
     def _on_pod_deleted(self, pod: Obj) -> None:
         uid = pod["metadata"].get("uid")
@@ -398,6 +407,14 @@ class Kubelet:
 
     def _enqueue_uid(self, uid: str) -> None:
         self.queue.add(uid)
+
+    def _probe_event(self, uid: str, container: str, reason: str, message: str) -> None:
+        """Probe failures as the container's Warning events (`kubectl describe pod` shows them)."""
+        pod = self.by_uid.get(uid)
+        if pod is not None:
+            ref = {**object_reference(pod), "kind": "Pod", "apiVersion": "v1",
+                   "fieldPath": f"spec.containers{{{container}}}"}
+            self.recorder.event(ref, "Warning", reason, message)
 
     async def _adopt_runtime(self) -> None:
         """After a restart: every pod the runtime has gets a sync (running ones are left as they are)."""
