@@ -29,6 +29,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from aiohttp import web
 from dnslib import (  # type: ignore[import-untyped]
@@ -238,7 +239,7 @@ class Forwarder:
         finally:
             del self.pending[key]
         reply = DNSRecord.parse(data)
-        if key_of(reply) != key_of(request):
+        if not reply.header.tc and key_of(reply) != key_of(request):
             raise DNSError("upstream answered another question")
         return reply
 
@@ -262,8 +263,7 @@ class _UDPServerProtocol(asyncio.DatagramProtocol):
         self.transport: asyncio.DatagramTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.DatagramTransport)
-        self.transport = transport
+        self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
         result = self.server.handle(data, "udp")
