@@ -1,0 +1,107 @@
+"""Thin executor for the proxy: feeds rendered scripts to `nft -f -`, reads back affinity state,
+deletes stale UDP conntrack entries, and removes the table on shutdown.
+
+Everything here runs a command-line tool (`nft`, `conntrack`) in the current network namespace or,
+for tests and benchmarks, in a named one (`nsenter --net=/var/run/netns/NAME`, which, unlike
+`ip netns exec`, does not remount /sys). The script itself is one atomic nft transaction, so a
+failed apply leaves the previous ruleset in place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Sequence
+
+log = logging.getLogger("kyb.proxy.apply")
+
+
+class NftError(RuntimeError):
+    pass
+
+
+class NftApplier:
+    def __init__(self, table: str = "kyb-proxy", *, netns: str | None = None, nft: str = "nft",
+                 conntrack: str = "conntrack") -> None:
+        self.table = table
+        self.netns = netns
+        self.nft = nft
+        self.conntrack = conntrack
+        self.last_nft_seconds = 0.0
+
+    def _argv(self, *args: str) -> list[str]:
+        prefix = ["nsenter", f"--net=/var/run/netns/{self.netns}"] if self.netns else []
+        return [*prefix, *args]
+
+    async def _run(self, *args: str, stdin: bytes | None = None) -> tuple[int, bytes, bytes]:
+        proc = await asyncio.create_subprocess_exec(
+            *self._argv(*args), stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await proc.communicate(stdin)
+        return proc.returncode or 0, out, err
+
+    async def apply(self, script: str) -> None:
+        """Apply a whole-table script in one transaction; raises `NftError` with nft's message."""
+        started = time.perf_counter()
+        code, _, err = await self._run(self.nft, "-f", "-", stdin=script.encode())
+        self.last_nft_seconds = time.perf_counter() - started
+        if code != 0:
+            raise NftError(f"nft -f failed ({code}): {err.decode(errors='replace')[:2000]}")
+
+    async def check(self, script: str) -> None:
+        """Parse and validate without committing (`nft -c`)."""
+        code, _, err = await self._run(self.nft, "-c", "-f", "-", stdin=script.encode())
+        if code != 0:
+            raise NftError(f"nft -c failed ({code}): {err.decode(errors='replace')[:2000]}")
+
+    async def affinity_state(self) -> dict[str, list[tuple[str, int]]]:
+        """Live ClientIP affinity entries: set name -> [(client ip, seconds left)] (empty if no table)."""
+        code, out, _ = await self._run(self.nft, "-j", "list", "sets", "table", "ip", self.table)
+        if code != 0:
+            return {}
+        return parse_affinity_sets(out)
+
+    async def delete(self) -> None:
+        """Remove the table (idempotent)."""
+        await self._run(self.nft, "delete", "table", "ip", self.table)
+
+    async def list_table(self) -> str:
+        code, out, err = await self._run(self.nft, "list", "table", "ip", self.table)
+        if code != 0:
+            raise NftError(err.decode(errors="replace"))
+        return out.decode()
+
+    async def clear_conntrack(self, commands: Sequence[Sequence[str]]) -> int:
+        """Run `conntrack` argument lists (from `stale_udp_flows`); returns how many ran cleanly.
+        conntrack exits 1 when nothing matched, which is not an error."""
+        ok = 0
+        for args in commands:
+            code, _, err = await self._run(self.conntrack, *args)
+            if code in (0, 1):
+                ok += 1
+            else:
+                log.warning("conntrack %s failed (%d): %s", " ".join(args), code, err.decode(errors="replace").strip())
+        return ok
+
+
+def parse_affinity_sets(raw: bytes | str) -> dict[str, list[tuple[str, int]]]:
+    """Affinity sets from `nft -j list sets` output (only sets named ``aff-...``)."""
+    try:
+        doc = json.loads(raw or "{}")
+    except ValueError:
+        return {}
+    out: dict[str, list[tuple[str, int]]] = {}
+    for item in doc.get("nftables") or []:
+        s = item.get("set") if isinstance(item, dict) else None
+        if not s or not str(s.get("name", "")).startswith("aff-"):
+            continue
+        entries: list[tuple[str, int]] = []
+        for e in s.get("elem") or []:
+            inner = e.get("elem") if isinstance(e, dict) else None
+            if isinstance(inner, dict) and isinstance(inner.get("val"), str):
+                entries.append((inner["val"], int(inner.get("expires") or 0)))
+        if entries:
+            out[s["name"]] = entries
+    return out

@@ -1,0 +1,175 @@
+"""The service proxy a node agent runs: informers on Services and EndpointSlices, and a debounced
+loop that renders the whole table and applies it.
+
+Theory of operation. Every informer event only marks the proxy dirty. One loop task waits for
+dirty, waits until `min_sync_interval` has passed since the previous sync started (so a burst of
+events becomes one or two syncs), then renders from the informer caches and applies the script in
+one nft transaction. Events that arrive during a sync mark it dirty again, so nothing is lost.
+
+Invariants:
+1. The first sync happens only after both informers listed (never program an empty ruleset over
+   a good one at start).
+2. A change is programmed within `min_sync_interval` + one sync's duration; a failed sync is retried
+   after a backoff capped at `max_delay`. With the defaults (0.1 s, 1 s) and syncs of a few ms for
+   ordinary clusters, a change is in the kernel well within a second.
+3. UDP conntrack cleanup runs after the new rules are in place, comparing the last applied model
+   with the new one.
+4. `stop()` deletes the table: a stopped proxy leaves no rules behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+from kybernetes.client.informer import Informer
+from kybernetes.client.rest import APIClient, resource
+from kybernetes.proxy.apply import NftApplier
+from kybernetes.proxy.model import ServicePort, build_model, stale_udp_flows
+from kybernetes.proxy.render import render_model
+
+log = logging.getLogger("kyb.proxy")
+
+SERVICES = resource("v1", "services", namespaced=True)
+ENDPOINT_SLICES = resource("discovery.k8s.io/v1", "endpointslices", namespaced=True)
+
+
+class ServiceProxy:
+    """Programs this node's Service datapath. Metrics are plain attributes:
+
+    syncs, sync_failures, last_sync_seconds (render + apply + cleanup), last_render_seconds,
+    last_nft_seconds (the nft process alone), last_sync_at (time.time()), last_error, rules_bytes,
+    service_ports (in the last model), generation (events seen) and programmed_generation
+    (events whose effect is in the kernel)."""
+
+    def __init__(self, client: APIClient, *, node_name: str, node_ips: list[str], cluster_cidr: str,
+                 min_sync_interval: float = 0.1, max_delay: float = 1.0, table: str = "kyb-proxy",
+                 applier: NftApplier | None = None, resync_period: float = 60.0) -> None:
+        self.client = client
+        self.node_name = node_name
+        self.node_ips = list(node_ips)
+        self.cluster_cidr = cluster_cidr
+        self.min_sync_interval = min_sync_interval
+        self.max_delay = max_delay
+        self.resync_period = resync_period
+        self.applier = applier or NftApplier(table)
+        self.services = Informer(client, SERVICES)
+        self.slices = Informer(client, ENDPOINT_SLICES)
+        for inf in (self.services, self.slices):
+            inf.add_handlers(on_add=self._on_event, on_update=self._on_update, on_delete=self._on_event)
+        self._dirty = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._model: list[ServicePort] = []
+        self._last_sync_start = 0.0
+        # metrics
+        self.syncs = 0
+        self.sync_failures = 0
+        self.last_sync_seconds = 0.0
+        self.last_render_seconds = 0.0
+        self.last_nft_seconds = 0.0
+        self.last_sync_at = 0.0
+        self.last_error = ""
+        self.rules_bytes = 0
+        self.service_ports = 0
+        self.generation = 0
+        self.programmed_generation = 0
+
+    # --- events ---------------------------------------------------------------------------------
+    def _on_event(self, _obj: Any) -> None:
+        self.generation += 1
+        self._dirty.set()
+
+    def _on_update(self, old: Any, new: Any) -> None:
+        if old is not new:  # resyncs hand the same object twice: nothing changed
+            self._on_event(new)
+
+    def set_node_ips(self, node_ips: list[str]) -> None:
+        """The node's addresses changed (node ports and LB IPs listen there)."""
+        if list(node_ips) != self.node_ips:
+            self.node_ips = list(node_ips)
+            self._on_event(None)
+
+    # --- lifecycle --------------------------------------------------------------------------------
+    async def start(self, timeout: float = 30.0) -> None:
+        """Start the informers, program the first full ruleset, then keep it current."""
+        self.services.start()
+        self.slices.start()
+        for inf in (self.services, self.slices):
+            if not await inf.wait_synced(timeout):
+                raise TimeoutError(f"proxy: {inf.resource.plural} did not sync in {timeout}s")
+        self._dirty.clear()
+        await self.sync()
+        self._task = asyncio.create_task(self._loop(), name="kyb-proxy-sync")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.services.stop()
+        await self.slices.stop()
+        await self.applier.delete()
+
+    async def _loop(self) -> None:
+        backoff = 0.05
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._dirty.wait(), self.resync_period)
+            wait = self._last_sync_start + self.min_sync_interval - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._dirty.clear()
+            try:
+                await self.sync()
+                backoff = 0.05
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # keep the datapath loop alive; the next try may succeed
+                self.sync_failures += 1
+                self.last_error = str(exc)
+                log.warning("proxy sync failed (retry in %.2fs): %s", backoff, exc)
+                self._dirty.set()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.max_delay)
+
+    # --- one sync ---------------------------------------------------------------------------------
+    async def sync(self) -> None:
+        """Render everything from the caches and apply it (one nft transaction)."""
+        self._last_sync_start = started = time.monotonic()
+        generation = self.generation
+        services = self.services.store.list()
+        slices = self.slices.store.list()
+        node_ips, cidr = list(self.node_ips), self.cluster_cidr
+        model = await asyncio.to_thread(build_model, services, slices, node_name=self.node_name)
+        affinity = await self.applier.affinity_state() if any(sp.affinity_timeout for sp in model) else {}
+        script = await asyncio.to_thread(render_model, model, node_ips=node_ips, cluster_cidr=cidr,
+                                         table=self.applier.table, affinity_state=affinity)
+        self.last_render_seconds = time.monotonic() - started
+        await self.applier.apply(script)
+        self.last_nft_seconds = self.applier.last_nft_seconds
+        stale = stale_udp_flows(self._model, model)
+        if stale:
+            await self.applier.clear_conntrack(stale)
+        self._model = model
+        self.syncs += 1
+        self.rules_bytes = len(script)
+        self.service_ports = len(model)
+        self.programmed_generation = generation
+        self.last_error = ""
+        self.last_sync_at = time.time()
+        self.last_sync_seconds = time.monotonic() - started
+        log.debug("proxy sync %d: %d service ports, %.1f ms", self.syncs, len(model), self.last_sync_seconds * 1000)
+
+    async def wait_programmed(self, generation: int | None = None, timeout: float = 5.0) -> bool:
+        """Wait until events up to `generation` (default: all seen so far) are in the kernel."""
+        target = self.generation if generation is None else generation
+        deadline = time.monotonic() + timeout
+        while self.programmed_generation < target:
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.005)
+        return True
