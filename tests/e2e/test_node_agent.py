@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -195,3 +196,139 @@ def test_containerd_killed_is_restarted_and_pods_keep_running(kyb: KybServer) ->
     assert phase(kyb, "survivor") == "Running"
     kyb.kubectl("run", "after-containerd", f"--image={IMAGE}", "--", "sleep", "3600")
     wait_for(lambda: phase(kyb, "after-containerd") == "Running", what="a new pod runs after the containerd restart")
+
+
+def node_name(kyb: KybServer) -> str:
+    return kyb.kubectl("get", "nodes", "-o", "jsonpath={.items[0].metadata.name}").stdout.strip()
+
+
+STATIC = """
+apiVersion: v1
+kind: Pod
+metadata: {{name: static-web, labels: {{app: static-web}}}}
+spec:
+  terminationGracePeriodSeconds: 2
+  containers:
+  - {{name: app, image: "busybox:1.36", command: [sleep, "{tag}"]}}
+"""
+
+
+def test_static_pods_from_the_manifest_directory(kyb: KybServer) -> None:
+    manifests = DATA / "node" / "manifests"
+    manifests.mkdir(parents=True, exist_ok=True)
+    name = f"static-web-{node_name(kyb)}"
+    (manifests / "web.yaml").write_text(STATIC.format(tag="8881"))
+    wait_for(lambda: phase(kyb, name) == "Running" and container_status(kyb, name).get("ready"), timeout=60,
+             what="the mirror pod shows the static pod running")
+    assert sleeping("8881")
+    mirror = pod(kyb, name)
+    ann = mirror["metadata"]["annotations"]
+    assert ann["kubernetes.io/config.source"] == "file"
+    assert ann["kubernetes.io/config.mirror"] == ann["kubernetes.io/config.hash"]
+    [owner] = mirror["metadata"]["ownerReferences"]
+    assert owner["kind"] == "Node" and owner["name"] == node_name(kyb) and owner["controller"] is True
+    assert kyb.kubectl("exec", name, "--", "echo", "static-exec").stdout.strip() == "static-exec"
+    cid = container_status(kyb, name)["containerID"]
+
+    # Deleting the mirror pod does not stop the static pod: the mirror comes back.
+    kyb.kubectl("delete", "pod", name, "--timeout=30s")
+    wait_for(lambda: (p := pod(kyb, name)) and p["metadata"]["uid"] != mirror["metadata"]["uid"]
+             and not p["metadata"].get("deletionTimestamp"), timeout=30, what="mirror pod recreated")
+    wait_for(lambda: container_status(kyb, name).get("containerID") == cid, timeout=30,
+             what="the recreated mirror shows the same container")
+
+    # Editing the file restarts the pod with the new spec.
+    (manifests / "web.yaml").write_text(STATIC.format(tag="8882"))
+    wait_for(lambda: sleeping("8882") and not sleeping("8881"), timeout=30, what="edited static pod restarted")
+    wait_for(lambda: (cs := container_status(kyb, name)).get("containerID") not in (None, cid) and cs.get("ready"),
+             timeout=30, what="the mirror shows the new container")
+    assert pod(kyb, name)["metadata"]["annotations"]["kubernetes.io/config.mirror"] != ann["kubernetes.io/config.mirror"]
+
+    # Removing the file stops the pod and deletes its mirror.
+    (manifests / "web.yaml").unlink()
+    wait_for(lambda: not sleeping("8882"), timeout=30, what="static pod stopped")
+    wait_for(lambda: not pod(kyb, name), timeout=30, what="mirror pod deleted")
+
+
+def mem_available() -> int:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no MemAvailable")
+
+
+def node_obj(kyb: KybServer) -> dict[str, object]:
+    return dict(json.loads(kyb.kubectl("get", "node", node_name(kyb), "-o", "json").stdout))
+
+
+def memory_pressure(kyb: KybServer) -> str:
+    conds = node_obj(kyb).get("status", {}).get("conditions", [])  # type: ignore[attr-defined]
+    return next((c["status"] for c in conds if c["type"] == "MemoryPressure"), "")
+
+
+def has_pressure_taint(kyb: KybServer) -> bool:
+    taints = node_obj(kyb).get("spec", {}).get("taints") or []  # type: ignore[attr-defined]
+    return any(t["key"] == "node.kubernetes.io/memory-pressure" and t["effect"] == "NoSchedule" for t in taints)
+
+
+def test_memory_pressure_evicts_besteffort_before_guaranteed(kyb: KybServer) -> None:
+    # Only the two pods of this test may be candidates.
+    kyb.kubectl("delete", "deployment", "--all", "--wait=false")
+    kyb.kubectl("delete", "pods", "--all", "--grace-period=0", "--force", "--wait=false")
+    apply(kyb, f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: besteffort}}
+spec:
+  containers: [{{name: app, image: {IMAGE}, command: [sleep, "9991"]}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: besteffort-spare}}
+spec:
+  containers: [{{name: app, image: {IMAGE}, command: [sleep, "9993"]}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: guaranteed}}
+spec:
+  containers:
+  - name: app
+    image: {IMAGE}
+    command: [sleep, "9992"]
+    resources: {{requests: {{cpu: 10m, memory: 32Mi}}, limits: {{cpu: 10m, memory: 32Mi}}}}
+""")
+    # A second BestEffort pod: while the test waits for the taint, pressure goes on and the next
+    # eviction (10 s later) must still find a BestEffort pod before the Guaranteed one.
+    wait_for(lambda: all(phase(kyb, n) == "Running" for n in ("besteffort", "besteffort-spare", "guaranteed")),
+             what="the pods running")
+    assert pod(kyb, "guaranteed")["status"]["qosClass"] == "Guaranteed"
+    cid = container_status(kyb, "guaranteed")["containerID"]
+    config = DATA / "node" / "config.yaml"
+    threshold = (mem_available() >> 20) + 2048  # well above what is available: pressure
+    config.write_text(f"apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"
+                      f"evictionHard: {{memory.available: {threshold}Mi}}\n")
+    seen = {"pressure": False, "taint": False}
+
+    def evicted_pod() -> dict[str, object] | None:
+        seen["pressure"] = seen["pressure"] or memory_pressure(kyb) == "True"
+        seen["taint"] = seen["taint"] or has_pressure_taint(kyb)
+        evicted = [p for n in ("besteffort", "besteffort-spare")
+                   if (p := pod(kyb, n)).get("status", {}).get("reason") == "Evicted"]
+        return evicted[0] if evicted and seen["pressure"] and seen["taint"] else None
+
+    try:
+        evicted = wait_for(evicted_pod, timeout=30, what=f"the BestEffort pod evicted under pressure ({seen})")
+    finally:
+        config.write_text("kind: KubeletConfiguration\nevictionHard: {memory.available: 100Mi}\n")
+    st: dict[str, Any] = evicted["status"]  # type: ignore[assignment]
+    assert st["phase"] == "Failed"
+    assert st["message"].startswith(f"The node was low on resource: memory. Threshold quantity: {threshold}Mi, "
+                                    "available: "), st["message"]
+    assert any(c["type"] == "DisruptionTarget" and c["reason"] == "TerminationByKubelet" for c in st["conditions"])
+    tag = "9991" if evicted["metadata"]["name"] == "besteffort" else "9993"  # type: ignore[index]
+    wait_for(lambda: not sleeping(tag), timeout=15, what="the evicted pod's container killed")
+    assert phase(kyb, "guaranteed") == "Running" and container_status(kyb, "guaranteed")["containerID"] == cid
+    wait_for(lambda: memory_pressure(kyb) == "False", timeout=30, what="MemoryPressure cleared after restoring")
+    time.sleep(3)
+    assert phase(kyb, "guaranteed") == "Running" and container_status(kyb, "guaranteed")["containerID"] == cid

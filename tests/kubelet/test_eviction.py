@@ -8,8 +8,8 @@ import pytest
 
 from kybernetes.kubelet.eviction import (
     PodUsage,
-    eviction_message,
     evicted_status,
+    eviction_message,
     parse_threshold,
     rank_for_memory_eviction,
 )
@@ -85,3 +85,9 @@ def test_evicted_status() -> None:
 ])
 def test_parse_threshold(value: str, expected: int) -> None:
     assert parse_threshold(value, capacity_bytes=1000 * Mi) == expected
+
+
+def test_system_critical_pods_are_not_candidates() -> None:
+    assert rank_for_memory_eviction([usage(pod("dns", priority=2000000000), 100), usage(pod("app"), 1)])[0].pod[
+        "metadata"]["name"] == "app"
+    assert len(rank_for_memory_eviction([usage(pod("dns", priority=2000000000), 100)])) == 0

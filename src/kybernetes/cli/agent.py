@@ -31,10 +31,18 @@ import click
 @click.option("--cluster-cidr", default="10.42.0.0/16", show_default=True,
               help="Pod addresses of the whole cluster (never masqueraded between pods).")
 @click.option("--bridge", default="kyb0", show_default=True, help="Name of the node's pod bridge.")
+@click.option("--pod-manifest-path", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Directory of static pod manifests (default: DATA_DIR/manifests).")
+@click.option("--eviction-hard-memory", default="100Mi", show_default=True, envvar="KYB_EVICTION_HARD_MEMORY",
+              help="Evict pods when memory.available drops below this quantity or percentage of memory.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="KubeletConfiguration file; its evictionHard is re-read when the file changes "
+                   "(default: DATA_DIR/config.yaml, if present).")
 @click.option("--log-level", default="info", show_default=True)
 def agent(kubeconfig: Path, data_dir: Path, node_name: str, node_ip: str, kubelet_port: int, zone: str, region: str,
           labels: tuple[str, ...], registries: Path | None, ca_cert: Path | None, ca_key: Path | None,
-          cluster_cidr: str, bridge: str, log_level: str) -> None:
+          cluster_cidr: str, bridge: str, pod_manifest_path: Path | None, eviction_hard_memory: str,
+          config_file: Path | None, log_level: str) -> None:
     """Run a node: register it, run containerd, and keep the pods bound to it running."""
     from kybernetes.client.config import load_kubeconfig
     from kybernetes.client.rest import APIClient
@@ -46,7 +54,10 @@ def agent(kubeconfig: Path, data_dir: Path, node_name: str, node_ip: str, kubele
     settings = AgentSettings(data_dir=data_dir.resolve(), node_name=node_name, node_address=node_ip,
                              kubelet_port=kubelet_port, zone=zone, region=region, labels=extra,
                              registries=registries, ca_cert=ca_cert, ca_key=ca_key, cluster_cidr=cluster_cidr,
-                             bridge=bridge, network_name=f"kyb-{bridge}")
+                             bridge=bridge, network_name=f"kyb-{bridge}",
+                             pod_manifest_path=pod_manifest_path.resolve() if pod_manifest_path else None,
+                             eviction_hard_memory=eviction_hard_memory,
+                             config_file=config_file.resolve() if config_file else None)
 
     async def main() -> int:
         stop = asyncio.Event()

@@ -32,14 +32,14 @@ from kybernetes.client.events import EventRecorder, object_reference
 from kybernetes.client.informer import Informer
 from kybernetes.client.rest import APIClient, resource
 from kybernetes.client.workqueue import ItemExponentialFailureRateLimiter, ShutDown, WorkQueue
-from kybernetes.kubelet import nodestatus
+from kybernetes.kubelet import eviction, nodestatus, staticpods
 from kybernetes.kubelet.containerd import ContainerdSettings, ContainerdSupervisor, check_node_prerequisites
 from kybernetes.kubelet.cri.client import CRIClient
 from kybernetes.kubelet.criconfig import parse_resolv_conf
 from kybernetes.kubelet.machine import MachineInfo, parse_meminfo, read_machine
 from kybernetes.kubelet.podsync import PodSyncer, SyncContext
 from kybernetes.kubelet.runtime import RuntimeView, fingerprint
-from kybernetes.util.times import micro_time
+from kybernetes.util.times import micro_time, rfc3339
 
 log = logging.getLogger("kyb.kubelet")
 Obj = dict[str, Any]
@@ -58,6 +58,9 @@ LEASE_RENEW = 10.0
 STATUS_UPDATE = 10.0
 STATUS_REPORT = 300.0
 RELIST_PERIOD = 1.0
+STATIC_PERIOD = 1.0      # manifest directory scan and mirror pod check
+EVICTION_PERIOD = 2.0    # memory pressure check
+EVICTION_PAUSE = 10.0    # after an eviction: one pod per monitoring interval, as upstream
 
 
 class NodeCannotRun(RuntimeError):
@@ -84,6 +87,10 @@ class AgentSettings:
     import_test_images: bool = True
     ca_cert: Path | None = None
     ca_key: Path | None = None
+    pod_manifest_path: Path | None = None   # static pods; default <data_dir>/manifests
+    eviction_hard_memory: str = "100Mi"     # memory.available hard threshold: quantity or percentage
+    config_file: Path | None = None         # KubeletConfiguration (evictionHard), re-read when it changes;
+                                            # default <data_dir>/config.yaml
 
 
 class Kubelet:
@@ -117,6 +124,14 @@ class Kubelet:
         self.server: Any = None
         self.logs_root = settings.data_dir / "pods"
         self.ready = asyncio.Event()
+        self.manifest_dir = settings.pod_manifest_path or settings.data_dir / "manifests"
+        self.static: dict[str, Obj] = {}    # uid -> static pod from the manifest directory
+        self.mirrors: dict[str, Obj] = {}   # namespace/name -> the mirror pod the API has for it
+        self._manifest_problems: set[str] = set()
+        self._config_mtime: float | None = None
+        self._pressure_seen = False
+        self.eviction_threshold = ""
+        self._set_eviction_threshold(settings.eviction_hard_memory)
         self.recorder = EventRecorder(client, "kubelet", host=self.node_name)
 
     # --- lifecycle ----------------------------------------------------------------------------------
@@ -137,10 +152,13 @@ class Kubelet:
         for inf in (self.configmaps, self.secrets, self.services):
             await inf.wait_synced(30)
         await self.pods.wait_synced(30)
+        self._scan_static()  # before adopting: static pods' containers must not look orphaned
         await self._adopt_runtime()
         for i in range(self.settings.workers):
             self._tasks.append(asyncio.create_task(self._worker(), name=f"kubelet-pod-{i}"))
         self._tasks.append(asyncio.create_task(self._relist_loop(), name="kubelet-relist"))
+        self._tasks.append(asyncio.create_task(self._static_loop(), name="kubelet-static-pods"))
+        self._tasks.append(asyncio.create_task(self._eviction_loop(), name="kubelet-eviction"))
         await self._start_server()
         self.not_ready = ""
         await self.report_node_status(force=True)
@@ -382,6 +400,9 @@ class Kubelet:
 
     # --- pods ---------------------------------------------------------------------------------------
     def _on_pod(self, pod: Obj) -> None:
+        if staticpods.is_mirror_pod(pod):  # it shows a static pod; it is never run on its own
+            self.mirrors[staticpods.full_name(pod)] = pod
+            return
         uid = pod["metadata"].get("uid")
         if uid:
             old = self.by_uid.get(uid)
@@ -393,6 +414,11 @@ class Kubelet:
                 self.queue.add(f"refresh:{uid}")
 
     def _on_pod_deleted(self, pod: Obj) -> None:
+        if staticpods.is_mirror_pod(pod):
+            name = staticpods.full_name(pod)
+            if ((self.mirrors.get(name) or {}).get("metadata") or {}).get("uid") == pod["metadata"].get("uid"):
+                del self.mirrors[name]
+            return
         uid = pod["metadata"].get("uid")
         if uid:
             self.by_uid.pop(uid, None)
@@ -474,6 +500,9 @@ class Kubelet:
 
     async def _post_pod_status(self, pod: Obj, status: Obj) -> None:
         meta = pod["metadata"]
+        if staticpods.is_static_pod(pod):
+            await self._post_mirror_status(pod, status)
+            return
         try:
             updated = await self.client.patch(PODS, meta["name"], {"metadata": {"uid": meta["uid"]}, "status": status},
                                               namespace=meta["namespace"], subresource="status")
@@ -486,12 +515,185 @@ class Kubelet:
 
     async def _delete_pod(self, pod: Obj) -> None:
         meta = pod["metadata"]
+        if staticpods.is_static_pod(pod):  # its file is gone and it has stopped; the mirror goes too
+            if meta["uid"] not in self.static:
+                self.by_uid.pop(meta["uid"], None)
+            return
         try:
             await self.client.delete(PODS, meta["name"], namespace=meta["namespace"], grace_period_seconds=0,
                                      preconditions={"uid": meta["uid"]})
         except APIError as e:
             if not (is_not_found(e) or is_conflict(e)):
                 raise
+
+    # --- static pods --------------------------------------------------------------------------------
+    def _scan_static(self) -> None:
+        """Read the manifest directory: new UIDs start (an edited file is a new UID), vanished ones
+        are terminated like a deleted pod (grace period, then `_delete_pod`)."""
+        pods, problems = staticpods.read_manifests(self.manifest_dir, node_name=self.node_name)
+        texts = {f"{p.path}: {p.message}" for p in problems}
+        for text in sorted(texts - self._manifest_problems):
+            log.warning("static pod manifest %s", text)
+        self._manifest_problems = texts
+        for uid, p in pods.items():
+            if uid not in self.static:
+                log.info("static pod %s from %s", staticpods.full_name(p), self.manifest_dir)
+                self.static[uid] = p
+                self.by_uid[uid] = p
+                self.queue.add(uid)
+        for uid in set(self.static) - set(pods):
+            gone = self.static.pop(uid)
+            current = self.by_uid.get(uid, gone)
+            meta = {**current["metadata"], "deletionTimestamp": rfc3339(time.time()),
+                    "deletionGracePeriodSeconds": int(current["spec"].get("terminationGracePeriodSeconds", 30))}
+            self.by_uid[uid] = {**current, "metadata": meta}
+            self.queue.add(uid)
+
+    async def _static_loop(self) -> None:
+        while True:
+            await asyncio.sleep(STATIC_PERIOD)
+            try:
+                self._scan_static()
+                await self._sync_mirrors()
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                log.warning("static pods: %s", e)
+
+    async def _sync_mirrors(self) -> None:
+        """Make the API's mirror pods match the static pods (create, replace, delete)."""
+        plan = staticpods.plan_mirrors(self.static.values(), dict(self.mirrors))
+        for mirror in plan.delete:
+            meta = mirror["metadata"]
+            try:
+                await self.client.delete(PODS, meta["name"], namespace=meta["namespace"], grace_period_seconds=0,
+                                         preconditions={"uid": meta["uid"]})
+            except APIError as e:
+                if not (is_not_found(e) or is_conflict(e)):
+                    raise
+            if self.mirrors.get(staticpods.full_name(mirror)) is mirror:
+                del self.mirrors[staticpods.full_name(mirror)]
+        for static in plan.create:
+            body = staticpods.mirror_pod(static, node_name=self.node_name, node_uid=self.node_uid,
+                                         seen=rfc3339(time.time()))
+            try:
+                created = await self.client.create(PODS, body, namespace=body["metadata"]["namespace"])
+            except APIError as e:
+                if is_already_exists(e):  # the informer has not shown it yet; it will
+                    continue
+                raise
+            self.mirrors[staticpods.full_name(created)] = created
+            status = (self.by_uid.get(static["metadata"]["uid"]) or {}).get("status")
+            if status and status != created.get("status"):
+                await self._post_mirror_status(static, status)
+
+    async def _post_mirror_status(self, pod: Obj, status: Obj) -> None:
+        """A static pod's status goes to its mirror pod (once there is one)."""
+        uid = pod["metadata"]["uid"]
+        mirror = self.mirrors.get(staticpods.full_name(pod))
+        if mirror is None or (mirror["metadata"].get("annotations") or {}).get(staticpods.CONFIG_MIRROR) != uid:
+            return  # posted after the mirror is (re)created
+        meta = mirror["metadata"]
+        try:
+            updated = await self.client.patch(PODS, meta["name"], {"metadata": {"uid": meta["uid"]}, "status": status},
+                                              namespace=meta["namespace"], subresource="status")
+        except APIError as e:
+            if is_not_found(e) or is_conflict(e):
+                return
+            raise
+        self.mirrors[staticpods.full_name(updated)] = updated
+        current = self.by_uid.get(uid)
+        if current is not None:
+            self.by_uid[uid] = {**current, "status": updated.get("status") or status}
+
+    # --- node-pressure eviction ---------------------------------------------------------------------
+    def _set_eviction_threshold(self, value: str) -> None:
+        if value == self.eviction_threshold:
+            return
+        try:
+            threshold = eviction.parse_threshold(value, capacity_bytes=self.machine.memory_bytes)
+        except ValueError as e:
+            log.warning("eviction threshold memory.available<%s: %s", value, e)
+            return
+        self.eviction_threshold = value
+        self.config = nodestatus.NodeConfig(**{**self.config.__dict__, "eviction_memory_bytes": threshold})
+        log.info("hard eviction threshold memory.available<%s (%d bytes)", value, threshold)
+
+    def _reload_config(self) -> None:
+        """The kubelet configuration file (KubeletConfiguration: evictionHard) when it changed."""
+        import yaml
+
+        path = self.settings.config_file or self.settings.data_dir / "config.yaml"
+        try:
+            mtime: float | None = path.stat().st_mtime
+        except OSError:
+            mtime = None
+        if mtime == self._config_mtime:
+            return
+        self._config_mtime = mtime
+        value = self.settings.eviction_hard_memory
+        if mtime is not None:
+            try:
+                doc = yaml.safe_load(path.read_text()) or {}
+                value = str(((doc.get("evictionHard") or {}).get("memory.available")) or value)
+            except (OSError, yaml.YAMLError, AttributeError) as e:
+                log.warning("kubelet config %s: %s", path, e)
+        self._set_eviction_threshold(value)
+
+    async def _eviction_loop(self) -> None:
+        while True:
+            await asyncio.sleep(EVICTION_PERIOD)
+            try:
+                if await self._evict_if_needed():
+                    await asyncio.sleep(EVICTION_PAUSE)
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                log.warning("eviction check failed: %s", e)
+
+    async def _evict_if_needed(self) -> bool:
+        """Under memory pressure evict the first pod of the ranking; True when one was evicted."""
+        self._reload_config()
+        try:
+            available = parse_meminfo(Path("/proc/meminfo").read_text())["MemAvailable"]
+        except (OSError, KeyError):
+            return False
+        pressure = available < self.config.eviction_memory_bytes
+        if pressure != self._pressure_seen:  # MemoryPressure (and so the taint) follows at once
+            self._pressure_seen = pressure
+            await self.report_node_status()
+        if not pressure:
+            return False
+        ranked = eviction.rank_for_memory_eviction(await self._pod_memory_usage())
+        if not ranked:
+            return False
+        victim = ranked[0]
+        pod = victim.pod
+        message = eviction.eviction_message(victim, threshold=self.eviction_threshold, available_bytes=available)
+        log.warning("evicting pod %s/%s: %s", pod["metadata"]["namespace"], pod["metadata"]["name"], message)
+        await self._post_pod_status(pod, eviction.evicted_status(pod, message, now=rfc3339(time.time())))
+        uid = pod["metadata"]["uid"]
+        current = self.by_uid.get(uid)
+        if current is not None and (current.get("status") or {}).get("phase") != "Failed":
+            self.by_uid[uid] = {**current, "status": {**(current.get("status") or {}), "phase": "Failed"}}
+        rt = self.runtime.pods.get(uid) if self.runtime is not None else None
+        if rt is not None and self.syncer is not None:  # a hard threshold kills without a grace period
+            await self.syncer.kill_runtime_pod(rt, grace=0)
+        self.queue.add(uid)
+        return True
+
+    async def _pod_memory_usage(self) -> list[eviction.PodUsage]:
+        """Working set per running pod and container (CRI stats), for the pods the API gave us."""
+        assert self.cri is not None and self.runtime is not None
+        stats = {s.attributes.id: int(s.memory.working_set_bytes.value) for s in await self.cri.list_container_stats()}
+        out = []
+        for uid, rt in self.runtime.pods.items():
+            pod = self.by_uid.get(uid)
+            if pod is None or uid in self.static:
+                continue
+            per = {c.name: stats.get(c.id, 0) for c in rt.containers if c.id in stats}
+            out.append(eviction.PodUsage(pod, sum(per.values()), per))
+        return out
 
 
 def cgroup_parent(bridge: str) -> str:

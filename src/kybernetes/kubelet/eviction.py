@@ -11,8 +11,8 @@ Ranking (upstream's rankMemoryPressure, re-stated), most deserving of eviction f
 2. then lower priority first;
 3. then the larger usage above request first.
 So BestEffort pods go first, then Burstable pods over their requests, and Guaranteed pods (usage
-never above request = limit) last. Static and mirror pods, and pods already finished or being
-deleted, are never candidates. Everything here is pure; the agent measures and acts.
+never above request = limit) last. Critical pods (static, mirror, system priority) and pods already
+finished or being deleted are never candidates. Everything here is pure; the agent measures and acts.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kybernetes.kubelet.qos import is_static_or_mirror
+from kybernetes.kubelet.qos import is_critical_pod
 from kybernetes.kubelet.resources import pod_requests
 
 Obj = dict[str, Any]
@@ -49,7 +49,7 @@ def _priority(pod: Obj) -> int:
 def is_candidate(pod: Obj) -> bool:
     meta = pod.get("metadata") or {}
     phase = (pod.get("status") or {}).get("phase")
-    return not meta.get("deletionTimestamp") and phase not in ("Succeeded", "Failed") and not is_static_or_mirror(pod)
+    return not meta.get("deletionTimestamp") and phase not in ("Succeeded", "Failed") and not is_critical_pod(pod)
 
 
 def rank_for_memory_eviction(usages: Sequence[PodUsage]) -> list[PodUsage]:
