@@ -89,4 +89,10 @@ def teardown_node(data_dir: Path, *, bridge: str = "kyb0", cgroup_parent: str = 
             with contextlib.suppress(OSError):
                 d.rmdir()
                 removed += 1
+        # then the QoS tiers and the node's own tree (only empty directories go)
+        for d in sorted((c for c in parent.rglob("*") if c.is_dir()), key=lambda p: -len(p.parts)):
+            with contextlib.suppress(OSError):
+                d.rmdir()
+        with contextlib.suppress(OSError):
+            parent.rmdir()
     yield f"removed {removed} pod cgroups"
