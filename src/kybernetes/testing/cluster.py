@@ -65,10 +65,17 @@ class KybServer:
         cmd = [sys.executable, "-m", "kybernetes.cli.main", "server", "--data-dir", str(self.data_dir),
                "--port", str(self.port), "--bind-address", "127.0.0.1", *self.extra_args]
         if not self.node:
-            cmd += ["--disable", "kubelet"]
+            # API-only tests need neither a node nor DNS (which would bind the host's port 53).
+            cmd += ["--disable", "kubelet,dns"]
         env = dict(os.environ)
         if self.node:
             env.setdefault("KYB_KUBELET_PORT", str(free_port()))
+            # each test cluster's DNS on its own port of the host address (pods reach it through
+            # the kube-dns Service; the host's port 53 may belong to someone else)
+            from kybernetes.kubelet.machine import primary_address
+
+            env.setdefault("KYB_DNS_LISTEN", f"{primary_address()}:{free_port()}")
+            env.setdefault("KYB_DNS_HTTP", f"127.0.0.1:{free_port()}")
             if self.bridge:
                 env["KYB_NODE_BRIDGE"] = self.bridge
         if self.cluster_cidr:
