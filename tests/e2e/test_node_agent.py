@@ -176,6 +176,7 @@ spec:
         time.sleep(4)  # a couple of probe periods and relists after the restart
         after = all_ready()
     assert after == before, "same containers, no restarts, still ready"
+    print(f"longest not-ready stretch across the agent restart: {watcher.longest:.1f}s")
     assert watcher.longest < 3, f"readiness flapped for {watcher.longest:.1f}s across the agent restart"
     kyb.kubectl("run", "fresh", f"--image={IMAGE}", "--", "sleep", "3600")
     wait_for(lambda: phase(kyb, "fresh") == "Running", what="a new pod runs after the restart")
