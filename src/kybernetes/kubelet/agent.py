@@ -39,6 +39,7 @@ from kybernetes.kubelet.criconfig import parse_resolv_conf
 from kybernetes.kubelet.machine import MachineInfo, parse_meminfo, read_machine
 from kybernetes.kubelet.podsync import PodSyncer, SyncContext
 from kybernetes.kubelet.runtime import RuntimeView, fingerprint
+from kybernetes.kubelet.tokens import TokenManager, has_token_projection
 from kybernetes.util.times import micro_time, rfc3339
 
 log = logging.getLogger("kyb.kubelet")
@@ -61,6 +62,7 @@ RELIST_PERIOD = 1.0
 STATIC_PERIOD = 1.0      # manifest directory scan and mirror pod check
 EVICTION_PERIOD = 2.0    # memory pressure check
 EVICTION_PAUSE = 10.0    # after an eviction: one pod per monitoring interval, as upstream
+TOKEN_REFRESH_PERIOD = 60.0
 
 
 class NodeCannotRun(RuntimeError):
@@ -159,6 +161,7 @@ class Kubelet:
         self._tasks.append(asyncio.create_task(self._relist_loop(), name="kubelet-relist"))
         self._tasks.append(asyncio.create_task(self._static_loop(), name="kubelet-static-pods"))
         self._tasks.append(asyncio.create_task(self._eviction_loop(), name="kubelet-eviction"))
+        self._tasks.append(asyncio.create_task(self._token_refresh_loop(), name="kubelet-token-refresh"))
         await self._start_server()
         self.not_ready = ""
         await self.report_node_status(force=True)
@@ -239,9 +242,11 @@ class Kubelet:
 
         pods_root = self.settings.data_dir / "pods-data"
         alloc = nodestatus.allocatable(self.machine, self.config)
+        self.tokens = TokenManager(self._request_token)
         volumes = VolumeManager(pods_root, get_configmap=self._aget(self.configmaps, CONFIGMAPS),
                                 get_secret=self._aget(self.secrets, SECRETS), get_pvc=self._api_get(PVCS),
-                                get_pv=self._api_get(PVS), node_allocatable=alloc)
+                                get_pv=self._api_get(PVS), node_allocatable=alloc,
+                                service_account_token=self.tokens.get)
         prober = ProbeManager(exec_sync=self.cri.exec_sync, on_change=self._enqueue_uid, on_event=self._probe_event)
         try:
             resolv = parse_resolv_conf(Path("/etc/resolv.conf").read_text())
@@ -256,6 +261,21 @@ class Kubelet:
             get_secret=lambda ns, n: self.secrets.store.get(f"{ns}/{n}"),
             services=lambda ns: [s for s in self.services.store.list() if s["metadata"].get("namespace") == ns],
             volumes=volumes, cgroups=CgroupManager(parent=cgroup_parent(self.settings.bridge)), prober=prober, pull_credentials=self._pull_credentials)
+
+    async def _request_token(self, namespace: str, account: str, body: Obj) -> Obj:
+        """serviceaccounts/<account>/token: a token bound to the pod, for its projected volume."""
+        return await self.client.create_subresource(resource("v1", "serviceaccounts"), account, "token", body,
+                                                    namespace=namespace)
+
+    async def _token_refresh_loop(self) -> None:
+        """Re-project token volumes every minute; TokenManager renews tokens 80 % through their life."""
+        while True:
+            await asyncio.sleep(TOKEN_REFRESH_PERIOD)
+            for uid, pod in list(self.by_uid.items()):
+                if has_token_projection(pod):
+                    self.queue.add(f"refresh:{uid}")
+            for uid in self.tokens.cached_pods() - set(self.by_uid):
+                self.tokens.forget_pod(uid)
 
     def _aget(self, informer: Informer, res: Any) -> Any:
         async def get(ns: str, name: str) -> Obj | None:
