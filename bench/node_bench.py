@@ -192,6 +192,7 @@ async def cri_floor(n: int, parallelism: int) -> Obj:
 
             warm, warm_sid = await one(-1)   # the first sandbox creates the bridge: kept out, as on the node
             latencies: list[float] = []
+            from_start: list[float] = []
             sandboxes: list[str] = []
             sem = asyncio.Semaphore(parallelism)
 
@@ -199,6 +200,7 @@ async def cri_floor(n: int, parallelism: int) -> Obj:
                 async with sem:
                     dt, sid = await one(i)
                     latencies.append(dt)
+                    from_start.append(time.monotonic() - t0)
                     sandboxes.append(sid)
 
             t0 = time.monotonic()
@@ -220,7 +222,10 @@ async def cri_floor(n: int, parallelism: int) -> Obj:
             delete_wall = time.monotonic() - t1
             await remove(warm_sid)
         return {"pods": n, "parallelism": parallelism, "warmup_pod_seconds": round(warm, 3),
-                "per_pod_seconds": summary(latencies), "wall_seconds": round(wall, 2),
+                "per_pod_seconds": summary(latencies),
+                # all N handed over at once, like the pods created at once: queueing included,
+                # which is what create -> Running is to be compared with
+                "start_to_running_seconds": summary(from_start), "wall_seconds": round(wall, 2),
                 "pods_per_second": round(n / wall, 1) if wall else None,
                 "stop_remove_per_pod_seconds": summary(stop_lat), "stop_remove_wall_seconds": round(delete_wall, 2),
                 "containerd_start_seconds": round(sup.last_start_seconds or 0.0, 3)}
@@ -309,7 +314,16 @@ async def delete_pods(client: APIClient, names: list[str], grace: int) -> None:
     await asyncio.gather(*(one(n) for n in names))
 
 
-async def startup(client: APIClient, n: int, delete_grace: int, timeout: float) -> Obj:
+def node_pids(kyb: KybServer) -> dict[str, int]:
+    """The server, its `kyb agent` child and the agent's containerd."""
+    agent = pids_with(f"agent --kubeconfig {kyb.kubeconfig}")
+    containerd = pids_with(f"containerd --config {kyb.data_dir / 'node' / 'containerd' / 'config.toml'}")
+    assert agent and containerd and kyb.proc is not None, "agent or containerd process not found"
+    return {"agent": agent[0], "containerd": containerd[0], "server": kyb.proc.pid}
+
+
+async def startup(client: APIClient, kyb: KybServer, n: int, delete_grace: int, timeout: float) -> Obj:
+    pids = node_pids(kyb)
     watch = PodWatch(client)
     await watch.start()
     try:
@@ -317,11 +331,13 @@ async def startup(client: APIClient, n: int, delete_grace: int, timeout: float) 
         await create_pods(client, ["warmup"])
         await watch.wait(lambda: "warmup" in watch.running, timeout)
         names = [f"start-{i}" for i in range(n)]
+        ticks0 = {k: cpu_ticks(p) for k, p in pids.items()}
         t0 = time.monotonic()
         sent = await create_pods(client, names)
         created = time.monotonic() - t0
         ok = await watch.wait(lambda: all(x in watch.running for x in names), timeout)
         all_running = time.monotonic() - t0
+        cpu = {f"{k}_cpu_seconds": round((cpu_ticks(p) - ticks0[k]) / CLK_TCK, 2) for k, p in pids.items()}
         lat = [watch.running[x] - sent[x] for x in names if x in watch.running]
         bound = [watch.bound[x] - sent[x] for x in names if x in watch.bound]
         first_status = [watch.node_status[x] - sent[x] for x in names if x in watch.node_status]
@@ -341,7 +357,7 @@ async def startup(client: APIClient, n: int, delete_grace: int, timeout: float) 
                 "first_node_status_to_running_seconds": summary(to_running),
                 "all_running_seconds": round(all_running, 2),
                 "pods_per_second": round(n / all_running, 1) if all_running else None,
-                "delete_grace_seconds": delete_grace, "all_gone": gone_ok,
+                "cpu_until_all_running": cpu, "delete_grace_seconds": delete_grace, "all_gone": gone_ok,
                 "delete_all_to_gone_seconds": round(all_gone, 2)}
     finally:
         await watch.stop()
@@ -350,10 +366,8 @@ async def startup(client: APIClient, n: int, delete_grace: int, timeout: float) 
 # ---- 2. the agent at rest ----
 
 async def idle(client: APIClient, kyb: KybServer, m: int, seconds: float, delete_grace: int, timeout: float) -> Obj:
-    agent = pids_with(f"agent --kubeconfig {kyb.kubeconfig}")
-    containerd = pids_with(f"containerd --config {DATA_DIR / 'node' / 'containerd' / 'config.toml'}")
-    assert agent and containerd and kyb.proc is not None, "agent or containerd process not found"
-    apid, cpid, spid = agent[0], containerd[0], kyb.proc.pid
+    pids = node_pids(kyb)
+    apid, cpid, spid = pids["agent"], pids["containerd"], pids["server"]
     watch = PodWatch(client)
     await watch.start()
     names = [f"idle-{i}" for i in range(m)]
@@ -477,7 +491,7 @@ async def node_phases(args: argparse.Namespace) -> Obj:
                     raise TimeoutError("node not Ready")
                 await asyncio.sleep(0.2)
             if args.pods:
-                out["startup"] = await startup(client, args.pods, args.delete_grace, args.timeout)
+                out["startup"] = await startup(client, kyb, args.pods, args.delete_grace, args.timeout)
             if args.idle_pods:
                 out["idle"] = await idle(client, kyb, args.idle_pods, args.idle_seconds, args.delete_grace,
                                          args.timeout)
@@ -491,13 +505,15 @@ async def node_phases(args: argparse.Namespace) -> Obj:
                             await client.delete(PODS, p["metadata"]["name"], namespace=NAMESPACE,
                                                 grace_period_seconds=0)
         kyb.stop(timeout=30)
+        if args.save_log is not None and kyb.log_path is not None and kyb.log_path.exists():
+            shutil.copyfile(kyb.log_path, args.save_log)   # server + agent log, for profiling
         remove_node(DATA_DIR / "node", BRIDGE)
         shutil.rmtree(DATA_DIR, ignore_errors=True)
     return out
 
 
 async def bench(args: argparse.Namespace) -> Obj:
-    out: Obj = {"machine_before": machine(), "args": vars(args)}
+    out: Obj = {"machine_before": machine(), "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}}
     if args.pods and not args.skip_cri_floor:
         out["cri_floor"] = await cri_floor(args.pods, args.parallelism)
     out.update(await node_phases(args))
@@ -513,6 +529,8 @@ async def bench(args: argparse.Namespace) -> Obj:
         s, f = out["startup"], out["cri_floor"]
         out["ratios"] = {
             "startup_p50_over_cri_p50": _ratio(s["create_to_running_seconds"].get("p50"), f["per_pod_seconds"].get("p50")),
+            "startup_p50_over_cri_start_to_running_p50": _ratio(s["create_to_running_seconds"].get("p50"),
+                                                                f["start_to_running_seconds"].get("p50")),
             "all_running_over_cri_wall": _ratio(s["all_running_seconds"], f["wall_seconds"]),
         }
     out["machine_after"] = machine()
@@ -533,6 +551,7 @@ def main() -> None:
     ap.add_argument("--delete-grace", type=int, default=1,
                     help="gracePeriodSeconds of the deletes (`sleep` as PID 1 ignores SIGTERM: it waits it out)")
     ap.add_argument("--port", type=int, default=PORT, help="API port of the servers this starts")
+    ap.add_argument("--save-log", type=Path, default=None, help="keep the node phases' server/agent log here")
     ap.add_argument("--skip-cri-floor", action="store_true")
     ap.add_argument("--timeout", type=float, default=180.0)
     args = ap.parse_args()
