@@ -78,3 +78,11 @@ def test_token_options_and_bad_tokens(kyb: KybServer) -> None:
     kyb.kubectl("delete", "serviceaccount", "robot")
     gone = kyb.kubectl("get", "pods", env={"KUBECONFIG": cfg}, check=False)
     assert gone.returncode != 0 and "Unauthorized" in gone.stderr
+
+
+def test_discovery_lists_the_authentication_group(kyb: KybServer) -> None:
+    out = kyb.kubectl("api-resources", "--api-group=authentication.k8s.io", "-o", "wide").stdout
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[1:]}
+    assert set(rows) == {"selfsubjectreviews", "tokenreviews"}
+    assert rows["selfsubjectreviews"][1:5] == ["authentication.k8s.io/v1", "false", "SelfSubjectReview", "create"]
+    assert "authentication.k8s.io/v1" in kyb.kubectl("api-versions").stdout.split()
