@@ -223,7 +223,8 @@ class Kubelet:
         assert self.cri is not None
         if await self.cri.image_status(PAUSE_IMAGE) is not None and not self.settings.import_test_images:
             return
-        archives = await asyncio.to_thread(ensure_test_images, self.settings.data_dir / "images")
+        # one cache per user, shared by every node on the machine (built once, atomically)
+        archives = await asyncio.to_thread(ensure_test_images, None)
         for name, path in archives.items():
             if await self.cri.image_status(name) is not None:
                 continue
