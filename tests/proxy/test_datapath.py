@@ -23,9 +23,10 @@ NODE = "node-a"
 
 async def program(lab: NetLab, services: list[dict[str, Any]], slices: list[dict[str, Any]]) -> NftApplier:
     applier = NftApplier(netns=lab.node)
+    table, live = await applier.target()  # alternate tables, as ServiceProxy does
     script = render_ruleset(services, slices, node_name=NODE, node_ips=[NODE_IP], cluster_cidr=CLUSTER_CIDR,
-                            affinity_state=await applier.affinity_state())
-    await applier.apply(script)
+                            affinity_state=await applier.affinity_state(), table=table, replace_table=live)
+    await applier.apply(script, table=table)
     return applier
 
 

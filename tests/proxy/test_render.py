@@ -89,10 +89,12 @@ def render(services: list[dict[str, Any]], slices: list[dict[str, Any]], **kw: A
 TWO = [endpoint_slice("w", endpoint(EP1), endpoint(EP2))]
 RENDER_CASES = [
     pytest.param([service("w", "10.43.0.5")], TWO,
-                 ["10.43.0.5 . tcp . 80 : goto svc-", "numgen random mod 2 vmap { 0 : goto ep-",
-                  f"meta l4proto tcp dnat to {EP1}:8080", f"ip saddr {EP1} jump mark-for-masquerade",
+                 ["10.43.0.5 . tcp . 80 : goto svc-",
+                  f"meta l4proto tcp dnat to numgen random mod 2 map {{ 0 : {EP1} . 8080, 1 : {EP2} . 8080 }}",
+                  f"elements = {{ {EP1} . {EP1},\n\t\t\t{EP2} . {EP2} }}",
+                  "ct status dnat ip saddr . ip daddr @hairpin masquerade",
                   "ip saddr != 10.42.0.0/16 jump mark-for-masquerade"],
-                 ["@aff-", "service-nodeports {\n\t\ttype inet_proto . inet_service : verdict\n\t\telements"],
+                 ["@aff-", "chain ep-", "service-nodeports {\n\t\ttype inet_proto . inet_service : verdict\n\t\telements"],
                  id="clusterip-random-over-two"),
     pytest.param([service("w", "10.43.0.5")], [], ["10.43.0.5 . tcp . 80 : goto reject-chain"], ["svc-"],
                  id="no-endpoints-rejects"),
@@ -101,7 +103,8 @@ RENDER_CASES = [
                  id="internal-local-without-local-endpoints-drops"),
     pytest.param([service("w", "10.43.0.5", sessionAffinity="ClientIP",
                           sessionAffinityConfig={"clientIP": {"timeoutSeconds": 60}})], TWO,
-                 ["flags dynamic,timeout\n\t\ttimeout 60s", "update @aff-", "ip saddr @aff-"], [],
+                 ["flags dynamic,timeout\n\t\ttimeout 60s", "update @aff-", "ip saddr @aff-",
+                  "numgen random mod 2 vmap { 0 : goto ep-", f"meta l4proto tcp dnat to {EP1}:8080"], [],
                  id="client-ip-affinity"),
     pytest.param([service("w", "10.43.0.5", port(80, node_port=30080), type="NodePort")], TWO,
                  ["tcp . 30080 : goto ext-", "\t\tjump mark-for-masquerade\n", "elements = { 192.0.2.10 }"], [],
@@ -109,7 +112,7 @@ RENDER_CASES = [
     pytest.param([service("w", "10.43.0.5", port(80, node_port=30080), type="NodePort",
                           externalTrafficPolicy="Local")],
                  [endpoint_slice("w", endpoint(EP1, node=NODE), endpoint(EP2, node="node-b"))],
-                 ["ip saddr 10.42.0.0/16 goto svc-", "fib saddr type local goto svc-", "numgen random mod 1 vmap"],
+                 ["ip saddr 10.42.0.0/16 goto svc-", "fib saddr type local goto svc-", "dnat to numgen random mod 1 map"],
                  ["\t\tjump mark-for-masquerade\n"], id="nodeport-local-policy"),
     pytest.param([service("w", "10.43.0.5", port(80, node_port=30080), type="NodePort")], [],
                  ["tcp . 30080 : goto reject-chain"], ["ext-"], id="nodeport-without-endpoints-rejects"),
@@ -120,7 +123,7 @@ RENDER_CASES = [
                  id="lb-ip-clash-first-wins"),
     pytest.param([service("u", "10.43.0.10", port(53, protocol="UDP"), port(53, name="t", protocol="TCP"))],
                  [endpoint_slice("u", endpoint(EP1), ports=[{"name": "", "port": 53, "protocol": "UDP"}])],
-                 ["10.43.0.10 . udp . 53 : goto svc-", "meta l4proto udp dnat to", "10.43.0.10 . tcp . 53 : goto reject"],
+                 ["10.43.0.10 . udp . 53 : goto svc-", "meta l4proto udp dnat to numgen", "10.43.0.10 . tcp . 53 : goto reject"],
                  [], id="udp-and-tcp-on-one-ip"),
     pytest.param([], [], ["ip saddr 10.42.0.0/16 ip daddr != { 10.42.0.0/16, 224.0.0.0/4 } masquerade",
                           "add table ip kyb-proxy\ndelete table ip kyb-proxy\ntable ip kyb-proxy {"], [],
@@ -136,6 +139,13 @@ def test_render(services: list[dict[str, Any]], slices: list[dict[str, Any]], pr
         assert fragment in text, fragment
     for fragment in absent:
         assert fragment not in text, fragment
+
+
+def test_render_replacing_the_previous_table() -> None:
+    text = render([], [], table="kyb-proxy-b", replace_table="kyb-proxy")
+    assert text.startswith("add table ip kyb-proxy-b\ndelete table ip kyb-proxy-b\ntable ip kyb-proxy-b {")
+    assert text.endswith("}\nadd table ip kyb-proxy\ndelete table ip kyb-proxy\n")
+    assert render([], [], replace_table="kyb-proxy") == render([], [])
 
 
 def test_render_without_cluster_cidr_has_no_cidr_rules() -> None:

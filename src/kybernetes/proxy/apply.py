@@ -26,6 +26,10 @@ class NftApplier:
     def __init__(self, table: str = "kyb-proxy", *, netns: str | None = None, nft: str = "nft",
                  conntrack: str = "conntrack") -> None:
         self.table = table
+        # The proxy's rules live in `table` or its twin; each apply writes the other one and deletes
+        # the live one in the same transaction (see render.py for why).
+        self.names = (table, f"{table}-b")
+        self.live: str | None = None  # unknown until asked
         self.netns = netns
         self.nft = nft
         self.conntrack = conntrack
@@ -42,13 +46,29 @@ class NftApplier:
         out, err = await proc.communicate(stdin)
         return proc.returncode or 0, out, err
 
-    async def apply(self, script: str) -> None:
-        """Apply a whole-table script in one transaction; raises `NftError` with nft's message."""
+    async def live_table(self) -> str | None:
+        """Which of the two names holds the rules now (asks the kernel the first time)."""
+        if self.live is None:
+            code, out, _ = await self._run(self.nft, "list", "tables", "ip")
+            present = {line.split()[-1] for line in out.decode().splitlines() if line.startswith("table ")}
+            self.live = next((n for n in self.names if n in present), "") if code == 0 else ""
+        return self.live or None
+
+    async def target(self) -> tuple[str, str | None]:
+        """(table to write next, live table that the same transaction must delete)."""
+        live = await self.live_table()
+        return (self.names[1] if live == self.names[0] else self.names[0]), live
+
+    async def apply(self, script: str, *, table: str | None = None) -> None:
+        """Apply a whole-table script in one transaction; raises `NftError` with nft's message.
+        `table` is the table the script defines (default: the base name)."""
         started = time.perf_counter()
         code, _, err = await self._run(self.nft, "-f", "-", stdin=script.encode())
         self.last_nft_seconds = time.perf_counter() - started
         if code != 0:
+            self.live = None  # ask again: the failed transaction changed nothing, but be sure
             raise NftError(f"nft -f failed ({code}): {err.decode(errors='replace')[:2000]}")
+        self.live = table or self.table
 
     async def check(self, script: str) -> None:
         """Parse and validate without committing (`nft -c`)."""
@@ -58,17 +78,23 @@ class NftApplier:
 
     async def affinity_state(self) -> dict[str, list[tuple[str, int]]]:
         """Live ClientIP affinity entries: set name -> [(client ip, seconds left)] (empty if no table)."""
-        code, out, _ = await self._run(self.nft, "-j", "list", "sets", "table", "ip", self.table)
+        live = await self.live_table()
+        if not live:
+            return {}
+        code, out, _ = await self._run(self.nft, "-j", "list", "sets", "table", "ip", live)
         if code != 0:
             return {}
         return parse_affinity_sets(out)
 
     async def delete(self) -> None:
-        """Remove the table (idempotent)."""
-        await self._run(self.nft, "delete", "table", "ip", self.table)
+        """Remove the table and its twin (idempotent)."""
+        for name in self.names:
+            await self._run(self.nft, "delete", "table", "ip", name)
+        self.live = ""
 
     async def list_table(self) -> str:
-        code, out, err = await self._run(self.nft, "list", "table", "ip", self.table)
+        """`nft list table` of the live table."""
+        code, out, err = await self._run(self.nft, "list", "table", "ip", await self.live_table() or self.table)
         if code != 0:
             raise NftError(err.decode(errors="replace"))
         return out.decode()

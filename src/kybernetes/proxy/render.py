@@ -2,20 +2,27 @@
 
 The script recreates one `ip` family table atomically: ``add table`` (so that the next line cannot
 fail), ``delete table``, then the full definition, all applied in one ``nft -f`` transaction, so the
-kernel never sees a half-programmed proxy. The layout follows kube-proxy's nftables mode (facts only):
+kernel never sees a half-programmed proxy. With `replace_table` the definition goes into a fresh
+table and the same transaction deletes the previous one: the applier alternates between two names
+because deleting and recreating one big table by the same name in one transaction is several times
+slower in the kernel (measured: 5.8 s against 1.2 s for 10,000 endpoints).
+The layout follows kube-proxy's nftables mode (facts only):
 
     nat-prerouting / nat-output  ─jump─► services
         services: ip daddr . l4proto . dport  vmap @service-ips      (cluster, LB and external IPs)
                   ip daddr @nodeport-ips l4proto . dport vmap @service-nodeports
     svc-<h>-<ns/name/proto/port>   cluster traffic: masquerade if from outside the cluster CIDR,
-                                   affinity lookups, then  numgen random mod N  vmap → ep chains
+                                   then a random endpoint: ``dnat to numgen random mod N map {...}``;
+                                   with ClientIP affinity, set lookups then ``numgen ... vmap`` to
+    ep-<h>-<...>__<ip>/<port>      per-endpoint chains that record the client and dnat
+    aff-<h>-<...>__<ip>/<port>     dynamic timeout set of client IPs stuck to that endpoint
     ext-<h>-<...>                  external traffic (node port, LB/external IP): masquerade unless
                                    externalTrafficPolicy Local; Local picks only local endpoints
-    ep-<h>-<...>__<ip>/<port>      hairpin masquerade, affinity update, dnat
-    aff-<h>-<...>__<ip>/<port>     dynamic timeout set of client IPs stuck to that endpoint
     filter-input/forward/output    new connections to a front end without endpoints: reject (or
                                    drop, see model rule 5); unknown ports of a cluster IP: reject
     nat-postrouting                marked packets are masqueraded (mark bit 0x4000, cleared first);
+                                   hairpin (an endpoint reaching itself via its Service, matched
+                                   after dnat with the set of ``ip . ip`` pairs) is masqueraded;
                                    pod traffic leaving the cluster CIDR is masqueraded (egress)
 
 Deleting the table forgets the dynamic affinity sets, so callers pass `affinity_state` (read back
@@ -38,11 +45,11 @@ AffinityState = Mapping[str, Sequence[tuple[str, int]]]  # set name -> [(client 
 
 def render_ruleset(services: list[dict[str, Any]], slices: list[dict[str, Any]], *, node_name: str,
                    node_ips: list[str], cluster_cidr: str, table: str = "kyb-proxy",
-                   affinity_state: AffinityState | None = None) -> str:
-    """The complete nft script for `table` from API objects."""
+                   affinity_state: AffinityState | None = None, replace_table: str | None = None) -> str:
+    """The complete nft script for `table` from API objects (see `render_model`)."""
     model = build_model(services, slices, node_name=node_name)
     return render_model(model, node_ips=node_ips, cluster_cidr=cluster_cidr, table=table,
-                        affinity_state=affinity_state)
+                        affinity_state=affinity_state, replace_table=replace_table)
 
 
 def _h(text: str) -> str:
@@ -81,6 +88,7 @@ class _Script:
         self.noep_services: list[str] = []
         self.noep_nodeports: list[str] = []
         self.cluster_ips: list[str] = []
+        self.endpoint_ips: set[str] = set()
         self._keys: set[tuple[str, str, int]] = set()  # (ip or "", proto, port) claimed so far
 
     def claim(self, ip: str, proto: str, port: int) -> bool:
@@ -102,13 +110,15 @@ def _elements(items: Sequence[str]) -> str:
 
 
 def _pick_rules(sp: ServicePort, eps: Sequence[Endpoint]) -> list[str]:
-    """Affinity lookups, then a uniformly random endpoint."""
-    rules = []
+    """A uniformly random endpoint. With affinity: lookups first, then a vmap to endpoint chains
+    (which record the client); without: one dnat through an anonymous map, no chain per endpoint
+    (measured: ten thousand endpoint chains make a whole-table apply several times slower)."""
     if sp.affinity_timeout:
-        rules += [f"ip saddr @{affinity_set(sp, ep)} goto {ep_chain(sp, ep)}" for ep in eps]
-    arms = ", ".join(f"{i} : goto {ep_chain(sp, ep)}" for i, ep in enumerate(eps))
-    rules.append(f"numgen random mod {len(eps)} vmap {{ {arms} }}")
-    return rules
+        rules = [f"ip saddr @{affinity_set(sp, ep)} goto {ep_chain(sp, ep)}" for ep in eps]
+        arms = ", ".join(f"{i} : goto {ep_chain(sp, ep)}" for i, ep in enumerate(eps))
+        return [*rules, f"numgen random mod {len(eps)} vmap {{ {arms} }}"]
+    arms = ", ".join(f"{i} : {ep.ip} . {ep.port}" for i, ep in enumerate(eps))
+    return [f"meta l4proto {sp.protocol.lower()} dnat to numgen random mod {len(eps)} map {{ {arms} }}"]
 
 
 def _no_endpoint_verdict(sp: ServicePort) -> str:
@@ -118,17 +128,14 @@ def _no_endpoint_verdict(sp: ServicePort) -> str:
 def _service(out: _Script, sp: ServicePort, cluster_cidr: str, affinity_state: AffinityState) -> None:
     proto = sp.protocol.lower()
     eps = sorted(set(sp.cluster_endpoints) | set(sp.external_endpoints))
-    for ep in eps:
-        rules = [f"ip saddr {ep.ip} jump mark-for-masquerade"]  # hairpin: a pod reaching itself
-        if sp.affinity_timeout:
-            name = affinity_set(sp, ep)
-            seeds = [f"{ip} timeout {sp.affinity_timeout}s expires {min(left, sp.affinity_timeout)}s"
-                     for ip, left in affinity_state.get(name, ()) if left > 0]
-            out.sets.append(f"\tset {name} {{\n\t\ttype ipv4_addr\n\t\tflags dynamic,timeout\n"
-                            f"\t\ttimeout {sp.affinity_timeout}s\n{_elements(seeds)}\t}}")
-            rules.append(f"update @{name} {{ ip saddr }}")
-        rules.append(f"meta l4proto {proto} dnat to {ep.ip}:{ep.port}")
-        out.chain(ep_chain(sp, ep), rules)
+    out.endpoint_ips.update(ep.ip for ep in eps)
+    for ep in eps if sp.affinity_timeout else ():
+        name = affinity_set(sp, ep)
+        seeds = [f"{ip} timeout {sp.affinity_timeout}s expires {min(left, sp.affinity_timeout)}s"
+                 for ip, left in affinity_state.get(name, ()) if left > 0]
+        out.sets.append(f"\tset {name} {{\n\t\ttype ipv4_addr\n\t\tflags dynamic,timeout\n"
+                        f"\t\ttimeout {sp.affinity_timeout}s\n{_elements(seeds)}\t}}")
+        out.chain(ep_chain(sp, ep), [f"update @{name} {{ ip saddr }}", f"meta l4proto {proto} dnat to {ep.ip}:{ep.port}"])
 
     if sp.cluster_endpoints:
         rules = [f"ip saddr != {cluster_cidr} jump mark-for-masquerade"] if cluster_cidr else []
@@ -166,7 +173,9 @@ def _service(out: _Script, sp: ServicePort, cluster_cidr: str, affinity_state: A
 
 
 def render_model(model: Iterable[ServicePort], *, node_ips: Sequence[str], cluster_cidr: str,
-                 table: str = "kyb-proxy", affinity_state: AffinityState | None = None) -> str:
+                 table: str = "kyb-proxy", affinity_state: AffinityState | None = None,
+                 replace_table: str | None = None) -> str:
+    """The script; with `replace_table`, the same transaction also deletes that (previous) table."""
     out = _Script()
     for sp in model:
         _service(out, sp, cluster_cidr, affinity_state or {})
@@ -182,11 +191,15 @@ def render_model(model: Iterable[ServicePort], *, node_ips: Sequence[str], clust
                  f"{_elements(out.noep_nodeports)}\t}}")
     lines.append(f"\tset nodeport-ips {{\n\t\ttype ipv4_addr\n{_elements(sorted(set(node_ips)))}\t}}")
     lines.append(f"\tset cluster-ips {{\n\t\ttype ipv4_addr\n{_elements(sorted(set(out.cluster_ips)))}\t}}")
+    hairpin = [f"{ip} . {ip}" for ip in sorted(out.endpoint_ips)]
+    lines.append(f"\tset hairpin {{\n\t\ttype ipv4_addr . ipv4_addr\n{_elements(hairpin)}\t}}")
     lines += out.sets
     fixed = _Script()
     fixed.chain("nat-prerouting", ["jump services"], "type nat hook prerouting priority dstnat; policy accept;")
     fixed.chain("nat-output", ["jump services"], "type nat hook output priority -100; policy accept;")
-    post = ["jump masquerading"]
+    # Hairpin: after dnat, an endpoint talking to itself through its Service must be masqueraded,
+    # or its reply would skip the reverse translation.
+    post = ["jump masquerading", "ct status dnat ip saddr . ip daddr @hairpin masquerade"]
     if cluster_cidr:  # egress: pods reaching outside the cluster leave with the node's address
         post.append(f"ip saddr {cluster_cidr} ip daddr != {{ {cluster_cidr}, 224.0.0.0/4 }} masquerade")
     fixed.chain("nat-postrouting", post, "type nat hook postrouting priority srcnat; policy accept;")
@@ -215,4 +228,6 @@ def render_model(model: Iterable[ServicePort], *, node_ips: Sequence[str], clust
     lines += fixed.chains
     lines += out.chains
     lines.append("}")
+    if replace_table and replace_table != table:
+        lines += [f"add table ip {replace_table}", f"delete table ip {replace_table}"]
     return "\n".join(lines) + "\n"

@@ -146,10 +146,11 @@ class ServiceProxy:
         node_ips, cidr = list(self.node_ips), self.cluster_cidr
         model = await asyncio.to_thread(build_model, services, slices, node_name=self.node_name)
         affinity = await self.applier.affinity_state() if any(sp.affinity_timeout for sp in model) else {}
-        script = await asyncio.to_thread(render_model, model, node_ips=node_ips, cluster_cidr=cidr,
-                                         table=self.applier.table, affinity_state=affinity)
+        table, live = await self.applier.target()
+        script = await asyncio.to_thread(render_model, model, node_ips=node_ips, cluster_cidr=cidr, table=table,
+                                         affinity_state=affinity, replace_table=live)
         self.last_render_seconds = time.monotonic() - started
-        await self.applier.apply(script)
+        await self.applier.apply(script, table=table)
         self.last_nft_seconds = self.applier.last_nft_seconds
         stale = stale_udp_flows(self._model, model)
         if stale:

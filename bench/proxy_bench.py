@@ -1,0 +1,182 @@
+"""Proxy benchmark: render + apply of 1,000 Services / 10,000 endpoints, beside `nft -f` of the same
+script by hand, and the change-to-programmed latency of one EndpointSlice change through
+ServiceProxy against a real `kyb server`. Prints JSON.
+
+Runs as root (it creates the scratch network namespace `kybp1-bench` and removes it at the end).
+
+    .venv/bin/python bench/proxy_bench.py [--services 1000] [--endpoints-per-service 10] [--api-services 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from kybernetes.client.config import load_kubeconfig
+from kybernetes.client.rest import APIClient, resource
+from kybernetes.proxy.apply import NftApplier
+from kybernetes.proxy.model import build_model
+from kybernetes.proxy.render import render_model, render_ruleset
+from kybernetes.proxy.runner import ServiceProxy
+from kybernetes.testing.cluster import KybServer
+
+NETNS = "kybp1-bench"
+API_PORT = 18810
+NODE = "bench-node"
+NODE_IPS = ["10.99.9.1"]
+CIDR = "10.42.0.0/16"
+SERVICES = resource("v1", "services", namespaced=True)
+SLICES = resource("discovery.k8s.io/v1", "endpointslices", namespaced=True)
+
+
+def objects(n_services: int, per_service: int, ns: str = "bench") -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A mix like a real cluster: mostly TCP ClusterIP, every 10th NodePort, every 20th with ClientIP
+    affinity, every 7th UDP."""
+    services, slices = [], []
+    for i in range(n_services):
+        name = f"svc-{i}"
+        proto = "UDP" if i % 7 == 0 else "TCP"
+        spec: dict[str, Any] = {"type": "ClusterIP", "clusterIP": f"10.43.{i // 250}.{i % 250 + 1}",
+                                "ports": [{"name": "p", "port": 80, "protocol": proto, "targetPort": 8080}]}
+        if i % 10 == 0:
+            spec["type"] = "NodePort"
+            spec["ports"][0]["nodePort"] = 30000 + i % 2700
+        if i % 20 == 0:
+            spec["sessionAffinity"] = "ClientIP"
+        spec["clusterIPs"] = [spec["clusterIP"]]
+        services.append({"apiVersion": "v1", "kind": "Service", "metadata": {"namespace": ns, "name": name},
+                         "spec": spec})
+        eps = []
+        for j in range(per_service):
+            k = i * per_service + j
+            eps.append({"addresses": [f"10.42.{k // 250}.{k % 250 + 1}"], "conditions": {"ready": True},
+                        "nodeName": NODE if j % 3 == 0 else "other"})
+        slices.append({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                       "metadata": {"namespace": ns, "name": f"{name}-a",
+                                    "labels": {"kubernetes.io/service-name": name}},
+                       "addressType": "IPv4", "endpoints": eps,
+                       "ports": [{"name": "p", "port": 8080, "protocol": proto}]})
+    return services, slices
+
+
+def sh(*args: str) -> None:
+    subprocess.run(list(args), check=True, capture_output=True)
+
+
+def bench_render_apply(n: int, per: int, repeats: int) -> dict[str, Any]:
+    services, slices = objects(n, per)
+    render_s, model_s, applier_s, hand_s = [], [], [], []
+    script = ""
+    applier = NftApplier(netns=NETNS)
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        model = build_model(services, slices, node_name=NODE)
+        t1 = time.perf_counter()
+        script = render_model(model, node_ips=NODE_IPS, cluster_cidr=CIDR)
+        t2 = time.perf_counter()
+        asyncio.run(applier.apply(script))
+        t3 = time.perf_counter()
+        model_s.append(t1 - t0)
+        render_s.append(t2 - t0)
+        applier_s.append(t3 - t0)
+    assert script == render_ruleset(services, slices, node_name=NODE, node_ips=NODE_IPS, cluster_cidr=CIDR)
+    with tempfile.NamedTemporaryFile("w", suffix=".nft", delete=False) as f:
+        f.write(script)
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        sh("nsenter", f"--net=/var/run/netns/{NETNS}", "nft", "-f", f.name)
+        hand_s.append(time.perf_counter() - t0)
+    Path(f.name).unlink()
+    asyncio.run(applier.delete())
+    med = statistics.median
+    return {"services": n, "endpoints": n * per, "script_bytes": len(script), "script_lines": script.count("\n"),
+            "model_s": round(med(model_s), 4), "render_s": round(med(render_s), 4),
+            "render_plus_apply_s": round(med(applier_s), 4), "nft_by_hand_s": round(med(hand_s), 4),
+            "ratio_render_apply_to_nft": round(med(applier_s) / med(hand_s), 3)}
+
+
+async def _create_all(client: APIClient, res: Any, objs: list[dict[str, Any]], ns: str, workers: int = 8) -> None:
+    queue = list(objs)
+
+    async def worker() -> None:
+        while queue:
+            await client.create(res, queue.pop(), namespace=ns)
+    await asyncio.gather(*(worker() for _ in range(workers)))
+
+
+async def bench_latency(api_services: int, per: int, changes: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="kybp1-bench-") as tmp:
+        server = KybServer(Path(tmp), port=API_PORT)
+        server.start()
+        try:
+            async with APIClient(load_kubeconfig(server.kubeconfig), user_agent="kyb-proxy-bench") as client:
+                await client.create(resource("v1", "namespaces"), {"metadata": {"name": "bench"}})
+                services, slices = objects(api_services, per)
+                for svc in services:  # let the apiserver allocate; fixed IPs may fall outside its range
+                    svc["spec"].pop("clusterIP")
+                    svc["spec"].pop("clusterIPs")
+                    for p in svc["spec"]["ports"]:
+                        p.pop("nodePort", None)
+                t0 = time.perf_counter()
+                await _create_all(client, SERVICES, services, "bench")
+                await _create_all(client, SLICES, slices, "bench")
+                create_s = time.perf_counter() - t0
+                proxy = ServiceProxy(client, node_name=NODE, node_ips=NODE_IPS, cluster_cidr=CIDR,
+                                     applier=NftApplier(netns=NETNS))
+                t0 = time.perf_counter()
+                await proxy.start(timeout=120)
+                first_sync_s = time.perf_counter() - t0
+                lat = []
+                for i in range(changes):
+                    sl = await client.get(SLICES, "svc-1-a", namespace="bench")
+                    sl["endpoints"][0]["conditions"]["ready"] = i % 2 == 1
+                    started = time.perf_counter()
+                    updated = await client.update(SLICES, sl, namespace="bench")
+                    rv = updated["metadata"]["resourceVersion"]
+                    while ((proxy.slices.store.get("bench/svc-1-a") or {}).get("metadata", {})
+                           .get("resourceVersion") != rv):
+                        await asyncio.sleep(0.002)
+                    await proxy.wait_programmed(timeout=10)
+                    lat.append(time.perf_counter() - started)
+                    await asyncio.sleep(0.3)
+                result = {"api_services": api_services, "api_endpoints": api_services * per,
+                          "create_objects_s": round(create_s, 2), "first_sync_s": round(first_sync_s, 3),
+                          "sync_s": round(proxy.last_sync_seconds, 4), "render_s": round(proxy.last_render_seconds, 4),
+                          "nft_s": round(proxy.last_nft_seconds, 4), "changes": changes,
+                          "change_to_programmed_median_s": round(statistics.median(lat), 4),
+                          "change_to_programmed_max_s": round(max(lat), 4)}
+                await proxy.stop()
+                return result
+        finally:
+            server.stop()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--services", type=int, default=1000)
+    ap.add_argument("--endpoints-per-service", type=int, default=10)
+    ap.add_argument("--api-services", type=int, default=1000)
+    ap.add_argument("--changes", type=int, default=10)
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    subprocess.run(["ip", "netns", "del", NETNS], capture_output=True)
+    sh("ip", "netns", "add", NETNS)
+    try:
+        out = {"render_apply": bench_render_apply(args.services, args.endpoints_per_service, args.repeats),
+               "latency": asyncio.run(bench_latency(args.api_services, args.endpoints_per_service, args.changes))}
+    finally:
+        subprocess.run(["ip", "netns", "del", NETNS], capture_output=True)
+    json.dump(out, sys.stdout, indent=2)
+    print()
+
+
+if __name__ == "__main__":
+    main()
