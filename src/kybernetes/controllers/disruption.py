@@ -13,6 +13,15 @@ For a budget and the pods its selector picks in its namespace:
   deleted (then it no longer counts as healthy anyway) or 2 minutes passed.
 - disruptionsAllowed: currentHealthy - desiredHealthy (0 if negative or nothing expected);
   condition DisruptionAllowed True/SufficientPods or False/InsufficientPods; observedGeneration.
+
+A budget is requeued when a pod it selects changes and also when a workload's scale changes
+(ReplicaSet, Deployment, StatefulSet, ReplicationController: added, deleted or ``spec.replicas``
+changed). Upstream only reads those kinds through listers and relies on the pod events a scale
+causes; but our workload and pod caches are separate watches, so the pod event may be handled
+while the workload cache still holds the old scale, leaving expectedPods stale until some
+unrelated pod change. The budgets requeued are those whose selector matches the workload's pod
+template labels or the labels of a cached pod the workload controls (directly, or through its
+ReplicaSets for a Deployment).
 """
 
 from __future__ import annotations
@@ -96,6 +105,29 @@ def desired_and_expected(pdb: Mapping[str, Any], pods: Sequence[Mapping[str, Any
     return 0, len(pods)
 
 
+def selects_any(pdb: Mapping[str, Any], label_sets: Sequence[Mapping[str, str]]) -> bool:
+    """Whether the budget's selector matches any of the label sets (an invalid or missing selector
+    matches nothing)."""
+    sel = (pdb.get("spec") or {}).get("selector")
+    if sel is None:
+        return False
+    try:
+        selector = selector_from_label_selector(sel)
+    except Exception:
+        return False
+    return any(selector.matches(labels) for labels in label_sets)
+
+
+def scale_changed(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> bool:
+    """Whether a workload event changes what a budget computes from it (its existence, identity or
+    ``spec.replicas``); status-only updates do not."""
+    if old is None or new is None:
+        return True
+    om, nm = old.get("metadata") or {}, new.get("metadata") or {}
+    return bool(om.get("uid") != nm.get("uid")
+                or (old.get("spec") or {}).get("replicas", 1) != (new.get("spec") or {}).get("replicas", 1))
+
+
 @dataclass
 class Computed:
     status: Obj
@@ -160,6 +192,8 @@ class DisruptionController:
         pdbs.add_handlers(self.controller.handlers())
         pods.add_handlers(on_add=self._pod_changed, on_update=lambda _o, n: self._pod_changed(n),
                           on_delete=self._pod_changed)
+        for kind, informer in owners.items():
+            self._watch_scale(kind, informer)
 
     async def run(self) -> None:
         await self.controller.run()
@@ -173,6 +207,39 @@ class DisruptionController:
                     self.controller.enqueue(pdb)
             except Exception:  # an invalid selector selects nothing
                 continue
+
+    def _watch_scale(self, kind: str, informer: Informer) -> None:
+        informer.add_handlers(on_add=lambda o: self._workload_scaled(kind, None, o),
+                              on_update=lambda o, n: self._workload_scaled(kind, o, n),
+                              on_delete=lambda o: self._workload_scaled(kind, o, None))
+
+    def _workload_scaled(self, kind: str, old: Obj | None, new: Obj | None) -> None:
+        """Requeue the budgets that select the pods of a workload whose scale changed."""
+        obj = new if new is not None else old
+        if obj is None or not scale_changed(old, new):
+            return
+        meta = obj.get("metadata") or {}
+        ns = str(meta.get("namespace") or "")
+        pdbs = self.pdbs.store.by_index(NAMESPACE_INDEX, ns)
+        if not pdbs:
+            return
+        template = (obj.get("spec") or {}).get("template") or {}
+        labels: list[Mapping[str, str]] = [(template.get("metadata") or {}).get("labels") or {}]
+        owners = {str(meta.get("uid") or "")}
+        if kind == "Deployment":
+            # A Deployment's pods are owned by its ReplicaSets.
+            for rs in self.owners["ReplicaSet"].store.list():
+                rmeta = rs.get("metadata") or {}
+                if rmeta.get("namespace") == ns and any(
+                        r.get("controller") and r.get("uid") in owners for r in rmeta.get("ownerReferences") or []):
+                    owners.add(str(rmeta.get("uid") or ""))
+        for pod in self.pods.store.by_index(NAMESPACE_INDEX, ns):
+            pmeta = pod.get("metadata") or {}
+            if any(r.get("controller") and r.get("uid") in owners for r in pmeta.get("ownerReferences") or []):
+                labels.append(pmeta.get("labels") or {})
+        for pdb in pdbs:
+            if selects_any(pdb, labels):
+                self.controller.enqueue(pdb)
 
     def _controller_scale(self, namespace: str, pods: Sequence[Obj]) -> int | None:
         """The summed replicas of the pods' distinct controllers; None if a pod has none we know."""
