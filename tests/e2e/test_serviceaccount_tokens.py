@@ -86,3 +86,37 @@ def test_discovery_lists_the_authentication_group(kyb: KybServer) -> None:
     assert set(rows) == {"selfsubjectreviews", "tokenreviews"}
     assert rows["selfsubjectreviews"][1:5] == ["authentication.k8s.io/v1", "false", "SelfSubjectReview", "create"]
     assert "authentication.k8s.io/v1" in kyb.kubectl("api-versions").stdout.split()
+
+
+def test_legacy_token_secret(kyb: KybServer) -> None:
+    import base64
+
+    kyb.kubectl("create", "serviceaccount", "legacy")
+    kyb.kubectl("apply", "-f", "-", input=json.dumps({
+        "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token",
+        "metadata": {"name": "legacy-token", "annotations": {"kubernetes.io/service-account.name": "legacy"}}}))
+    deadline = time.monotonic() + 20
+    while True:
+        secret = json.loads(kyb.kubectl("get", "secret", "legacy-token", "-o", "json").stdout)
+        if (secret.get("data") or {}).get("token"):
+            break
+        assert time.monotonic() < deadline, secret
+        time.sleep(0.2)
+    assert set(secret["data"]) == {"token", "ca.crt", "namespace"}
+    assert base64.b64decode(secret["data"]["namespace"]) == b"default"
+    token = base64.b64decode(secret["data"]["token"]).decode()
+    cfg = str(token_kubeconfig(kyb, token, "legacy"))
+    who = json.loads(kyb.kubectl("auth", "whoami", "-o", "json", env={"KUBECONFIG": cfg}).stdout)
+    assert who["status"]["userInfo"]["username"] == "system:serviceaccount:default:legacy"
+    kyb.kubectl("delete", "secret", "legacy-token")
+    gone = kyb.kubectl("get", "pods", env={"KUBECONFIG": cfg}, check=False)
+    assert gone.returncode != 0 and "Unauthorized" in gone.stderr
+    # deleting the account deletes its token secrets
+    kyb.kubectl("apply", "-f", "-", input=json.dumps({
+        "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token",
+        "metadata": {"name": "legacy-token2", "annotations": {"kubernetes.io/service-account.name": "legacy"}}}))
+    kyb.kubectl("delete", "serviceaccount", "legacy")
+    deadline = time.monotonic() + 20
+    while kyb.kubectl("get", "secret", "legacy-token2", check=False).returncode == 0:
+        assert time.monotonic() < deadline, "orphaned token secret kept"
+        time.sleep(0.2)

@@ -9,8 +9,8 @@ import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from kybernetes.apiserver import satoken
-from kybernetes.apiserver.satoken import Ref, TokenError
+from kybernetes.machinery import satoken
+from kybernetes.machinery.satoken import Ref, TokenError
 
 KEY = ec.generate_private_key(ec.SECP256R1())
 OTHER_KEY = ec.generate_private_key(ec.SECP256R1())

@@ -27,7 +27,7 @@ from typing import Any
 
 from aiohttp import web
 
-from kybernetes.apiserver import satoken
+from kybernetes.machinery import satoken
 
 AUTHENTICATED_GROUP = "system:authenticated"
 

@@ -19,13 +19,13 @@ from aiohttp import web
 
 from kybernetes.api.resources import Resource
 from kybernetes.api.schemas import REGISTRY
-from kybernetes.apiserver import authn, codec, satoken, tables
+from kybernetes.apiserver import authn, codec, tables
 from kybernetes.apiserver.authn import UserInfo
 from kybernetes.apiserver.cache import CacheEvent, Entry
 from kybernetes.apiserver.registry import eviction, podproxy, tokenrequest
 from kybernetes.apiserver.registry.store import DeleteOptions, ListPage, Store, WriteOptions
 from kybernetes.apiserver.requestinfo import RequestInfo
-from kybernetes.machinery import errors, fieldcheck, fields, labels, managedfields
+from kybernetes.machinery import errors, fieldcheck, fields, labels, managedfields, satoken
 from kybernetes.machinery.apply import operation as ssa
 from kybernetes.machinery.patch.merge import apply_merge_patch
 from kybernetes.machinery.patch.strategic import apply_strategic_merge_patch

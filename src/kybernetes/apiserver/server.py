@@ -19,7 +19,7 @@ from aiohttp import web
 
 from kybernetes.api import resources as res
 from kybernetes.api.schemas import REGISTRY
-from kybernetes.apiserver import admission, authn, discovery, openapi, satoken
+from kybernetes.apiserver import admission, authn, discovery, openapi
 from kybernetes.apiserver.cache import WatchCache, bucket_of
 from kybernetes.apiserver.crd import openapi as crd_openapi
 from kybernetes.apiserver.crd.controller import CRDController
@@ -37,7 +37,7 @@ from kybernetes.apiserver.rest import (
     status_response,
 )
 from kybernetes.apiserver.strategy import strategy_for
-from kybernetes.machinery import errors
+from kybernetes.machinery import errors, satoken
 from kybernetes.storage.interface import Storage
 
 log = logging.getLogger(__name__)

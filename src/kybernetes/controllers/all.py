@@ -18,5 +18,6 @@ import kybernetes.controllers.podgc
 import kybernetes.controllers.replicaset
 import kybernetes.controllers.rootcacert
 import kybernetes.controllers.serviceaccount
+import kybernetes.controllers.serviceaccounttoken
 import kybernetes.controllers.statefulset
 import kybernetes.controllers.ttlafterfinished  # noqa: F401

@@ -22,9 +22,8 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from kybernetes.apiserver import satoken
 from kybernetes.apiserver.registry.store import Store
-from kybernetes.machinery import errors
+from kybernetes.machinery import errors, satoken
 
 Obj = dict[str, Any]
 GROUP = "authentication.k8s.io"
