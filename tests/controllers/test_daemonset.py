@@ -11,6 +11,7 @@ from kybernetes.controllers.daemonset.history import (
     FailedPodBackoff,
     history_plan,
     new_revision,
+    pods_to_relabel,
     revision_data,
     revisions_to_delete,
 )
@@ -254,6 +255,11 @@ HISTORY = [
     ("current is newest", [rev("a", 1, "old"), rev("b", 2, "busybox")], "b", None, 3),
     ("rollback renumbers", [rev("b", 1, "busybox"), rev("a", 2, "old")], "b", 3, 3),
     ("changed template: create next", [rev("a", 1, "old"), rev("c", 4, "other")], None, None, 5),
+    ("duplicates: highest number kept", [rev("d1", 3, "busybox"), rev("a", 1, "old"), rev("d2", 2, "busybox")],
+     "d1", None, 4),
+    ("duplicates: renumbered above old", [rev("d1", 1, "busybox"), rev("a", 2, "old"), rev("d2", 1, "busybox")],
+     "d2", 3, 3),
+    ("current ties an old number: renumbered", [rev("a", 2, "old"), rev("b", 2, "busybox")], "b", 3, 3),
 ]
 
 
@@ -263,7 +269,16 @@ def test_history_plan(revs: list[Obj], current: str | None, renumber: int | None
     plan = history_plan(ds(), revs)
     got = plan.current["metadata"]["labels"]["controller-revision-hash"] if plan.current else None
     assert (got, plan.renumber_to, plan.create_number) == (current, renumber, create)
-    assert len(plan.old) == len(revs) - (1 if current else 0)
+    assert len(plan.old) + len(plan.duplicates) == len(revs) - (1 if current else 0)
+    assert all(r["data"] == plan.current["data"] for r in plan.duplicates) if plan.current else not plan.duplicates
+    assert not any(r["data"] == revision_data(ds()) for r in plan.old)
+
+
+def test_pods_to_relabel_only_the_duplicates_live_pods() -> None:
+    dups = [rev("d2", 2, "busybox"), rev("d3", 1, "busybox")]
+    pods = [pod("a", "n1", hash_="d1"), pod("b", "n2", hash_="d2"), pod("c", "n3", hash_="old"),
+            pod("d", "n4", hash_="d3"), pod("e", "n5", hash_="d2", deleting=True)]
+    assert [p["metadata"]["name"] for p in pods_to_relabel(pods, dups)] == ["b", "d"]
 
 
 def test_revisions_to_delete_keeps_limit_and_live() -> None:
@@ -286,3 +301,63 @@ def test_failed_pod_backoff_doubles_and_caps() -> None:
     assert b.in_backoff(k, 5.0) == 4.0
     b.next(k, 100.0)  # idle beyond twice the maximum: start over
     assert b.in_backoff(k, 100.0) == 1.0
+
+
+# --- duplicate revisions, through the controller --------------------------------------------------
+
+class RecordingClient:
+    """Just enough of APIClient for `_ensure_revision`: records writes, patches labels in place."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, str]] = []
+
+    async def patch(self, res: Any, name: str, body: Obj, *, namespace: str = "", patch_type: str = "") -> Obj:
+        self.calls.append(("patch", res.plural, name))
+        return {"metadata": {"name": name, "labels": dict(body["metadata"]["labels"]), "patched": True}}
+
+    async def delete(self, res: Any, name: str, *, namespace: str = "", preconditions: Obj | None = None) -> Obj:
+        self.calls.append(("delete", res.plural, name))
+        return {}
+
+    async def update(self, res: Any, body: Obj, *, namespace: str = "") -> Obj:
+        self.calls.append(("update", res.plural, f"{body['metadata']['name']}@{body['revision']}"))
+        return body
+
+
+async def test_duplicate_current_revisions_are_removed_and_their_pods_relabelled() -> None:
+    from typing import cast
+
+    from kybernetes.client import APIClient, EventRecorder, Informer
+    from kybernetes.client.store import NAMESPACE_INDEX, index_by_namespace, index_by_owner_uid
+    from kybernetes.controllers.daemonset.controller import (
+        DAEMONSETS,
+        NODES,
+        PODS,
+        REVISIONS,
+        DaemonSetController,
+    )
+    from kybernetes.controllers.replicaset import OWNER_INDEX
+
+    client = RecordingClient()
+    api = cast(APIClient, client)
+    idx = {NAMESPACE_INDEX: index_by_namespace, OWNER_INDEX: index_by_owner_uid}
+    revisions = Informer(api, REVISIONS, indexers=idx)
+    ctl = DaemonSetController(api, Informer(api, PODS, indexers=idx), Informer(api, NODES),
+                              Informer(api, DAEMONSETS, indexers={NAMESPACE_INDEX: index_by_namespace}), revisions,
+                              cast(EventRecorder, None))
+    for r, uid in ((rev("keep", 2, "busybox"), "u-keep"), (rev("dup", 1, "busybox"), "u-dup"),
+                   (rev("old", 3, "old"), "u-old")):
+        r["metadata"]["uid"] = uid
+        revisions.store.upsert(r)
+    pods = [pod("a", "n1", hash_="keep"), pod("b", "n2", hash_="dup"), pod("c", "n3", hash_="old")]
+    for p in pods:
+        p["metadata"]["namespace"] = "default"
+        p["metadata"]["ownerReferences"] = [{"kind": "DaemonSet", "uid": "ds-uid", "controller": True}]
+    hash_ = await ctl._ensure_revision(ds(), pods)
+    assert hash_ == "keep"
+    # The duplicate's pod is relabelled before the duplicate goes; the kept revision is renumbered
+    # above the old template's (3); the old template's pod keeps its hash.
+    assert client.calls == [("patch", "pods", "b"), ("delete", "controllerrevisions", "agent-dup"),
+                            ("update", "controllerrevisions", "agent-keep@4")]
+    assert [p["metadata"]["labels"]["controller-revision-hash"] for p in pods] == ["keep", "keep", "old"]
+    assert pods[1]["metadata"].get("patched") is True

@@ -34,9 +34,11 @@ from kybernetes.client.store import (
 )
 from kybernetes.controllers.daemonset.history import (
     FailedPodBackoff,
+    hash_of,
     history_plan,
     matches,
     new_revision,
+    pods_to_relabel,
     revision_hash,
     revision_name,
     revisions_to_delete,
@@ -197,7 +199,7 @@ class DaemonSetController:
         if meta(ds).get("deletionTimestamp"):
             await self._write_status(ds, nodes, pods, self._current_hash(ds), now, observe=False)
             return
-        hash_ = await self._ensure_revision(ds)
+        hash_ = await self._ensure_revision(ds, pods)
         if hash_ is None:
             return
         if not self.expectations.satisfied(key):
@@ -266,13 +268,16 @@ class DaemonSetController:
                     raise
         return kept
 
-    async def _ensure_revision(self, ds: Obj) -> str | None:
-        """The hash of the template's revision, creating or renumbering it as needed."""
+    async def _ensure_revision(self, ds: Obj, pods: list[Obj]) -> str | None:
+        """The hash of the template's revision, creating, deduplicating or renumbering it as needed
+        (relabelled pods are replaced in `pods` by their new versions)."""
         ns = meta(ds).get("namespace") or ""
         revs = await self._claim_revisions(ds)
         plan = history_plan(ds, revs)
         if plan.current is not None:
             cur = plan.current
+            if plan.duplicates and not await self._dedup(ds, cur, plan.duplicates, pods):
+                return None
             if plan.renumber_to is not None:
                 body = copy.deepcopy(cur)
                 body["revision"] = plan.renumber_to
@@ -306,6 +311,38 @@ class DaemonSetController:
             if not (is_not_found(e) or is_conflict(e)):
                 raise
         return None  # the status update enqueues another sync with the new hash
+
+    async def _dedup(self, ds: Obj, keep: Obj, duplicates: list[Obj], pods: list[Obj]) -> bool:
+        """Relabel the duplicates' pods with the kept revision's hash, then delete the duplicates.
+        False when a pod could not be relabelled (the sync is retried; no revision is deleted
+        while a pod still names it)."""
+        ns = meta(ds).get("namespace") or ""
+        keep_hash = hash_of(keep)
+        patch = {"metadata": {"labels": {REVISION_HASH_LABEL: keep_hash}}}
+        for pod in pods_to_relabel(pods, duplicates):
+            try:
+                updated = await self.client.patch(PODS, meta(pod)["name"], patch, namespace=ns,
+                                                  patch_type="strategic")
+            except APIError as e:
+                if is_not_found(e):
+                    continue
+                if is_conflict(e):
+                    self.controller.queue.add_after(meta_namespace_key(ds), 1.0)
+                    return False
+                raise
+            for i, p in enumerate(pods):
+                if p is pod:
+                    pods[i] = updated
+        for rev in duplicates:
+            try:
+                await self.client.delete(REVISIONS, meta(rev)["name"], namespace=ns,
+                                         preconditions={"uid": str(meta(rev).get("uid") or "")})
+            except APIError as e:
+                if not (is_not_found(e) or is_conflict(e)):
+                    raise
+        log.info("daemonset %s/%s: removed %d duplicate revision(s) of %s", ns, meta(ds).get("name"),
+                 len(duplicates), meta(keep).get("name"))
+        return True
 
     async def _manage(self, key: str, ds: Obj, nodes: list[Obj], pods: list[Obj], hash_: str,
                       now: float) -> str | None:

@@ -6,13 +6,21 @@ whose `revision` orders the history `kubectl rollout history` shows. Pods carry 
 `controller-revision-hash` label; a template that returns to an earlier revision's content
 reuses that revision, renumbered as the newest. Beyond revisionHistoryLimit the lowest revisions
 that no live pod still uses are deleted.
+
+Several revisions can match the template at once (e.g. one adopted from an orphaned history next
+to one created meanwhile, or a manager that failed over mid-create). As upstream, the one with
+the highest revision number is kept and the others are deleted after the pods labelled with
+their hashes are relabelled with the kept one's, so those pods count as up to date rather than
+being rolled. Upstream relabels every pod whose hash differs from the kept one, which would also
+mark pods of older templates as current and stop them from ever being updated; only the
+duplicates' pods are relabelled here.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kybernetes.controllers.daemonset.placement import REVISION_HASH_LABEL
@@ -64,22 +72,39 @@ def new_revision(ds: Mapping[str, Any], hash_: str, number: int) -> Obj:
 @dataclass
 class HistoryPlan:
     current: Obj | None  # the revision matching the template, if it exists
-    old: list[Obj]  # the others
+    old: list[Obj]  # the revisions of other templates
     renumber_to: int | None  # the current revision must become this number (it is not the newest)
     create_number: int  # the number a new revision gets when `current` is None
+    duplicates: list[Obj] = field(default_factory=list)  # other revisions matching the template
+
+
+def hash_of(rev: Mapping[str, Any]) -> str:
+    """A revision's hash label (upstream falls back to the name for revisions without one)."""
+    return str((meta(rev).get("labels") or {}).get(REVISION_HASH_LABEL) or meta(rev).get("name") or "")
 
 
 def history_plan(ds: Mapping[str, Any], revisions: Sequence[Obj]) -> HistoryPlan:
-    """Split the DaemonSet's revisions into the current one and the rest. Of several matching
-    revisions the newest is current (the others count as old)."""
-    top = max((revision_number(r) for r in revisions), default=0)
-    matching = sorted((r for r in revisions if matches(ds, r)), key=revision_number)
+    """Split the DaemonSet's revisions into the current one, duplicates of it and the rest. Of
+    several matching revisions the one with the highest number is current (equal numbers: the
+    greatest name, so the choice is stable)."""
+    matching = sorted((r for r in revisions if matches(ds, r)),
+                      key=lambda r: (revision_number(r), str(meta(r).get("name") or "")))
     current = matching[-1] if matching else None
-    old = [r for r in revisions if r is not current]
+    duplicates = matching[:-1]
+    old = [r for r in revisions if not any(r is m for m in matching)]
+    top = max((revision_number(r) for r in old), default=0)
     renumber: int | None = None
-    if current is not None and revision_number(current) < top:
+    if current is not None and revision_number(current) <= top:
         renumber = top + 1
-    return HistoryPlan(current, old, renumber, top + 1)
+    return HistoryPlan(current, old, renumber, max(top, *(revision_number(r) for r in matching), 0) + 1,
+                       duplicates)
+
+
+def pods_to_relabel(pods: Sequence[Obj], duplicates: Sequence[Obj]) -> list[Obj]:
+    """The live pods labelled with a duplicate revision's hash (they run the current template)."""
+    dup_hashes = {hash_of(r) for r in duplicates}
+    return [p for p in pods if not meta(p).get("deletionTimestamp")
+            and (meta(p).get("labels") or {}).get(REVISION_HASH_LABEL) in dup_hashes]
 
 
 def revisions_to_delete(ds: Mapping[str, Any], old: Sequence[Obj], live_hashes: set[str]) -> list[Obj]:
