@@ -80,21 +80,30 @@ def bench_render_apply(n: int, per: int, repeats: int) -> dict[str, Any]:
         t0 = time.perf_counter()
         model = build_model(services, slices, node_name=NODE)
         t1 = time.perf_counter()
-        script = render_model(model, node_ips=NODE_IPS, cluster_cidr=CIDR)
+        table, live = asyncio.run(applier.target())  # as ServiceProxy does: write the twin, drop the live one
+        script = render_model(model, node_ips=NODE_IPS, cluster_cidr=CIDR, table=table, replace_table=live)
         t2 = time.perf_counter()
-        asyncio.run(applier.apply(script))
+        asyncio.run(applier.apply(script, table=table))
         t3 = time.perf_counter()
         model_s.append(t1 - t0)
         render_s.append(t2 - t0)
         applier_s.append(t3 - t0)
-    assert script == render_ruleset(services, slices, node_name=NODE, node_ips=NODE_IPS, cluster_cidr=CIDR)
-    with tempfile.NamedTemporaryFile("w", suffix=".nft", delete=False) as f:
-        f.write(script)
-    for _ in range(repeats):
+    # By hand: the same two scripts (each replacing the other's table), nft alone timed.
+    files = []
+    for table, live in ((applier.names[0], applier.names[1]), (applier.names[1], applier.names[0])):
+        text = render_ruleset(services, slices, node_name=NODE, node_ips=NODE_IPS, cluster_cidr=CIDR, table=table,
+                              replace_table=live)
+        with tempfile.NamedTemporaryFile("w", suffix=".nft", delete=False) as f:
+            f.write(text)
+        files.append(f.name)
+    if applier.live == applier.names[0]:
+        files.reverse()
+    for i in range(repeats * 2):
         t0 = time.perf_counter()
-        sh("nsenter", f"--net=/var/run/netns/{NETNS}", "nft", "-f", f.name)
+        sh("nsenter", f"--net=/var/run/netns/{NETNS}", "nft", "-f", files[i % 2])
         hand_s.append(time.perf_counter() - t0)
-    Path(f.name).unlink()
+    for name in files:
+        Path(name).unlink()
     asyncio.run(applier.delete())
     med = statistics.median
     return {"services": n, "endpoints": n * per, "script_bytes": len(script), "script_lines": script.count("\n"),
@@ -150,6 +159,7 @@ async def bench_latency(api_services: int, per: int, changes: int) -> dict[str, 
                 result = {"api_services": api_services, "api_endpoints": api_services * per,
                           "create_objects_s": round(create_s, 2), "first_sync_s": round(first_sync_s, 3),
                           "sync_s": round(proxy.last_sync_seconds, 4), "render_s": round(proxy.last_render_seconds, 4),
+                          "affinity_read_s": round(proxy.last_affinity_read_seconds, 4),
                           "nft_s": round(proxy.last_nft_seconds, 4), "changes": changes,
                           "change_to_programmed_median_s": round(statistics.median(lat), 4),
                           "change_to_programmed_max_s": round(max(lat), 4)}

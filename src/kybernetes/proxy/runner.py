@@ -40,8 +40,8 @@ ENDPOINT_SLICES = resource("discovery.k8s.io/v1", "endpointslices", namespaced=T
 class ServiceProxy:
     """Programs this node's Service datapath. Metrics are plain attributes:
 
-    syncs, sync_failures, last_sync_seconds (render + apply + cleanup), last_render_seconds,
-    last_nft_seconds (the nft process alone), last_sync_at (time.time()), last_error, rules_bytes,
+    syncs, sync_failures, last_sync_seconds (render + apply + cleanup), last_render_seconds (model,
+    affinity read-back and text), last_affinity_read_seconds, last_nft_seconds (the nft process alone), last_sync_at (time.time()), last_error, rules_bytes,
     service_ports (in the last model), generation (events seen) and programmed_generation
     (events whose effect is in the kernel)."""
 
@@ -69,6 +69,7 @@ class ServiceProxy:
         self.sync_failures = 0
         self.last_sync_seconds = 0.0
         self.last_render_seconds = 0.0
+        self.last_affinity_read_seconds = 0.0
         self.last_nft_seconds = 0.0
         self.last_sync_at = 0.0
         self.last_error = ""
@@ -145,7 +146,9 @@ class ServiceProxy:
         slices = self.slices.store.list()
         node_ips, cidr = list(self.node_ips), self.cluster_cidr
         model = await asyncio.to_thread(build_model, services, slices, node_name=self.node_name)
+        t_aff = time.monotonic()
         affinity = await self.applier.affinity_state() if any(sp.affinity_timeout for sp in model) else {}
+        self.last_affinity_read_seconds = time.monotonic() - t_aff
         table, live = await self.applier.target()
         script = await asyncio.to_thread(render_model, model, node_ips=node_ips, cluster_cidr=cidr, table=table,
                                          affinity_state=affinity, replace_table=live)
