@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from kybernetes.controllers.servicelb import desired_ingress, node_addresses
 from kybernetes.proxy.apply import parse_affinity_sets
-from kybernetes.proxy.lbstatus import desired_ingress, node_addresses
 from kybernetes.proxy.model import Endpoint, build_model, stale_udp_flows
 from kybernetes.proxy.render import render_ruleset
 

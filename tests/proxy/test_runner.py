@@ -14,8 +14,8 @@ import pytest
 
 from kybernetes.client.config import load_kubeconfig
 from kybernetes.client.rest import APIClient, resource
+from kybernetes.controllers.servicelb import LoadBalancerStatusController
 from kybernetes.proxy.apply import NftApplier
-from kybernetes.proxy.lbstatus import LoadBalancerStatusController
 from kybernetes.proxy.runner import ServiceProxy
 from kybernetes.testing.cluster import KybServer
 

@@ -19,5 +19,6 @@ import kybernetes.controllers.replicaset
 import kybernetes.controllers.rootcacert
 import kybernetes.controllers.serviceaccount
 import kybernetes.controllers.serviceaccounttoken
+import kybernetes.controllers.servicelb
 import kybernetes.controllers.statefulset
 import kybernetes.controllers.ttlafterfinished  # noqa: F401

@@ -124,6 +124,7 @@ class Kubelet:
         self._fingerprints: dict[str, tuple[Any, ...]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.server: Any = None
+        self.proxy: Any = None
         self.logs_root = settings.data_dir / "pods"
         self.ready = asyncio.Event()
         self.manifest_dir = settings.pod_manifest_path or settings.data_dir / "manifests"
@@ -163,6 +164,7 @@ class Kubelet:
         self._tasks.append(asyncio.create_task(self._eviction_loop(), name="kubelet-eviction"))
         self._tasks.append(asyncio.create_task(self._token_refresh_loop(), name="kubelet-token-refresh"))
         await self._start_server()
+        await self._start_proxy()
         self.not_ready = ""
         await self.report_node_status(force=True)
         self.ready.set()
@@ -180,6 +182,8 @@ class Kubelet:
             await inf.stop()
         if self.server is not None:
             await self.server.stop()
+        if self.proxy is not None:
+            await self.proxy.stop(keep_rules=True)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.recorder.close(), 5)
         if self.cri is not None:
@@ -311,6 +315,22 @@ class Kubelet:
                    if (s := self.secrets.store.get(f"{ns}/{ref.get('name')}")) is not None]
         registries = load_registries(self.settings.registries) if self.settings.registries else {}
         return credentials_for(image, registries, secrets)
+
+    async def _start_proxy(self) -> None:
+        """Services in the kernel: the node's share of kube-proxy's work (kybernetes.proxy)."""
+        from kybernetes.proxy import ServiceProxy
+
+        bridge_nf = Path("/proc/sys/net/bridge/bridge-nf-call-iptables")
+        # Replies from a Service backend on the same bridge must pass the node's conntrack, or
+        # the client sees the pod's address instead of the VIP's.
+        try:
+            if bridge_nf.exists() and bridge_nf.read_text().strip() != "1":
+                bridge_nf.write_text("1")
+        except OSError as e:
+            log.warning("cannot enable bridge netfilter (%s): pods may not reach Services backed on this node", e)
+        self.proxy = ServiceProxy(self.client, node_name=self.node_name, node_ips=[self.node_ip],
+                                  cluster_cidr=self.settings.cluster_cidr, table=proxy_table(self.settings.bridge))
+        await self.proxy.start()
 
     async def _start_server(self) -> None:
         """The kubelet API on :10250 (logs, exec, attach, port-forward, stats) for the API server."""
@@ -715,6 +735,11 @@ class Kubelet:
             per = {c.name: stats.get(c.id, 0) for c in rt.containers if c.id in stats}
             out.append(eviction.PodUsage(pod, sum(per.values()), per))
         return out
+
+
+def proxy_table(bridge: str) -> str:
+    """The node's nftables table; nodes sharing one machine (tests) keep theirs apart."""
+    return "kyb-proxy" if bridge == "kyb0" else f"kyb-proxy-{bridge}"
 
 
 def cgroup_parent(bridge: str) -> str:

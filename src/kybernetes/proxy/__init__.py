@@ -4,16 +4,14 @@
     render    render_ruleset / render_model: the whole nft script (pure)
     apply     NftApplier: nft -f -, affinity state read-back, conntrack cleanup, delete
     runner    ServiceProxy: informers + debounced syncs (what the node agent runs)
-    lbstatus  LoadBalancerStatusController / update_lb_status: bare-metal LoadBalancer ingress
 """
 
 from __future__ import annotations
 
 from kybernetes.proxy.apply import NftApplier, NftError
-from kybernetes.proxy.lbstatus import LoadBalancerStatusController, update_lb_status
 from kybernetes.proxy.model import ServicePort, build_model, stale_udp_flows
 from kybernetes.proxy.render import render_model, render_ruleset
 from kybernetes.proxy.runner import ServiceProxy
 
-__all__ = ["LoadBalancerStatusController", "NftApplier", "NftError", "ServicePort", "ServiceProxy", "build_model",
-           "render_model", "render_ruleset", "stale_udp_flows", "update_lb_status"]
+__all__ = ["NftApplier", "NftError", "ServicePort", "ServiceProxy", "build_model",
+           "render_model", "render_ruleset", "stale_udp_flows"]

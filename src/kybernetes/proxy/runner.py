@@ -105,7 +105,9 @@ class ServiceProxy:
         await self.sync()
         self._task = asyncio.create_task(self._loop(), name="kyb-proxy-sync")
 
-    async def stop(self) -> None:
+    async def stop(self, *, keep_rules: bool = False) -> None:
+        """Stop syncing; the rules go too unless `keep_rules` (a restarting node agent keeps
+        Services working while it is away, as kube-proxy does)."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -113,7 +115,8 @@ class ServiceProxy:
             self._task = None
         await self.services.stop()
         await self.slices.stop()
-        await self.applier.delete()
+        if not keep_rules:
+            await self.applier.delete()
 
     async def _loop(self) -> None:
         backoff = 0.05

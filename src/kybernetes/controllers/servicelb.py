@@ -24,8 +24,9 @@ from typing import Any
 from kybernetes.client.errors import APIError, is_conflict, is_not_found
 from kybernetes.client.informer import Informer
 from kybernetes.client.rest import APIClient, resource
+from kybernetes.controllers.manager import ControllerContext, register
 
-log = logging.getLogger("kyb.proxy.lbstatus")
+log = logging.getLogger("kyb.controllers.servicelb")
 
 SERVICES = resource("v1", "services", namespaced=True)
 NODES = resource("v1", "nodes", namespaced=False)
@@ -127,3 +128,22 @@ class LoadBalancerStatusController:
                 log.warning("load balancer status: %s", exc)
                 self._dirty.set()
             await asyncio.sleep(self.min_interval)
+
+
+class _ServiceLBLoop:
+    """The controller manager's view: run until cancelled (one writer, under leader election)."""
+
+    def __init__(self, client: APIClient) -> None:
+        self.controller = LoadBalancerStatusController(client)
+
+    async def run(self) -> None:
+        await self.controller.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await self.controller.stop()
+
+
+@register("service-lb")
+def new_service_lb_controller(ctx: ControllerContext) -> _ServiceLBLoop:
+    return _ServiceLBLoop(ctx.client)
