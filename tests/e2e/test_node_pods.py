@@ -209,3 +209,27 @@ spec:
     kyb.kubectl("patch", "configmap", "live", "-p", '{"data":{"motd":"second"}}')
     wait_for(lambda: kyb.kubectl("exec", "mounts", "--", "cat", "/etc/cfg/motd", check=False).stdout == "second",
              timeout=60, what="configmap update visible in the running pod")
+
+
+def test_security_context_user_readonly_root_and_capabilities(kyb: KybServer) -> None:
+    apply(kyb, f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: locked}}
+spec:
+  restartPolicy: Never
+  securityContext: {{runAsUser: 1000, runAsGroup: 3000, supplementalGroups: [4000]}}
+  containers:
+  - name: app
+    image: {IMAGE}
+    command: [sh, -c, "id; touch /x 2>/dev/null && echo root-writable || echo root-readonly; grep CapEff /proc/self/status"]
+    securityContext:
+      readOnlyRootFilesystem: true
+      allowPrivilegeEscalation: false
+      capabilities: {{drop: [ALL]}}
+""")
+    wait_for(lambda: phase(kyb, "locked") == "Succeeded", what="locked done")
+    out = kyb.kubectl("logs", "locked").stdout
+    assert "uid=1000" in out and "gid=3000" in out and "4000" in out, out
+    assert "root-readonly" in out, out
+    assert "CapEff:\t0000000000000000" in out, out
