@@ -31,6 +31,11 @@ import click
 @click.option("--cluster-cidr", default="10.42.0.0/16", show_default=True,
               help="Pod addresses of the whole cluster (never masqueraded between pods).")
 @click.option("--bridge", default="kyb0", show_default=True, help="Name of the node's pod bridge.")
+@click.option("--cgroup-parent", default="",
+              help="Cgroup tree of the node's pods (default: kubepods, or kubepods-BRIDGE for another bridge); "
+                   "nodes sharing a machine need their own.")
+@click.option("--pod-routes/--no-pod-routes", default=True, show_default=True,
+              help="Route other nodes' pod CIDRs via their node addresses (host-gw).")
 @click.option("--pod-manifest-path", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Directory of static pod manifests (default: DATA_DIR/manifests).")
 @click.option("--eviction-hard-memory", default="100Mi", show_default=True, envvar="KYB_EVICTION_HARD_MEMORY",
@@ -41,8 +46,8 @@ import click
 @click.option("--log-level", default="info", show_default=True)
 def agent(kubeconfig: Path, data_dir: Path, node_name: str, node_ip: str, kubelet_port: int, zone: str, region: str,
           labels: tuple[str, ...], registries: Path | None, ca_cert: Path | None, ca_key: Path | None,
-          cluster_cidr: str, bridge: str, pod_manifest_path: Path | None, eviction_hard_memory: str,
-          config_file: Path | None, log_level: str) -> None:
+          cluster_cidr: str, bridge: str, cgroup_parent: str, pod_routes: bool, pod_manifest_path: Path | None,
+          eviction_hard_memory: str, config_file: Path | None, log_level: str) -> None:
     """Run a node: register it, run containerd, and keep the pods bound to it running."""
     from kybernetes.client.config import load_kubeconfig
     from kybernetes.client.rest import APIClient
@@ -54,7 +59,8 @@ def agent(kubeconfig: Path, data_dir: Path, node_name: str, node_ip: str, kubele
     settings = AgentSettings(data_dir=data_dir.resolve(), node_name=node_name, node_address=node_ip,
                              kubelet_port=kubelet_port, zone=zone, region=region, labels=extra,
                              registries=registries, ca_cert=ca_cert, ca_key=ca_key, cluster_cidr=cluster_cidr,
-                             bridge=bridge, network_name=f"kyb-{bridge}",
+                             bridge=bridge, network_name=f"kyb-{bridge}", cgroup_parent=cgroup_parent,
+                             pod_routes=pod_routes,
                              pod_manifest_path=pod_manifest_path.resolve() if pod_manifest_path else None,
                              eviction_hard_memory=eviction_hard_memory,
                              config_file=config_file.resolve() if config_file else None)
@@ -89,9 +95,12 @@ def agent(kubeconfig: Path, data_dir: Path, node_name: str, node_ip: str, kubele
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("/var/lib/kybernetes/node"),
               show_default=True)
 @click.option("--bridge", default="kyb0", show_default=True)
-def node_reset(data_dir: Path, bridge: str) -> None:
+@click.option("--cgroup-parent", default="", help="The node's pod cgroup tree (as given to `kyb agent`).")
+@click.option("--cluster-cidr", default="", help="Also remove the pod routes this node made inside this range.")
+def node_reset(data_dir: Path, bridge: str, cgroup_parent: str, cluster_cidr: str) -> None:
     """Stop every pod of a node and remove what it made (mounts, bridge, cgroups, processes)."""
     from kybernetes.kubelet.teardown import teardown_node
 
-    for line in teardown_node(data_dir.resolve(), bridge=bridge):
+    for line in teardown_node(data_dir.resolve(), bridge=bridge, cgroup_parent=cgroup_parent,
+                              cluster_cidr=cluster_cidr):
         click.echo(line)

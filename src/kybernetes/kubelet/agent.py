@@ -93,6 +93,8 @@ class AgentSettings:
     eviction_hard_memory: str = "100Mi"     # memory.available hard threshold: quantity or percentage
     config_file: Path | None = None         # KubeletConfiguration (evictionHard), re-read when it changes;
                                             # default <data_dir>/config.yaml
+    cgroup_parent: str = ""                 # pod cgroup tree; default cgroup_parent(bridge)
+    pod_routes: bool = True                 # route other nodes' pod CIDRs via them (kubelet/routes.py)
 
 
 class Kubelet:
@@ -125,6 +127,7 @@ class Kubelet:
         self._tasks: list[asyncio.Task[None]] = []
         self.server: Any = None
         self.proxy: Any = None
+        self.routes: Any = None
         self.logs_root = settings.data_dir / "pods"
         self.ready = asyncio.Event()
         self.manifest_dir = settings.pod_manifest_path or settings.data_dir / "manifests"
@@ -165,6 +168,7 @@ class Kubelet:
         self._tasks.append(asyncio.create_task(self._token_refresh_loop(), name="kubelet-token-refresh"))
         await self._start_server()
         await self._start_proxy()
+        await self._start_routes()
         self.not_ready = ""
         await self.report_node_status(force=True)
         self.ready.set()
@@ -184,6 +188,8 @@ class Kubelet:
             await self.server.stop()
         if self.proxy is not None:
             await self.proxy.stop(keep_rules=True)
+        if self.routes is not None:
+            await self.routes.stop()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.recorder.close(), 5)
         if self.cri is not None:
@@ -265,7 +271,7 @@ class Kubelet:
             get_configmap=lambda ns, n: self.configmaps.store.get(f"{ns}/{n}"),
             get_secret=lambda ns, n: self.secrets.store.get(f"{ns}/{n}"),
             services=lambda ns: [s for s in self.services.store.list() if s["metadata"].get("namespace") == ns],
-            volumes=volumes, cgroups=CgroupManager(parent=cgroup_parent(self.settings.bridge)), prober=prober, pull_credentials=self._pull_credentials)
+            volumes=volumes, cgroups=CgroupManager(parent=self.settings.cgroup_parent or cgroup_parent(self.settings.bridge)), prober=prober, pull_credentials=self._pull_credentials)
 
     async def _request_token(self, namespace: str, account: str, body: Obj) -> Obj:
         """serviceaccounts/<account>/token: a token bound to the pod, for its projected volume."""
@@ -331,6 +337,15 @@ class Kubelet:
         self.proxy = ServiceProxy(self.client, node_name=self.node_name, node_ips=[self.node_ip],
                                   cluster_cidr=self.settings.cluster_cidr, table=proxy_table(self.settings.bridge))
         await self.proxy.start()
+
+    async def _start_routes(self) -> None:
+        """Other nodes' pod CIDRs routed via their addresses (host-gw; see kubelet/routes.py)."""
+        if not self.settings.pod_routes:
+            return
+        from kybernetes.kubelet.routes import RouteManager
+
+        self.routes = RouteManager(self.client, node_name=self.node_name, cluster_cidr=self.settings.cluster_cidr)
+        await self.routes.start()
 
     async def _start_server(self) -> None:
         """The kubelet API on :10250 (logs, exec, attach, port-forward, stats) for the API server."""

@@ -49,7 +49,8 @@ def _kill(pids: list[int], sig: int = signal.SIGKILL) -> None:
             os.kill(pid, sig)
 
 
-def teardown_node(data_dir: Path, *, bridge: str = "kyb0", cgroup_parent: str = "") -> Iterator[str]:
+def teardown_node(data_dir: Path, *, bridge: str = "kyb0", cgroup_parent: str = "",
+                  cluster_cidr: str = "") -> Iterator[str]:
     cgroup_parent = cgroup_parent or ("kubepods" if bridge == "kyb0" else f"kubepods-{bridge}")
     containerd_dir = data_dir / "containerd"
     runc_root = containerd_dir / "runc" / "k8s.io"
@@ -81,6 +82,15 @@ def teardown_node(data_dir: Path, *, bridge: str = "kyb0", cgroup_parent: str = 
     if Path(f"/sys/class/net/{bridge}").exists():
         subprocess.run(["ip", "link", "del", bridge], capture_output=True, check=False)
         yield f"deleted bridge {bridge}"
+    if cluster_cidr:  # the pod routes to other nodes (kubelet/routes.py marks them with its proto)
+        from kybernetes.kubelet.routes import ROUTE_PROTO, parse_owned_routes
+
+        shown = subprocess.run(["ip", "-j", "-4", "route", "show", "proto", str(ROUTE_PROTO)], capture_output=True,
+                               text=True, check=False)
+        routes = parse_owned_routes(shown.stdout, cluster_cidr=cluster_cidr) if shown.returncode == 0 else {}
+        for cidr in routes:
+            subprocess.run(["ip", "route", "del", cidr, "proto", str(ROUTE_PROTO)], capture_output=True, check=False)
+        yield f"removed {len(routes)} pod routes"
     removed = 0
     for hierarchy in Path("/sys/fs/cgroup").iterdir():
         parent = hierarchy / cgroup_parent
