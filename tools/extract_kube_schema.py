@@ -51,6 +51,7 @@ PACKAGES: tuple[tuple[str, str, str], ...] = (
     ("k8s.io/api/autoscaling/v2", "autoscaling_v2", "Autoscaling"),
     ("k8s.io/api/networking/v1", "networking_v1", "Networking"),
     ("k8s.io/api/policy/v1", "policy_v1", "Policy"),
+    ("k8s.io/api/certificates/v1", "certificates_v1", "Certificates"),
     ("k8s.io/api/coordination/v1", "coordination_v1", "Coordination"),
     ("k8s.io/api/discovery/v1", "discovery_v1", "Discovery"),
     ("k8s.io/api/events/v1", "events_v1", "Events"),

@@ -173,6 +173,11 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", "poddisruptionbudget", True,
              "io.k8s.api.policy.v1.PodDisruptionBudget", short_names=("pdb",),
              subresources=(_status("PodDisruptionBudget"),)),
+    # certificates.k8s.io/v1
+    Resource("certificates.k8s.io", "v1", "CertificateSigningRequest", "certificatesigningrequests",
+             "certificatesigningrequest", False, "io.k8s.api.certificates.v1.CertificateSigningRequest",
+             short_names=("csr",), subresources=(_status("CertificateSigningRequest"),
+                                                 Subresource("approval", "CertificateSigningRequest"))),
     # coordination.k8s.io/v1
     Resource("coordination.k8s.io", "v1", "Lease", "leases", "lease", True, "io.k8s.api.coordination.v1.Lease"),
     # discovery.k8s.io/v1

@@ -629,13 +629,13 @@ class RestHandler:
         if spec is None or not info.name:
             raise errors.server_not_found()
         verb = info.verb
-        if sub == "status":
+        if sub in ("status", "approval"):  # (approval: CertificateSigningRequests' conditions)
             if verb == "get":
                 return await self.get(request, info, resource)
             if verb == "update":
-                return await self.update(request, info, resource, subresource="status")
+                return await self.update(request, info, resource, subresource=sub)
             if verb == "patch":
-                return await self.patch(request, info, resource, subresource="status")
+                return await self.patch(request, info, resource, subresource=sub)
             raise errors.method_not_allowed()
         if sub == "finalize":
             if verb == "update":

@@ -19,7 +19,7 @@ from aiohttp import web
 
 from kybernetes.api import resources as res
 from kybernetes.api.schemas import REGISTRY
-from kybernetes.apiserver import admission, authn, discovery, openapi
+from kybernetes.apiserver import admission, authn, bootstrap, discovery, openapi
 from kybernetes.apiserver.cache import WatchCache, bucket_of
 from kybernetes.apiserver.crd import openapi as crd_openapi
 from kybernetes.apiserver.crd.controller import CRDController
@@ -106,6 +106,7 @@ class APIServer:
         self.rest.sa_tokens = self.sa_tokens
         self.authenticators: tuple[authn.Authenticator, ...] = (
             authn.authenticate_x509, authn.ServiceAccountTokenAuthenticator(self.sa_tokens))
+        bootstrap.install(self)  # bootstrap tokens for joining nodes; CSRs name their requester
         self.crds = CRDController(self.cache, self.resources, self.stores, self._make_store,
                                   on_change=self._resources_changed)
         self._docs: dict[Any, Any] = {}  # discovery/OpenAPI bodies for the current table generation
@@ -219,6 +220,7 @@ class APIServer:
             raise errors.unauthorized()
         request[USER_KEY] = user
         info = parse_request(request.method, path, watch_param=request.query.get("watch", "").lower() in ("true", "1"))
+        bootstrap.authorize(user, info)
         if not info.is_resource_request:
             return await self._nonresource(request, path)
         resource = self.resources.lookup(info.group, info.version, info.resource)

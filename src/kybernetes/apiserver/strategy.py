@@ -82,6 +82,10 @@ class Strategy:
             else:
                 meta.pop(k, None)
 
+    def prepare_for_approval_update(self, new: Obj, old: Obj) -> None:
+        """A write to /approval (CertificateSigningRequests): by default as /status."""
+        self.prepare_for_status_update(new, old)
+
     def validate_status_update(self, new: Obj, old: Obj) -> list[Cause]:
         del new, old
         return []

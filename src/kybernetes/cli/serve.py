@@ -60,6 +60,9 @@ async def serve(opts: ServeOptions, *, started: asyncio.Event | None = None) -> 
     paths = pki.ensure_pki(opts.data_dir, server_sans_dns=dns_sans, server_sans_ip=ip_sans, server_url=server_url)
     # the in-process token controller signs legacy service-account token Secrets with the API server's key
     os.environ.setdefault("KYB_SERVICE_ACCOUNT_KEY_FILE", str(paths.tls_dir / "sa.key"))
+    # the in-process CSR signer issues node certificates with the cluster CA
+    os.environ.setdefault("KYB_CLUSTER_SIGNING_CERT_FILE", str(paths.ca_cert))
+    os.environ.setdefault("KYB_CLUSTER_SIGNING_KEY_FILE", str(paths.ca_key))
     api = APIServer(ServerConfig(data_dir=opts.data_dir, port=opts.port, bind_address=opts.bind_address,
                                  advertise_address=opts.advertise_address), storage)
     await api.start()

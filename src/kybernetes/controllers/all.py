@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import kybernetes.controllers.certificates.approver
+import kybernetes.controllers.certificates.signer
 import kybernetes.controllers.cronjob
 import kybernetes.controllers.daemonset
 import kybernetes.controllers.deployment
@@ -21,4 +23,5 @@ import kybernetes.controllers.serviceaccount
 import kybernetes.controllers.serviceaccounttoken
 import kybernetes.controllers.servicelb
 import kybernetes.controllers.statefulset
+import kybernetes.controllers.tokencleaner
 import kybernetes.controllers.ttlafterfinished  # noqa: F401

@@ -35,9 +35,11 @@ import yaml
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+# the key types a CSR may carry (what Go's kubelet and ours generate)
+CertificatePublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey
 CA_VALIDITY = datetime.timedelta(days=3650)
 LEAF_VALIDITY = datetime.timedelta(days=365)
 # Reissue leaves this long before they expire, so a cluster restarted now and then never lapses.
@@ -172,12 +174,28 @@ def _issue_leaf(
     validity: datetime.timedelta = LEAF_VALIDITY,
 ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     key = _new_key()
+    cert = _sign_leaf(ca, subject, key.public_key(), usage=usage, dns_names=dns_names, ip_addresses=ip_addresses,
+                      validity=validity)
+    return cert, key
+
+
+def _sign_leaf(
+    ca: CertificateAuthority,
+    subject: x509.Name,
+    public_key: CertificatePublicKey,
+    *,
+    usage: x509.ObjectIdentifier,
+    dns_names: Sequence[str] = (),
+    ip_addresses: Sequence[str] = (),
+    validity: datetime.timedelta = LEAF_VALIDITY,
+) -> x509.Certificate:
+    """A leaf certificate for `public_key` (ours or a CSR's), signed by the CA."""
     now = _now()
     builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(ca.cert.subject)
-        .public_key(key.public_key())
+        .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - CLOCK_SKEW)
         .not_valid_after(min(now + validity, ca.cert.not_valid_after_utc))
@@ -200,13 +218,13 @@ def _issue_leaf(
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()), critical=False
         )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
     )
     sans: list[x509.GeneralName] = [x509.DNSName(d) for d in dns_names]
     sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ip_addresses]
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-    return builder.sign(ca.key, hashes.SHA256()), key
+    return builder.sign(ca.key, hashes.SHA256())
 
 
 def issue_serving_cert(
@@ -513,3 +531,91 @@ def server_ssl_context(paths: PKIPaths) -> ssl.SSLContext:
     ctx.verify_mode = ssl.CERT_OPTIONAL
     ctx.set_alpn_protocols(["http/1.1"])
     return ctx
+
+
+# ---------------------------------------------------------------------------------------------
+# Certificate signing requests (node bootstrap: the node keeps its key, the cluster signs)
+
+
+def new_private_key() -> ec.EllipticCurvePrivateKey:
+    return _new_key()
+
+
+def load_private_key(pem: bytes) -> ec.EllipticCurvePrivateKey:
+    key = serialization.load_pem_private_key(pem, password=None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise ValueError("expected an ECDSA private key")
+    return key
+
+
+def build_csr(key: ec.EllipticCurvePrivateKey, common_name: str, organizations: Sequence[str] = (), *,
+              dns_names: Sequence[str] = (), ip_addresses: Sequence[str] = ()) -> bytes:
+    """A PEM ``CERTIFICATE REQUEST`` for `key` with the given subject and subjectAltNames."""
+    builder = x509.CertificateSigningRequestBuilder().subject_name(_name(common_name, organizations))
+    sans: list[x509.GeneralName] = [x509.DNSName(d) for d in dns_names]
+    sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ip_addresses]
+    if sans:
+        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+    return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestedNames:
+    """What a CSR asks to be called: the subject and subjectAltNames, as plain strings."""
+
+    common_name: str
+    organizations: tuple[str, ...]
+    dns_names: tuple[str, ...]
+    ip_addresses: tuple[str, ...]
+    emails: tuple[str, ...]
+    uris: tuple[str, ...]
+
+
+def parse_csr(pem: bytes) -> x509.CertificateSigningRequest:
+    """The one CSR in `pem`, its self-signature checked; ValueError otherwise."""
+    if b"-----BEGIN CERTIFICATE REQUEST-----" not in pem:
+        raise ValueError("PEM block type must be CERTIFICATE REQUEST")
+    csr = x509.load_pem_x509_csr(pem)
+    if not csr.is_signature_valid:
+        raise ValueError("the CSR's signature does not verify")
+    return csr
+
+
+def requested_names(csr: x509.CertificateSigningRequest) -> RequestedNames:
+    def attrs(oid: x509.ObjectIdentifier) -> tuple[str, ...]:
+        return tuple(str(a.value) for a in csr.subject.get_attributes_for_oid(oid))
+
+    try:
+        san = csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        san = x509.SubjectAlternativeName([])
+    cns = attrs(NameOID.COMMON_NAME)
+    return RequestedNames(
+        common_name=cns[0] if cns else "",
+        organizations=attrs(NameOID.ORGANIZATION_NAME),
+        dns_names=tuple(san.get_values_for_type(x509.DNSName)),
+        ip_addresses=tuple(str(ip) for ip in san.get_values_for_type(x509.IPAddress)),
+        emails=tuple(san.get_values_for_type(x509.RFC822Name)),
+        uris=tuple(san.get_values_for_type(x509.UniformResourceIdentifier)),
+    )
+
+
+def sign_csr(ca: CertificateAuthority, csr: x509.CertificateSigningRequest, *, server: bool,
+             validity: datetime.timedelta = LEAF_VALIDITY) -> bytes:
+    """A PEM certificate for the CSR's key and names: serverAuth when `server`, else clientAuth."""
+    public_key = csr.public_key()
+    if not isinstance(public_key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
+        raise ValueError(f"unsupported public key type {type(public_key).__name__}")
+    names = requested_names(csr)
+    cert = _sign_leaf(ca, csr.subject, public_key,
+                      usage=ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH,
+                      dns_names=names.dns_names, ip_addresses=names.ip_addresses, validity=validity)
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def ca_cert_hash(cert: x509.Certificate) -> str:
+    """kubeadm's CA pin: ``sha256:<hex>`` of the CA certificate's DER SubjectPublicKeyInfo."""
+    spki = cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    digest = hashes.Hash(hashes.SHA256())
+    digest.update(spki)
+    return "sha256:" + digest.finalize().hex()

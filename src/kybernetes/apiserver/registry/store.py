@@ -427,6 +427,8 @@ class Store:
             pass  # the server's own subresource writes (binding) set exactly what they mean to
         elif subresource == "status":
             self.strategy.prepare_for_status_update(new, old)
+        elif subresource == "approval":
+            self.strategy.prepare_for_approval_update(new, old)
         elif subresource == "finalize":
             self.strategy.prepare_for_finalize_update(new, old)
         else:
@@ -434,7 +436,7 @@ class Store:
         self.strategy.default(new)
         if subresource in INTERNAL_SUBRESOURCES:
             causes = []
-        elif subresource == "status":
+        elif subresource in ("status", "approval"):
             causes = self.strategy.validate_status_update(new, old)
         else:
             from kybernetes.apiserver.validate import validate_meta_update

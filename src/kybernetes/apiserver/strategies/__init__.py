@@ -5,6 +5,7 @@ from kybernetes.apiserver.strategies import (  # noqa: F401  (imported to regist
     apps,
     autoscaling,
     batch,
+    certificates,
     core,
     networking,
     other,

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from kybernetes.api.resources import Resource
-from kybernetes.apiserver.tables import cluster, core, hpa, pod, workloads
+from kybernetes.apiserver.tables import certificates, cluster, core, hpa, pod, workloads
 from kybernetes.apiserver.tables.format import Obj, created_at, name
 from kybernetes.apiserver.tables.printer import NAME, Printer, col
 
@@ -43,6 +43,7 @@ _PRINTERS: dict[tuple[str, str], Printer] = {
     ("networking.k8s.io", "IngressClass"): cluster.INGRESSCLASS,
     ("networking.k8s.io", "NetworkPolicy"): cluster.NETWORKPOLICY,
     ("discovery.k8s.io", "EndpointSlice"): core.ENDPOINTSLICE,
+    ("certificates.k8s.io", "CertificateSigningRequest"): certificates.CSR,
     ("coordination.k8s.io", "Lease"): cluster.LEASE,
     ("scheduling.k8s.io", "PriorityClass"): cluster.PRIORITYCLASS,
     ("storage.k8s.io", "StorageClass"): cluster.STORAGECLASS,
