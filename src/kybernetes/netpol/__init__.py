@@ -8,5 +8,6 @@ table per node and kept current by a runner the node agent starts.
 from __future__ import annotations
 
 from kybernetes.netpol.render import Allow, decide, render_decided, render_policies
+from kybernetes.netpol.runner import PolicyEnforcer
 
-__all__ = ["Allow", "decide", "render_decided", "render_policies"]
+__all__ = ["Allow", "PolicyEnforcer", "decide", "render_decided", "render_policies"]
