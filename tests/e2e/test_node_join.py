@@ -189,3 +189,25 @@ def test_invalid_csr_is_rejected(kyb: KybServer) -> None:
     out = kyb.kubectl("create", "-f", "-", input=json.dumps(bad), check=False)
     assert out.returncode != 0 and "spec.request" in out.stderr
     assert yaml.safe_load(kyb.kubectl("api-resources", "--api-group=certificates.k8s.io", "-o", "name").stdout)
+
+
+def test_ca_fetched_and_pinned_by_hash(kyb: KybServer) -> None:
+    import asyncio
+
+    from kybernetes.kubelet.bootstrap import BootstrapError, ensure_kubelet_kubeconfig, fetch_pinned_ca
+
+    token, join = create_token(kyb)
+    pin = join.split("--ca-cert-hash ")[1]
+    ca_pem = (kyb.data_dir / "tls" / "ca.crt").read_bytes()
+    wait_for(lambda: kyb.kubectl("get", "cm", "-n", "kube-public", "kube-root-ca.crt", check=False).returncode == 0,
+             what="kube-public/kube-root-ca.crt")
+    assert asyncio.run(fetch_pinned_ca(kyb.url, token, pin)) == ca_pem
+    with pytest.raises(BootstrapError, match="does not match"):
+        asyncio.run(fetch_pinned_ca(kyb.url, token, "sha256:" + "0" * 64))
+    node_dir = kyb.data_dir / "pinned-node"
+    path = asyncio.run(ensure_kubelet_kubeconfig(node_dir, server=kyb.url, token=token, node_name="pinned",
+                                                 ca_cert_hash=pin, timeout=30))
+    who = json.loads(kyb.kubectl("--kubeconfig", str(path), "auth", "whoami", "-o", "json").stdout)
+    assert who["status"]["userInfo"]["username"] == "system:node:pinned"
+    # a second start reuses the kubeconfig: no token, no new CSR
+    assert asyncio.run(ensure_kubelet_kubeconfig(node_dir, server="", token="", node_name="pinned")) == path

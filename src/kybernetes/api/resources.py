@@ -225,6 +225,7 @@ GROUP_ORDER = (
     "authentication.k8s.io",
     "autoscaling",
     "batch",
+    "certificates.k8s.io",
     "networking.k8s.io",
     "policy",
     "rbac.authorization.k8s.io",

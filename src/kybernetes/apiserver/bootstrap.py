@@ -10,8 +10,8 @@ thing: ask for its client certificate through a CertificateSigningRequest, then 
   authenticator), answering ``system:bootstrap:<id>`` in ``system:bootstrappers`` (+ extra groups).
 - ``authorize``: the server otherwise allows everything; a request from ``system:bootstrappers``
   gets only what upstream's RBAC roles give that group (system:node-bootstrapper: create, get,
-  list and watch CSRs; system:discovery / public-info-viewer; reading kube-public/cluster-info and
-  reviewing itself). Anything else is 403 with upstream's message.
+  list and watch CSRs; system:discovery / public-info-viewer; reading kube-public's cluster-info and
+  kube-root-ca.crt; reviewing itself). Anything else is 403 with upstream's message.
 - ``CSRRequesterPlugin``: an admission plugin that writes the requester's name, uid, groups and
   extra into spec of a new CSR (clients cannot choose them; approvers decide on them).
 """
@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 
 CSR_GROUP = "certificates.k8s.io"
 CSR_RESOURCE = "certificatesigningrequests"
-CLUSTER_INFO = ("kube-public", "cluster-info")
+# public ConfigMaps a joining node reads: kubeadm's cluster-info, and the CA bundle it pins by hash
+PUBLIC_CONFIGMAPS = (("kube-public", "cluster-info"), ("kube-public", "kube-root-ca.crt"))
 # non-resource paths every authenticated user may read (system:discovery, system:public-info-viewer)
 DISCOVERY_PREFIXES = ("/api", "/apis", "/openapi", "/version", "/healthz", "/livez", "/readyz")
 
@@ -68,7 +69,7 @@ def bootstrapper_allowed(info: RequestInfo) -> bool:
     if (info.group, info.resource) == (CSR_GROUP, CSR_RESOURCE):
         return not info.subresource and info.verb in ("create", "get", "list", "watch")
     if (info.group, info.resource) == ("", "configmaps"):
-        return (info.namespace, info.name) == CLUSTER_INFO and info.verb == "get"
+        return (info.namespace, info.name) in PUBLIC_CONFIGMAPS and info.verb == "get"
     if (info.group, info.resource) == ("authentication.k8s.io", "selfsubjectreviews"):
         return info.verb == "create"
     return False

@@ -12,8 +12,13 @@ import click
 
 
 @click.command()
-@click.option("--kubeconfig", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Credentials for the API server.")
+@click.option("--kubeconfig", default=None, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Credentials for the API server (else join with --server and --token).")
+@click.option("--server", default="", help="API server URL to join (with --token).")
+@click.option("--token", default="", envvar="KYB_TOKEN", help="Bootstrap token from `kyb token create`.")
+@click.option("--ca-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Cluster CA certificate, to trust the API server when joining.")
+@click.option("--ca-cert-hash", default="", help="sha256:<hex> pin of the cluster CA's public key (instead of --ca-file).")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("/var/lib/kybernetes/node"),
               show_default=True, help="The node's state: containerd, pod logs and volumes.")
 @click.option("--node-name", default="", help="Node name (default: the host name).")
@@ -44,7 +49,7 @@ import click
               help="KubeletConfiguration file; its evictionHard is re-read when the file changes "
                    "(default: DATA_DIR/config.yaml, if present).")
 @click.option("--log-level", default="info", show_default=True)
-def agent(kubeconfig: Path, data_dir: Path, node_name: str, node_ip: str, kubelet_port: int, zone: str, region: str,
+def agent(kubeconfig: Path | None, server: str, token: str, ca_file: Path | None, ca_cert_hash: str, data_dir: Path, node_name: str, node_ip: str, kubelet_port: int, zone: str, region: str,
           labels: tuple[str, ...], registries: Path | None, ca_cert: Path | None, ca_key: Path | None,
           cluster_cidr: str, bridge: str, cgroup_parent: str, pod_routes: bool, pod_manifest_path: Path | None,
           eviction_hard_memory: str, config_file: Path | None, log_level: str) -> None:
@@ -56,7 +61,22 @@ def agent(kubeconfig: Path, data_dir: Path, node_name: str, node_ip: str, kubele
     logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     extra = dict(item.split("=", 1) for item in labels if "=" in item)
-    settings = AgentSettings(data_dir=data_dir.resolve(), node_name=node_name, node_address=node_ip,
+    data_dir = data_dir.resolve()
+    if kubeconfig is None:
+        # joining: the bootstrap token buys this node its own certificate (kubelet/bootstrap.py)
+        from kybernetes.kubelet.bootstrap import BootstrapError, ensure_kubelet_kubeconfig
+        from kybernetes.kubelet.machine import read_machine
+
+        node_name = node_name or read_machine(data_dir, hostname="", address=node_ip).hostname
+        try:
+            kubeconfig = asyncio.run(ensure_kubelet_kubeconfig(data_dir, server=server, token=token,
+                                                               node_name=node_name, ca_file=ca_file,
+                                                               ca_cert_hash=ca_cert_hash))
+        except BootstrapError as e:
+            print(f"kyb agent: {e}", file=sys.stderr, flush=True)
+            sys.exit(2)
+        ca_cert = ca_cert or data_dir / "ca.crt"
+    settings = AgentSettings(data_dir=data_dir, node_name=node_name, node_address=node_ip,
                              kubelet_port=kubelet_port, zone=zone, region=region, labels=extra,
                              registries=registries, ca_cert=ca_cert, ca_key=ca_key, cluster_cidr=cluster_cidr,
                              bridge=bridge, network_name=f"kyb-{bridge}", cgroup_parent=cgroup_parent,
@@ -70,6 +90,7 @@ def agent(kubeconfig: Path, data_dir: Path, node_name: str, node_ip: str, kubele
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        assert kubeconfig is not None
         async with APIClient(load_kubeconfig(kubeconfig), user_agent="kyb-kubelet/0.1") as client:
             kubelet = Kubelet(client, settings)
             starting = asyncio.create_task(kubelet.start())

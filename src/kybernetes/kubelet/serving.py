@@ -162,12 +162,44 @@ def ensure_serving_cert(data_dir: Path, ca_cert: Path, ca_key: Path, *, node_nam
     return cert, key
 
 
+async def request_serving_cert(kubelet: Kubelet) -> tuple[Path, Path]:
+    """The serving certificate from a kubernetes.io/kubelet-serving CSR (a joined node has no CA key):
+    kept while it still covers the node's name and address, else requested again."""
+    import datetime
+
+    from cryptography import x509
+
+    from kybernetes.kubelet.bootstrap import SERVING_SIGNER, cert_is_usable, request_certificate
+
+    tls = kubelet.settings.data_dir / "tls"
+    tls.mkdir(parents=True, exist_ok=True)
+    cert, key = tls / "kubelet.crt", tls / "kubelet.key"
+    common_name = f"system:node:{kubelet.node_name}"
+    if cert.exists() and key.exists() and cert_is_usable(cert.read_bytes(), common_name=common_name,
+                                                         now=datetime.datetime.now(datetime.UTC)):
+        current = x509.load_pem_x509_certificate(cert.read_bytes())
+        if not pki.missing_sans(current, [kubelet.node_name], [kubelet.node_ip]):
+            return cert, key
+    private = pki.new_private_key()
+    cert_pem = await request_certificate(kubelet.client, private, signer=SERVING_SIGNER,
+                                         usages=("digital signature", "server auth"), common_name=common_name,
+                                         organizations=("system:nodes",), dns_names=[kubelet.node_name],
+                                         ip_addresses=[kubelet.node_ip])
+    key.touch(mode=0o600)
+    key.write_bytes(pki.key_to_pem(private))
+    cert.write_bytes(cert_pem)
+    return cert, key
+
+
 async def start_kubelet_server(kubelet: Kubelet) -> KubeletServer:
     s = kubelet.settings
-    if s.ca_cert is None or s.ca_key is None:
-        raise RuntimeError("the kubelet API needs --ca-cert and --ca-key (the cluster CA) to serve")
-    cert, key = ensure_serving_cert(s.data_dir, s.ca_cert, s.ca_key, node_name=kubelet.node_name,
-                                    address=kubelet.node_ip)
+    if s.ca_cert is None:
+        raise RuntimeError("the kubelet API needs --ca-cert (the cluster CA) to verify the API server")
+    if s.ca_key is not None:
+        cert, key = ensure_serving_cert(s.data_dir, s.ca_cert, s.ca_key, node_name=kubelet.node_name,
+                                        address=kubelet.node_ip)
+    else:
+        cert, key = await request_serving_cert(kubelet)
     server = KubeletServer(CRIStreamingRuntime(kubelet), host="0.0.0.0", port=s.kubelet_port, tls_cert=cert,
                            tls_key=key, client_ca=s.ca_cert)
     await server.start()
