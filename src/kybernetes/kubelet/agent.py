@@ -127,6 +127,7 @@ class Kubelet:
         self._tasks: list[asyncio.Task[None]] = []
         self.server: Any = None
         self.proxy: Any = None
+        self.netpol: Any = None
         self.routes: Any = None
         self.logs_root = settings.data_dir / "pods"
         self.ready = asyncio.Event()
@@ -168,6 +169,7 @@ class Kubelet:
         self._tasks.append(asyncio.create_task(self._token_refresh_loop(), name="kubelet-token-refresh"))
         await self._start_server()
         await self._start_proxy()
+        await self._start_netpol()
         await self._start_routes()
         self.not_ready = ""
         await self.report_node_status(force=True)
@@ -188,6 +190,8 @@ class Kubelet:
             await self.server.stop()
         if self.proxy is not None:
             await self.proxy.stop(keep_rules=True)
+        if self.netpol is not None:  # policies stay enforced while the agent is away
+            await self.netpol.stop(keep_rules=True)
         if self.routes is not None:
             await self.routes.stop()
         with contextlib.suppress(Exception):
@@ -337,6 +341,15 @@ class Kubelet:
         self.proxy = ServiceProxy(self.client, node_name=self.node_name, node_ips=[self.node_ip],
                                   cluster_cidr=self.settings.cluster_cidr, table=proxy_table(self.settings.bridge))
         await self.proxy.start()
+
+    async def _start_netpol(self) -> None:
+        """NetworkPolicy for this node's pods (kybernetes.netpol); relies on the bridge netfilter
+        setting `_start_proxy` makes, so bridged pod-to-pod traffic reaches the forward hook."""
+        from kybernetes.netpol import PolicyEnforcer
+
+        self.netpol = PolicyEnforcer(self.client, node_name=self.node_name, cluster_cidr=self.settings.cluster_cidr,
+                                     table=netpol_table(self.settings.bridge))
+        await self.netpol.start()
 
     async def _start_routes(self) -> None:
         """Other nodes' pod CIDRs routed via their addresses (host-gw; see kubelet/routes.py)."""
@@ -755,6 +768,11 @@ class Kubelet:
 def proxy_table(bridge: str) -> str:
     """The node's nftables table; nodes sharing one machine (tests) keep theirs apart."""
     return "kyb-proxy" if bridge == "kyb0" else f"kyb-proxy-{bridge}"
+
+
+def netpol_table(bridge: str) -> str:
+    """The node's NetworkPolicy table (kept apart per bridge, as `proxy_table`)."""
+    return "kyb-netpol" if bridge == "kyb0" else f"kyb-netpol-{bridge}"
 
 
 def cgroup_parent(bridge: str) -> str:

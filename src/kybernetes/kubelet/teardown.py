@@ -76,7 +76,8 @@ def teardown_node(data_dir: Path, *, bridge: str = "kyb0", cgroup_parent: str = 
             unmounted += 1
     yield f"unmounted {unmounted} mounts"
     proxy_table = "kyb-proxy" if bridge == "kyb0" else f"kyb-proxy-{bridge}"
-    for table in (proxy_table, f"{proxy_table}-b"):  # the proxy alternates between two names
+    netpol_table = "kyb-netpol" if bridge == "kyb0" else f"kyb-netpol-{bridge}"
+    for table in (proxy_table, f"{proxy_table}-b", netpol_table):  # the proxy alternates between two names
         if subprocess.run(["nft", "delete", "table", "ip", table], capture_output=True, check=False).returncode == 0:
             yield f"deleted nftables table {table}"
     if Path(f"/sys/class/net/{bridge}").exists():
