@@ -134,12 +134,13 @@ def controller_manager(kubeconfig: Path | None, controllers: str, leader_elect: 
 
 def _add_subcommands() -> None:
     from kybernetes.cli.agent import agent, node_reset
+    from kybernetes.cli.dev import dev
     from kybernetes.cli.image import image
     from kybernetes.cli.token import token
 
     cli.add_command(token)
 
-    for command in (agent, node_reset, image):
+    for command in (agent, node_reset, image, dev):
         cli.add_command(command)
 
 
