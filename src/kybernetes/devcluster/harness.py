@@ -40,6 +40,7 @@ from kybernetes.devcluster.plan import (
     server_command,
     server_env,
     server_url,
+    token_command,
 )
 from kybernetes.testing.cluster import KybServer, free_port
 
@@ -95,6 +96,7 @@ class DevCluster:
         self.nodes: list[NodePlan] = plan_nodes(cfg)
         self.server = KybServer(cfg.data_dir / "server", port=cfg.port)
         self.agents: dict[str, subprocess.Popen[bytes]] = {}
+        self.token = ""
         self._log = log or (lambda _msg: None)
 
     @property
@@ -117,9 +119,12 @@ class DevCluster:
         self._log(f"network: bridge {self.cfg.host_bridge}, namespaces "
                   + ", ".join(f"{n.netns} ({n.address})" for n in self.nodes))
         self._start_server()
-        admin = yaml.safe_load(self.kubeconfig.read_text())
-        self.node_kubeconfig_path.write_text(yaml.safe_dump(node_kubeconfig(admin, server_url(self.cfg))))
-        self.node_kubeconfig_path.chmod(0o600)
+        if self.cfg.join:
+            self.token = _run(token_command(self.cfg)).stdout.split()[0]
+        else:
+            admin = yaml.safe_load(self.kubeconfig.read_text())
+            self.node_kubeconfig_path.write_text(yaml.safe_dump(node_kubeconfig(admin, server_url(self.cfg))))
+            self.node_kubeconfig_path.chmod(0o600)
         for node in self.nodes:
             self.start_agent(node)
         self.wait_nodes_ready(self.nodes, timeout=ready_timeout)
@@ -137,7 +142,8 @@ class DevCluster:
 
     def start_agent(self, node: NodePlan) -> None:
         node.data_dir.mkdir(parents=True, exist_ok=True)
-        cmd = agent_command(self.cfg, node, kubeconfig=self.node_kubeconfig_path, tls_dir=self.server.data_dir / "tls")
+        cmd = agent_command(self.cfg, node, tls_dir=self.server.data_dir / "tls", token=self.token,
+                            kubeconfig=None if self.token else self.node_kubeconfig_path)
         with open(node.data_dir / "agent.log", "ab") as log:
             self.agents[node.name] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                                       start_new_session=True, preexec_fn=_die_with_parent,

@@ -32,6 +32,7 @@ class DevClusterConfig:
     cluster_cidr: str = "10.42.0.0/16"
     dns_port: int = 5353                # cluster DNS on the host's bridge address
     node_bridge: str = "kyb0"           # the CNI bridge inside each node's namespace
+    join: bool = True                   # nodes join with a bootstrap token (else: the admin kubeconfig)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,14 +122,28 @@ def server_env(cfg: DevClusterConfig, *, dns_http_port: int) -> dict[str, str]:
             "KYB_DNS_HTTP": f"127.0.0.1:{dns_http_port}"}
 
 
-def agent_command(cfg: DevClusterConfig, node: NodePlan, *, kubeconfig: Path, tls_dir: Path) -> list[str]:
+def agent_command(cfg: DevClusterConfig, node: NodePlan, *, tls_dir: Path, token: str = "",
+                  kubeconfig: Path | None = None) -> list[str]:
     """The whole agent inside the node's namespace: `nsenter --net`, never `ip netns exec`
-    (it remounts /sys, and runc then finds no cgroups: node-runtime-notes pitfall 10)."""
+    (it remounts /sys, and runc then finds no cgroups: node-runtime-notes pitfall 10).
+    With a token the node joins like a remote machine (its own certificates through CSRs);
+    else it borrows the admin kubeconfig and the CA key (a node that cannot join)."""
+    if token:
+        credentials = ["--server", server_url(cfg), "--token", token, "--ca-file", str(tls_dir / "ca.crt")]
+    elif kubeconfig is not None:
+        credentials = ["--kubeconfig", str(kubeconfig), "--ca-cert", str(tls_dir / "ca.crt"),
+                       "--ca-key", str(tls_dir / "ca.key")]
+    else:
+        raise ValueError("a node needs a bootstrap token or a kubeconfig")
     return ["nsenter", f"--net={node.netns_path}",
-            sys.executable, "-m", "kybernetes.cli.main", "agent", "--kubeconfig", str(kubeconfig),
+            sys.executable, "-m", "kybernetes.cli.main", "agent", *credentials,
             "--data-dir", str(node.data_dir), "--node-name", node.name, "--node-ip", node.address,
-            "--cluster-cidr", cfg.cluster_cidr, "--bridge", cfg.node_bridge, "--cgroup-parent", node.cgroup_parent,
-            "--ca-cert", str(tls_dir / "ca.crt"), "--ca-key", str(tls_dir / "ca.key")]
+            "--cluster-cidr", cfg.cluster_cidr, "--bridge", cfg.node_bridge, "--cgroup-parent", node.cgroup_parent]
+
+
+def token_command(cfg: DevClusterConfig) -> list[str]:
+    return [sys.executable, "-m", "kybernetes.cli.main", "token", "create", "--data-dir", str(cfg.data_dir / "server"),
+            "--ttl", "0", "--description", "kyb dev cluster nodes"]
 
 
 def reset_command(cfg: DevClusterConfig, node: NodePlan) -> list[str]:
