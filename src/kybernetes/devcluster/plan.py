@@ -17,6 +17,7 @@ import ipaddress
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 NETNS_DIR = Path("/var/run/netns")
 
@@ -153,8 +154,7 @@ def reset_command(cfg: DevClusterConfig, node: NodePlan) -> list[str]:
             "--bridge", cfg.node_bridge, "--cgroup-parent", node.cgroup_parent, "--cluster-cidr", cfg.cluster_cidr]
 
 
-def node_kubeconfig(admin: dict[str, object], server: str) -> dict[str, object]:
+def node_kubeconfig(admin: dict[str, Any], server: str) -> dict[str, Any]:
     """The admin kubeconfig pointed at the bridge address (the CA still verifies the server)."""
-    clusters = [{**c, "cluster": {**c["cluster"], "server": server}}  # type: ignore[dict-item]
-                for c in admin.get("clusters") or []]  # type: ignore[attr-defined]
+    clusters = [{**c, "cluster": {**c["cluster"], "server": server}} for c in admin.get("clusters") or []]
     return {**admin, "clusters": clusters}
