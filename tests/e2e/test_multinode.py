@@ -90,20 +90,22 @@ def service(name: str, selector: dict[str, str], *, node_port: bool = False) -> 
     return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name}, "spec": spec}
 
 
-def endpoints(c: DevCluster, name: str) -> int:
+def endpoints(c: DevCluster, name: str) -> list[tuple[str, str, bool]]:
+    """(slice, address, ready) of every endpoint in the Service's slices."""
     out = kubectl(c, "get", "endpointslices", "-l", f"kubernetes.io/service-name={name}", "-o", "json")
-    return sum(1 for s in json.loads(out.stdout)["items"] for e in s.get("endpoints") or []
-               if (e.get("conditions") or {}).get("ready"))
+    return [(s["metadata"]["name"], a, bool((e.get("conditions") or {}).get("ready")))
+            for s in json.loads(out.stdout)["items"] for e in s.get("endpoints") or [] for a in e["addresses"]]
 
 
 def wait_endpoints(c: DevCluster, name: str, count: int) -> None:
+    def ready() -> list[tuple[str, str, bool]] | None:
+        listed = endpoints(c, name)
+        return listed if len({a for _, a, r in listed if r}) == count else None
     try:
-        wait_for(lambda: endpoints(c, name) == count, timeout=90, what=f"{count} ready endpoints of {name}",
-                 interval=1)
-    except AssertionError as e:
-        slices = kubectl(c, "get", "endpointslices", "-o", "yaml", check=False).stdout
+        wait_for(ready, timeout=90, what=f"{count} ready endpoints of {name}", interval=1)
+    except AssertionError:
         listed = kubectl(c, "get", "pods", "-o", "wide", check=False).stdout
-        raise AssertionError(f"{e}\n{listed}\n{slices}") from None
+        raise AssertionError(f"endpoints of {name}: {endpoints(c, name)}\n{listed}") from None
 
 
 def in_pod(c: DevCluster, pod: str, script: str, timeout: float = 60) -> str:
