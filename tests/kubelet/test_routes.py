@@ -17,8 +17,10 @@ from kybernetes.kubelet.routes import (
     HostGwBackend,
     RouteChanges,
     diff_routes,
+    directly_connected,
     parse_owned_routes,
     plan_routes,
+    route_inputs,
 )
 
 
@@ -81,6 +83,15 @@ def test_parse_owned_routes_keeps_gateway_routes_inside_the_cluster_cidr() -> No
     assert parse_owned_routes("") == {}
 
 
+def test_directly_connected_addresses() -> None:
+    link = json.dumps([{"dst": "10.98.0.0/24", "dev": "eth0", "protocol": "kernel", "prefsrc": "10.98.0.11"},
+                       {"dst": "10.52.0.0/24", "dev": "kyb0", "protocol": "kernel", "prefsrc": "10.52.0.1"},
+                       {"dst": "172.30.0.7", "dev": "eth1", "protocol": "static"}])
+    asked = ["10.98.0.12", "10.98.0.11", "198.18.0.4", "172.30.0.7", "bogus"]
+    assert directly_connected(asked, link) == {"10.98.0.12", "172.30.0.7"}
+    assert directly_connected(asked, "") == set()
+
+
 NETNS = "kyb-m2-rt"
 
 
@@ -108,9 +119,8 @@ def netns() -> Iterator[str]:
 async def test_host_gw_backend_in_a_network_namespace(netns: str) -> None:
     backend = HostGwBackend(cluster_cidr="10.52.0.0/16", netns=netns)
     assert await backend.owned() == {}
-    assert await backend.reachable("10.98.7.12")
-    assert not await backend.reachable("198.18.0.1")  # no route at all in this namespace
-    assert not await backend.reachable("10.98.7.1")   # its own address
+    # on the link: yes; no route at all in this namespace, or its own address: no
+    assert await backend.reachable(["10.98.7.12", "198.18.0.1", "10.98.7.1"]) == {"10.98.7.12"}
     errors = await backend.apply(RouteChanges({"10.52.1.0/24": "10.98.7.12", "10.52.2.0/24": "10.98.7.13"}, []))
     assert errors == []
     assert await backend.owned() == {"10.52.1.0/24": "10.98.7.12", "10.52.2.0/24": "10.98.7.13"}
@@ -124,3 +134,16 @@ async def test_host_gw_backend_in_a_network_namespace(netns: str) -> None:
     assert len(errors) == 1 and "10.52.3.0/24" in errors[0]
     assert await backend.apply(RouteChanges({}, ["10.52.1.0/24", "10.52.5.0/24"])) == []
     assert await backend.owned() == {}
+
+
+@pytest.mark.parametrize(("old", "new", "changed"), [
+    pytest.param(node("b", "10.52.1.0/24", "10.98.0.12"), node("b", "10.52.1.0/24", "10.98.0.12"), False,
+                 id="heartbeat"),
+    pytest.param(node("b", "", "10.98.0.12"), node("b", "10.52.1.0/24", "10.98.0.12"), True, id="cidr-assigned"),
+    pytest.param(node("b", "10.52.1.0/24", "10.98.0.12"), node("b", "10.52.1.0/24", "10.98.0.14"), True,
+                 id="address-moved"),
+    pytest.param(node("b", "10.52.1.0/24", "10.98.0.12"), node("b", "10.52.1.0/24", "10.98.0.12", deleting=True),
+                 True, id="deleting"),
+])
+def test_only_route_inputs_trigger_a_sync(old: dict[str, Any], new: dict[str, Any], changed: bool) -> None:
+    assert (route_inputs(old) != route_inputs(new)) is changed
