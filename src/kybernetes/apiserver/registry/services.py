@@ -1,9 +1,14 @@
-"""ClusterIP and NodePort allocation for Services.
+"""ClusterIP, NodePort and healthCheckNodePort allocation for Services.
 
 Allocations are not stored separately: the set of allocated addresses and ports is rebuilt
 from the stored Services at start (so they survive restarts), then kept in memory and changed
 only under one lock, before the Service write that makes them visible. A failed write releases
 what it took.
+
+A LoadBalancer Service with externalTrafficPolicy Local also gets `spec.healthCheckNodePort` from
+the node-port range (the port each node's proxy answers load-balancer health checks on). As upstream:
+a requested value is reserved, else one is picked; it cannot change while still needed; it is
+released and cleared when the Service stops needing it; setting it on any other Service is invalid.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ class ServiceAllocator(Hooks):
         for svc in services:
             for ip in _cluster_ips(svc):
                 self.ips.add(ip)
-            for p in _node_ports(svc):
+            for p in _all_node_ports(svc):
                 self.ports.add(p)
 
     # --- hooks -------------------------------------------------------------------------------------
@@ -52,7 +57,7 @@ class ServiceAllocator(Hooks):
 
     async def after_create_failed(self, store: Store, obj: Obj) -> None:
         async with self._lock:
-            self._release(_cluster_ips(obj), _node_ports(obj))
+            self._release(_cluster_ips(obj), _all_node_ports(obj))
 
     async def before_update(self, store: Store, new: Obj, old: Obj, dry_run: bool) -> None:
         async with self._lock:
@@ -60,12 +65,12 @@ class ServiceAllocator(Hooks):
             if dry_run:
                 self._release(taken_ips, taken_ports)
             else:
-                gone_ports = set(_node_ports(old)) - set(_node_ports(new))
+                gone_ports = set(_all_node_ports(old)) - set(_all_node_ports(new))
                 self._release([], list(gone_ports))
 
     async def after_delete(self, store: Store, obj: Obj) -> None:
         async with self._lock:
-            self._release(_cluster_ips(obj), _node_ports(obj))
+            self._release(_cluster_ips(obj), _all_node_ports(obj))
 
     # --- allocation ---------------------------------------------------------------------------------
     def _release(self, ips: list[str], ports: list[int]) -> None:
@@ -113,7 +118,52 @@ class ServiceAllocator(Hooks):
         else:
             for port in spec.get("ports") or []:
                 port.pop("nodePort", None)
+        try:
+            hc = self._health_check_port(spec, (old or {}).get("spec") or {}, name)
+        except errors.StatusError:
+            self._release(taken_ips, taken_ports)
+            raise
+        if hc:
+            taken_ports.append(hc)
         return taken_ips, taken_ports
+
+    def _health_check_port(self, spec: Obj, old_spec: Obj, name: str) -> int:
+        """Settle spec.healthCheckNodePort; returns the port newly taken (0 if none)."""
+        want = spec.get("healthCheckNodePort") or 0
+        old_hc = (old_spec.get("healthCheckNodePort") or 0) if needs_health_check(old_spec) else 0
+        if not needs_health_check(spec):
+            if want and want == old_hc:
+                spec.pop("healthCheckNodePort", None)  # left over from the old type/policy: dropped
+                return 0
+            if want:
+                raise errors.invalid("Service", name, [Cause(
+                    "FieldValueInvalid", f"Invalid value: {want}: HealthCheckNodePort can only be set on "
+                    "LoadBalancer service with ExternalTrafficPolicy=Local", "spec.healthCheckNodePort")])
+            return 0
+        if old_hc:
+            if want and want != old_hc:
+                raise errors.invalid("Service", name, [Cause(
+                    "FieldValueInvalid", f"Invalid value: {want}: cannot change healthCheckNodePort on "
+                    "loadBalancer service with externalTraffic=Local during update", "spec.healthCheckNodePort")])
+            spec["healthCheckNodePort"] = old_hc
+            return 0
+        lo, hi = self.node_ports
+        if want:
+            problem = ""
+            if not isinstance(want, int) or not lo <= want <= hi:
+                problem = f"provided port is not in the valid range. The range of valid ports is {lo}-{hi}"
+            elif want in self.ports:
+                problem = "provided port is already allocated"
+            if problem:  # upstream reports these as internal errors, not as invalid input
+                raise errors.internal(f"failed to allocate requested HealthCheck NodePort {want}: {problem}")
+            self.ports.add(want)
+            return int(want)
+        try:
+            port = self._take_port(None, 0, name)
+        except errors.StatusError:
+            raise errors.internal("failed to allocate a HealthCheck NodePort: range is full") from None
+        spec["healthCheckNodePort"] = port
+        return port
 
     def _take_ip(self, requested: str, name: str) -> str:
         if requested:
@@ -178,6 +228,16 @@ def _cluster_ips(svc: Obj | None) -> list[str]:
     spec = svc.get("spec") or {}
     ips = list(spec.get("clusterIPs") or ([spec["clusterIP"]] if spec.get("clusterIP") else []))
     return [ip for ip in ips if ip and ip != "None"]
+
+
+def needs_health_check(spec: Obj) -> bool:
+    """A health-check node port belongs to LoadBalancer Services that keep external traffic local."""
+    return spec.get("type") == "LoadBalancer" and spec.get("externalTrafficPolicy") == "Local"
+
+
+def _all_node_ports(svc: Obj | None) -> list[int]:
+    hc = ((svc or {}).get("spec") or {}).get("healthCheckNodePort")
+    return _node_ports(svc) + ([hc] if hc else [])
 
 
 def _node_ports(svc: Obj | None) -> list[int]:
