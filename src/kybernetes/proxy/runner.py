@@ -15,6 +15,8 @@ Invariants:
 3. UDP conntrack cleanup runs after the new rules are in place, comparing the last applied model
    with the new one.
 4. `stop()` deletes the table: a stopped proxy leaves no rules behind.
+5. Health-check node ports (healthcheck.py) follow each sync's model; the proxy counts as unhealthy
+   when an event has waited longer than `health_timeout` to be programmed.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any
 from kybernetes.client.informer import Informer
 from kybernetes.client.rest import APIClient, resource
 from kybernetes.proxy.apply import NftApplier
+from kybernetes.proxy.healthcheck import ProxyHealthServer, ServiceHealthServers, desired_health_ports
 from kybernetes.proxy.model import ServicePort, build_model, stale_udp_flows
 from kybernetes.proxy.render import render_model
 
@@ -47,7 +50,9 @@ class ServiceProxy:
 
     def __init__(self, client: APIClient, *, node_name: str, node_ips: list[str], cluster_cidr: str,
                  min_sync_interval: float = 0.1, max_delay: float = 1.0, table: str = "kyb-proxy",
-                 applier: NftApplier | None = None, resync_period: float = 60.0) -> None:
+                 applier: NftApplier | None = None, resync_period: float = 60.0,
+                 health_servers: ServiceHealthServers | None = None,
+                 healthz_address: tuple[str, int] | None = None, health_timeout: float = 60.0) -> None:
         self.client = client
         self.node_name = node_name
         self.node_ips = list(node_ips)
@@ -64,6 +69,12 @@ class ServiceProxy:
         self._task: asyncio.Task[None] | None = None
         self._model: list[ServicePort] = []
         self._last_sync_start = 0.0
+        # health: per-Service health-check node ports, and optionally the proxy's own /healthz
+        self.health = health_servers if health_servers is not None else ServiceHealthServers()
+        self.health.proxy_healthy = self.healthy
+        self.health_timeout = health_timeout
+        self.pending_since: float | None = None  # monotonic time of the oldest unprogrammed event
+        self.healthz = ProxyHealthServer(*healthz_address, state=self.health_state) if healthz_address else None
         # metrics
         self.syncs = 0
         self.sync_failures = 0
@@ -81,6 +92,8 @@ class ServiceProxy:
     # --- events ---------------------------------------------------------------------------------
     def _on_event(self, _obj: Any) -> None:
         self.generation += 1
+        if self.pending_since is None:
+            self.pending_since = time.monotonic()
         self._dirty.set()
 
     def _on_update(self, old: Any, new: Any) -> None:
@@ -104,6 +117,11 @@ class ServiceProxy:
         self._dirty.clear()
         await self.sync()
         self._task = asyncio.create_task(self._loop(), name="kyb-proxy-sync")
+        if self.healthz is not None:
+            try:
+                await self.healthz.start()
+            except OSError as exc:  # the datapath matters more than its health answer
+                log.warning("proxy healthz on %s:%d: %s", self.healthz.host, self.healthz.port, exc)
 
     async def stop(self, *, keep_rules: bool = False) -> None:
         """Stop syncing; the rules go too unless `keep_rules` (a restarting node agent keeps
@@ -115,6 +133,9 @@ class ServiceProxy:
             self._task = None
         await self.services.stop()
         await self.slices.stop()
+        await self.health.close()
+        if self.healthz is not None:
+            await self.healthz.stop()
         if not keep_rules:
             await self.applier.delete()
 
@@ -162,6 +183,11 @@ class ServiceProxy:
         if stale:
             await self.applier.clear_conntrack(stale)
         self._model = model
+        try:
+            await self.health.sync(desired_health_ports(model, node_name=self.node_name))
+        except Exception as exc:  # health listeners must never fail the datapath sync
+            log.warning("proxy health check ports: %s", exc)
+        self.pending_since = None if self.generation == generation else started
         self.syncs += 1
         self.rules_bytes = len(script)
         self.service_ports = len(model)
@@ -170,6 +196,14 @@ class ServiceProxy:
         self.last_sync_at = time.time()
         self.last_sync_seconds = time.monotonic() - started
         log.debug("proxy sync %d: %d service ports, %.1f ms", self.syncs, len(model), self.last_sync_seconds * 1000)
+
+    def healthy(self) -> bool:
+        """False while an event has waited longer than `health_timeout` to reach the kernel."""
+        return self.pending_since is None or time.monotonic() - self.pending_since < self.health_timeout
+
+    def health_state(self) -> tuple[bool, float]:
+        """(healthy, wall time of the last successful sync) for the proxy's /healthz."""
+        return self.healthy(), self.last_sync_at
 
     async def wait_programmed(self, generation: int | None = None, timeout: float = 5.0) -> bool:
         """Wait until events up to `generation` (default: all seen so far) are in the kernel."""
