@@ -11,6 +11,12 @@ Service's Endpoints go when it goes.
 
 Decisions are pure functions (`compute_subsets`, `pod_in_endpoints`, `find_port`), shared with the
 EndpointSlice controller; `EndpointsController.sync` only compares and writes.
+
+The comparison is against the informer's copy, which can lag behind our own last write. A stale
+copy that happens to equal what is wanted (a pod Ready, then not, then Ready again between two
+watch events) would make the loop write nothing and leave the newer, wrong object in place; so the
+loop remembers which version each of its writes replaced and, while the cache still shows that
+version (or shows nothing after our create), waits for it instead of deciding.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from typing import Any
 
 from kybernetes.api.resources import lookup
 from kybernetes.client import Controller, ResourceLike, is_forbidden, is_not_found
-from kybernetes.client.store import index_by_namespace, split_key
+from kybernetes.client.store import index_by_namespace, meta_namespace_key, split_key
 from kybernetes.controllers.manager import ControllerContext, register
 
 log = logging.getLogger("kyb.controllers.endpoints")
@@ -34,6 +40,7 @@ ENDPOINTS: ResourceLike = lookup("", "v1", "endpoints")  # type: ignore[assignme
 TRIGGER_TIME = "endpoints.kubernetes.io/last-change-trigger-time"
 HEADLESS_LABEL = "service.kubernetes.io/headless"
 NAMESPACE_INDEX = "namespace"
+STALE_RECHECK = 0.05  # seconds until a sync skipped for a stale Endpoints cache runs again
 
 
 # --- pure decisions ------------------------------------------------------------------------------
@@ -242,12 +249,30 @@ class EndpointsController(ServicePodLoop):
     def __init__(self, ctx: ControllerContext) -> None:
         super().__init__(ctx)
         self.endpoints = ctx.informers.informer(ENDPOINTS)
-        self.endpoints.add_handlers(on_delete=self.controller.enqueue)
+        # key -> resourceVersion our last write replaced ("" for a create) until the cache moves past it
+        self.replaced: dict[str, str] = {}
+        self.endpoints.add_handlers(on_add=self._endpoints_seen, on_update=lambda _o, n: self._endpoints_seen(n),
+                                    on_delete=self._endpoints_deleted)
+
+    def _endpoints_seen(self, ep: Obj) -> None:
+        key = meta_namespace_key(ep)
+        if key in self.replaced and _rv(ep) != self.replaced[key]:
+            del self.replaced[key]
+
+    def _endpoints_deleted(self, ep: Obj) -> None:
+        self.replaced.pop(meta_namespace_key(ep), None)
+        self.controller.enqueue(ep)
 
     async def sync(self, key: str) -> None:
         ns, name = split_key(key)
         service = self.services.store.get(key)
         current = self.endpoints.store.get(key)
+        if key in self.replaced:
+            if (_rv(current) if current is not None else "") == self.replaced[key]:
+                log.debug("endpoints: cache of %s is behind our last write, looking again", key)
+                self.controller.queue.add_after(key, STALE_RECHECK)
+                return
+            del self.replaced[key]
         if service is None:
             if current is not None:
                 try:
@@ -268,10 +293,15 @@ class EndpointsController(ServicePodLoop):
                 await self.client.create(ENDPOINTS, body, namespace=ns)
             else:
                 await self.client.update(ENDPOINTS, body, namespace=ns)
+            self.replaced[key] = _rv(current) if current is not None else ""
         except Exception as e:
             if is_forbidden(e) or is_not_found(e):
                 return  # the namespace is terminating or gone
             raise  # (a conflict: our cache is behind; retried with backoff)
+
+
+def _rv(obj: Mapping[str, Any]) -> str:
+    return str((obj.get("metadata") or {}).get("resourceVersion") or "")
 
 
 @register("endpoints")

@@ -12,6 +12,15 @@ ownerReference to the Service (so the garbage collector removes them with it).
 to slices being rewritten anyway, then to one untouched slice with room for all of them, then to
 new slices; emptied slices are deleted. `EndpointSliceController.sync` executes the plan.
 Topology hints are not computed.
+
+Acting on a stale slice cache. The plan is made from the informer's copy of the slices, and a
+sync can run before that copy shows the controller's own previous writes (a Service add and its
+pods turning Ready a few milliseconds later is enough). Planning from a cache that lacks a slice
+just created creates a second one for the same endpoints, and since the informer delivering our
+own writes triggers nothing, the duplicate stays. `SliceTracker` (upstream's EndpointSliceTracker
+idea) remembers the generation of every slice this controller wrote and which ones it deleted; a
+sync whose cache is behind them plans nothing and looks again shortly, and slice events that are
+not our own writes (someone else's change, a slice we did not expect) sync the Service.
 """
 
 from __future__ import annotations
@@ -50,6 +59,8 @@ CONTROLLER_NAME = "endpointslice-controller.k8s.io"
 HEADLESS_LABEL = "service.kubernetes.io/headless"
 ZONE_LABEL = "topology.kubernetes.io/zone"
 SERVICE_INDEX = "service"
+STALE_RECHECK = 0.05  # seconds until a sync skipped for a stale slice cache runs again
+DELETION_EXPECTED = -1
 
 GroupKey = tuple[str, tuple[tuple[str, int, str, str], ...]]  # (addressType, ports)
 
@@ -293,19 +304,92 @@ def index_by_service(obj: Obj) -> list[str]:
     return [f"{meta.get('namespace')}/{name}"] if name else []
 
 
-async def execute_plan(client: APIClient, plan: SlicePlan, namespace: str) -> None:
+# --- our own writes versus the cache ------------------------------------------------------------
+def _uid(s: Mapping[str, Any]) -> str:
+    return str((s.get("metadata") or {}).get("uid") or "")
+
+
+def _generation(s: Mapping[str, Any]) -> int:
+    return int((s.get("metadata") or {}).get("generation") or 0)
+
+
+def service_key_of(s: Mapping[str, Any]) -> str:
+    keys = index_by_service(dict(s))
+    return keys[0] if keys else ""
+
+
+class SliceTracker:
+    """The generation of each slice this controller last wrote, per Service key (DELETION_EXPECTED
+    for the ones it deleted), to tell a cache that has not caught up with those writes."""
+
+    def __init__(self) -> None:
+        self._generations: dict[str, dict[str, int]] = {}
+        self._service_uids: dict[str, str] = {}
+
+    def written(self, s: Mapping[str, Any]) -> None:
+        """`s` is what the server answered to our create or update."""
+        key, uid = service_key_of(s), _uid(s)
+        if key and uid:
+            self._generations.setdefault(key, {})[uid] = _generation(s)
+
+    def deleted(self, s: Mapping[str, Any]) -> None:
+        key, uid = service_key_of(s), _uid(s)
+        if key and uid:
+            self._generations.setdefault(key, {})[uid] = DELETION_EXPECTED
+
+    def gone(self, s: Mapping[str, Any]) -> bool:
+        """The informer saw `s` deleted; True when that was our own deletion."""
+        gens = self._generations.get(service_key_of(s))
+        if gens is None or _uid(s) not in gens:
+            return False
+        return gens.pop(_uid(s)) == DELETION_EXPECTED
+
+    def is_own(self, s: Mapping[str, Any]) -> bool:
+        """`s` (from an informer event) is a state we wrote ourselves, or an older one."""
+        g = (self._generations.get(service_key_of(s)) or {}).get(_uid(s))
+        return g is not None and g != DELETION_EXPECTED and _generation(s) <= g
+
+    def stale(self, key: str, service_uid: str, cached: Sequence[Mapping[str, Any]]) -> bool:
+        """Whether `cached` (the Service's slices in the informer) is behind our writes: a slice we
+        wrote is missing or older, or a slice we deleted is still there."""
+        if self._service_uids.get(key, service_uid) != service_uid:
+            self._generations.pop(key, None)  # a new Service of the same name: old writes are moot
+        self._service_uids[key] = service_uid
+        gens = self._generations.get(key)
+        if not gens:
+            return False
+        seen = {_uid(s): _generation(s) for s in cached}
+        for uid, g in gens.items():
+            if g == DELETION_EXPECTED:
+                if uid in seen:
+                    return True
+            elif uid not in seen or seen[uid] < g:
+                return True
+        return False
+
+    def forget_service(self, key: str) -> None:
+        self._generations.pop(key, None)
+        self._service_uids.pop(key, None)
+
+
+async def execute_plan(client: APIClient, plan: SlicePlan, namespace: str,
+                       tracker: SliceTracker | None = None) -> None:
+    """Write `plan`; every write that succeeds is told to `tracker` at once (a later one may fail)."""
+    tracker = tracker or SliceTracker()
     try:
         for s in plan.delete:
             try:
                 await client.delete(ENDPOINT_SLICES, s["metadata"]["name"], namespace=namespace,
                                     preconditions={"uid": s["metadata"].get("uid", "")})
+                tracker.deleted(s)
             except Exception as e:
                 if not is_not_found(e):
                     raise
+                tracker.gone(s)
         for s in plan.update:
-            await client.update(ENDPOINT_SLICES, s, namespace=namespace)
+            tracker.written(await client.update(ENDPOINT_SLICES, s, namespace=namespace))
         for s in plan.create:
-            await client.create(ENDPOINT_SLICES, s, namespace=namespace)
+            tracker.written(await client.create(ENDPOINT_SLICES, s, namespace=namespace))
     except Exception as e:
         if is_forbidden(e):
             return  # the namespace is terminating
@@ -319,14 +403,36 @@ class EndpointSliceController(ServicePodLoop):
         super().__init__(ctx)
         self.slices = ctx.informers.informer(ENDPOINT_SLICES, indexers={SERVICE_INDEX: index_by_service})
         self.nodes = ctx.informers.informer(NODES)
-        self.slices.add_handlers(on_update=lambda _o, n: self._slice_changed(n), on_delete=self._slice_changed)
+        self.tracker = SliceTracker()
+        self.slices.add_handlers(on_add=self._slice_added, on_update=self._slice_updated,
+                                 on_delete=self._slice_deleted)
         self.nodes.add_handlers(on_update=self._node_updated)
 
-    def _slice_changed(self, s: Obj) -> None:
+    def _enqueue_for(self, s: Obj) -> None:
         labels = (s.get("metadata") or {}).get("labels") or {}
         if labels.get(MANAGED_BY_LABEL) == CONTROLLER_NAME:
             for key in index_by_service(s):
                 self.controller.queue.add(key)
+
+    def _slice_added(self, s: Obj) -> None:
+        if not self.tracker.is_own(s):  # not our create arriving: someone else's slice to reconcile
+            self._enqueue_for(s)
+
+    def _slice_updated(self, old: Obj, new: Obj) -> None:
+        old_labels = (old.get("metadata") or {}).get("labels") or {}
+        new_labels = (new.get("metadata") or {}).get("labels") or {}
+        if old_labels != new_labels:  # labels do not move the generation; moved to/from a Service?
+            if (old_labels.get(SERVICE_NAME_LABEL), old_labels.get(MANAGED_BY_LABEL)) != \
+                    (new_labels.get(SERVICE_NAME_LABEL), new_labels.get(MANAGED_BY_LABEL)):
+                self.tracker.gone(old)  # no longer among the old Service's slices we wait for
+            self._enqueue_for(old)
+            self._enqueue_for(new)
+        elif not self.tracker.is_own(new):
+            self._enqueue_for(new)
+
+    def _slice_deleted(self, s: Obj) -> None:
+        if not self.tracker.gone(s):  # someone else removed one of the Service's slices
+            self._enqueue_for(s)
 
     def _node_updated(self, old: Obj, new: Obj) -> None:
         if ((old.get("metadata") or {}).get("labels") or {}).get(ZONE_LABEL) == \
@@ -344,7 +450,16 @@ class EndpointSliceController(ServicePodLoop):
     async def sync(self, key: str) -> None:
         ns, _ = split_key(key)
         service = self.services.store.get(key)
-        existing = self.owned_slices(key)
+        if service is None:
+            self.tracker.forget_service(key)
+        # slices on their way out (finalizers) are neither kept nor deleted again
+        existing = [s for s in self.owned_slices(key) if not (s.get("metadata") or {}).get("deletionTimestamp")]
+        if service is not None and self.tracker.stale(key, str((service.get("metadata") or {}).get("uid") or ""),
+                                                      existing):
+            # the cache has not shown our last writes yet; planning now would redo them
+            log.debug("endpointslice: slice cache of %s is behind our writes, looking again", key)
+            self.controller.queue.add_after(key, STALE_RECHECK)
+            return
         if service is None or not (service.get("spec") or {}).get("selector") \
                 or (service.get("metadata") or {}).get("deletionTimestamp"):
             # gone (the garbage collector removes owned slices too) or selector-less (mirroring's)
@@ -353,7 +468,7 @@ class EndpointSliceController(ServicePodLoop):
             groups = desired_groups(service, self.pods_in(ns), zones_by_node(self.nodes.store.list()))
             plan = plan_slices(SliceOwner.of_service(service), existing, groups, now=go_time_nano())
         if not plan.empty:
-            await execute_plan(self.client, plan, ns)
+            await execute_plan(self.client, plan, ns, self.tracker if service is not None else None)
 
 
 @register("endpointslice")
