@@ -34,6 +34,7 @@ class DevClusterConfig:
     dns_port: int = 5353                # cluster DNS on the host's bridge address
     node_bridge: str = "kyb0"           # the CNI bridge inside each node's namespace
     join: bool = True                   # nodes join with a bootstrap token (else: the admin kubeconfig)
+    server_env: tuple[tuple[str, str], ...] = ()  # extra environment of `kyb server` (e.g. KYB_DNS_UPSTREAMS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +121,7 @@ def server_command(cfg: DevClusterConfig) -> list[str]:
 def server_env(cfg: DevClusterConfig, *, dns_http_port: int) -> dict[str, str]:
     """Cluster DNS listens on the bridge address, where every node's pods reach it (via kube-dns)."""
     return {"KYB_DNS_LISTEN": f"{host_address(cfg)}:{cfg.dns_port}",
-            "KYB_DNS_HTTP": f"127.0.0.1:{dns_http_port}"}
+            "KYB_DNS_HTTP": f"127.0.0.1:{dns_http_port}", **dict(cfg.server_env)}
 
 
 def agent_command(cfg: DevClusterConfig, node: NodePlan, *, tls_dir: Path, token: str = "",

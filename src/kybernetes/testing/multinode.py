@@ -8,7 +8,7 @@ anything of the cluster (namespace, interface, process, cgroup, mount) is still 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from kybernetes.devcluster import DevCluster, DevClusterConfig
@@ -17,9 +17,12 @@ from kybernetes.devcluster.harness import dev_cluster
 
 @contextlib.contextmanager
 def multinode_cluster(data_dir: Path, *, port: int, prefix: str, host_bridge: str, subnet: str,
-                      cluster_cidr: str, dns_port: int, nodes: int = 3) -> Iterator[DevCluster]:
+                      cluster_cidr: str, dns_port: int, nodes: int = 3,
+                      server_env: Mapping[str, str] | None = None) -> Iterator[DevCluster]:
+    """`server_env` adds to the environment of `kyb server` (e.g. KYB_DNS_UPSTREAMS for a test's forwarder)."""
     cfg = DevClusterConfig(data_dir=data_dir, nodes=nodes, port=port, prefix=prefix, host_bridge=host_bridge,
-                           subnet=subnet, cluster_cidr=cluster_cidr, dns_port=dns_port)
+                           subnet=subnet, cluster_cidr=cluster_cidr, dns_port=dns_port,
+                           server_env=tuple(sorted((server_env or {}).items())))
     holder: list[DevCluster] = []
     with dev_cluster(cfg, keep_data=False) as cluster:
         holder.append(cluster)
