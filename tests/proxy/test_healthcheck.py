@@ -254,3 +254,53 @@ async def test_service_proxy_drives_health_ports(session: aiohttp.ClientSession)
         assert proxy.health.served == {} and refused(P1)
     finally:
         await proxy.health.close()
+
+
+# --- a user's kubectl session on a real node ---------------------------------------------------------------
+
+E2E_DIR, E2E_PORT, E2E_CIDR, E2E_BRIDGE = "/tmp/kyb-q2", 18680, "10.54.0.0/16", "kybq2"
+
+
+def node_health(p: int) -> tuple[int, Any]:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{p}/healthz", timeout=3) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+    except OSError:
+        return 0, None
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_health_check_node_port_on_a_real_node() -> None:
+    from pathlib import Path
+
+    from kybernetes.testing.node import start_node_server, wait_for
+
+    nodes = start_node_server(Path(E2E_DIR), E2E_PORT, cluster_cidr=E2E_CIDR, bridge=E2E_BRIDGE)
+    kyb = next(nodes)
+    try:
+        kyb.kubectl("create", "deployment", "web", "--image=busybox:1.36", "--",
+                    "sh", "-c", "mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8080 -h /www")
+        kyb.kubectl("expose", "deployment", "web", "--type=LoadBalancer", "--port=80", "--target-port=8080")
+        kyb.kubectl("patch", "svc", "web", "-p", '{"spec":{"externalTrafficPolicy":"Local"}}')
+        hc = int(kyb.kubectl("get", "svc", "web", "-o", "jsonpath={.spec.healthCheckNodePort}").stdout)
+        assert 30000 <= hc <= 32767
+
+        _, body = wait_for(lambda: (r := node_health(hc))[0] == 200 and r, timeout=90, what="health 200")
+        assert body == {"service": {"namespace": "default", "name": "web"}, "localEndpoints": 1,
+                        "serviceProxyHealthy": True}
+        kyb.kubectl("scale", "deployment", "web", "--replicas=0")
+        _, body = wait_for(lambda: (r := node_health(hc))[0] == 503 and r, timeout=60, what="health 503")
+        assert body["localEndpoints"] == 0
+
+        # policy Cluster: the API clears the port and the node stops listening
+        kyb.kubectl("patch", "svc", "web", "-p", '{"spec":{"externalTrafficPolicy":"Cluster"}}')
+        assert kyb.kubectl("get", "svc", "web", "-o", "jsonpath={.spec.healthCheckNodePort}").stdout == ""
+        wait_for(lambda: node_health(hc)[0] == 0, timeout=30, what="health port closed")
+    finally:
+        nodes.close()  # type: ignore[attr-defined]  # a generator: runs the fixture's teardown
