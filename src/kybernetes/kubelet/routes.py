@@ -38,6 +38,7 @@ from typing import Any, Protocol
 
 from kybernetes.client.informer import Informer
 from kybernetes.client.rest import APIClient, resource
+from kybernetes.client.syncloop import SyncLoop
 
 log = logging.getLogger("kyb.routes")
 Obj = dict[str, Any]
@@ -203,45 +204,27 @@ class RouteManager:
         self.cluster_cidr = cluster_cidr
         self.backend: RouteBackend = backend or HostGwBackend(cluster_cidr=cluster_cidr)
         self.nodes = Informer(client, NODES)
-        self.debounce = debounce
-        self.resync = resync
-        self._kick = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self.loop = SyncLoop(self.sync, name="kubelet-routes", min_interval=debounce, max_delay=resync,
+                             resync_period=resync)
         self._unreachable: set[str] = set()
         self.syncs = 0
 
     async def start(self) -> None:
-        self.nodes.add_handlers(on_add=lambda _n: self._kick.set(), on_update=self._node_updated,
-                                on_delete=lambda _n: self._kick.set())
+        self.nodes.add_handlers(on_add=lambda _n: self.loop.kick(), on_update=self._node_updated,
+                                on_delete=lambda _n: self.loop.kick())
         self.nodes.start()
         await self.nodes.wait_synced(30)
-        self._kick.set()
-        self._task = asyncio.create_task(self._loop(), name="kubelet-routes")
+        self.loop.kick()
+        self.loop.start()
 
     def _node_updated(self, old: Obj, new: Obj) -> None:
         if route_inputs(old) != route_inputs(new):  # heartbeats (status every 10 s) change nothing here
-            self._kick.set()
+            self.loop.kick()
 
     async def stop(self) -> None:
         """Routes stay: a restarted agent adopts them (teardown or the next sync removes stale ones)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        await self.loop.stop()
         await self.nodes.stop()
-
-    async def _loop(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), self.resync)
-            await asyncio.sleep(self.debounce)  # let a burst of Node updates settle into one sync
-            self._kick.clear()
-            try:
-                await self.sync()
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:
-                log.warning("route sync failed: %s", e)
 
     async def sync(self) -> RouteChanges:
         desired = plan_routes(self.nodes.store.list(), self_name=self.node_name, cluster_cidr=self.cluster_cidr)

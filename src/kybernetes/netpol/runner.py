@@ -18,13 +18,13 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from typing import Any
 
 from kybernetes.client.informer import Informer
 from kybernetes.client.rest import APIClient, resource
+from kybernetes.client.syncloop import SyncLoop
 from kybernetes.netpol.render import render_policies
 from kybernetes.proxy.apply import NftApplier
 
@@ -57,29 +57,23 @@ class PolicyEnforcer:
         self.cluster_cidr = cluster_cidr
         self.table = table
         self.applier = applier or NftApplier(table)
-        self.min_sync_interval = min_sync_interval
-        self.max_delay = max_delay
-        self.resync_period = resync_period
         self.policies = Informer(client, NETWORK_POLICIES)
         self.pods = Informer(client, PODS)
         self.namespaces = Informer(client, NAMESPACES)
         self.policies.add_handlers(on_add=self._on_event, on_update=self._on_update, on_delete=self._on_event)
         self.namespaces.add_handlers(on_add=self._on_event, on_update=self._on_update, on_delete=self._on_event)
         self.pods.add_handlers(on_add=self._on_event, on_update=self._on_pod_update, on_delete=self._on_event)
-        self._dirty = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._last_sync_start = 0.0
+        self.loop = SyncLoop(self.sync, name="kyb-netpol-sync", min_interval=min_sync_interval,
+                             max_delay=max_delay, resync_period=resync_period)
         self.syncs = 0
-        self.sync_failures = 0
         self.last_sync_seconds = 0.0
-        self.last_error = ""
         self.rules_bytes = 0
         self.generation = 0
         self.programmed_generation = 0
 
     def _on_event(self, _obj: Any) -> None:
         self.generation += 1
-        self._dirty.set()
+        self.loop.kick()
 
     def _on_update(self, old: Any, new: Any) -> None:
         if old is not new and ((old.get("metadata") or {}).get("labels") != (new.get("metadata") or {}).get("labels")
@@ -98,46 +92,27 @@ class PolicyEnforcer:
         for inf in informers:
             if not await inf.wait_synced(timeout):
                 raise TimeoutError(f"netpol: {inf.resource.plural} did not sync in {timeout}s")
-        self._dirty.clear()
-        await self.sync()
-        self._task = asyncio.create_task(self._loop(), name="kyb-netpol-sync")
+        await self.loop.sync_now()
+        self.loop.start()
 
     async def stop(self, *, keep_rules: bool = False) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self.loop.stop()
         for inf in (self.policies, self.pods, self.namespaces):
             await inf.stop()
         if not keep_rules:
             await self.applier.delete()
 
-    async def _loop(self) -> None:
-        backoff = 0.05
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._dirty.wait(), self.resync_period)
-            wait = self._last_sync_start + self.min_sync_interval - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            self._dirty.clear()
-            try:
-                await self.sync()
-                backoff = 0.05
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # keep enforcing; the next try may succeed
-                self.sync_failures += 1
-                self.last_error = str(exc)
-                log.warning("netpol sync failed (retry in %.2fs): %s", backoff, exc)
-                self._dirty.set()
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self.max_delay)
+    @property
+    def sync_failures(self) -> int:
+        return self.loop.failures
+
+    @property
+    def last_error(self) -> str:
+        return self.loop.last_error
 
     async def sync(self) -> None:
         """Render everything from the caches and apply it (one nft transaction)."""
-        self._last_sync_start = started = time.monotonic()
+        started = time.monotonic()
         generation = self.generation
         script = await asyncio.to_thread(render_policies, self.policies.store.list(), self.pods.store.list(),
                                          self.namespaces.store.list(), node_name=self.node_name,
@@ -146,7 +121,7 @@ class PolicyEnforcer:
         self.syncs += 1
         self.rules_bytes = len(script)
         self.programmed_generation = generation
-        self.last_error = ""
+        self.loop.last_error = ""
         self.last_sync_seconds = time.monotonic() - started
         log.debug("netpol sync %d: %d bytes, %.1f ms", self.syncs, len(script), self.last_sync_seconds * 1000)
 

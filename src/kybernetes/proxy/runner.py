@@ -22,13 +22,13 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from typing import Any
 
 from kybernetes.client.informer import Informer
 from kybernetes.client.rest import APIClient, resource
+from kybernetes.client.syncloop import SyncLoop
 from kybernetes.proxy.apply import NftApplier
 from kybernetes.proxy.healthcheck import ProxyHealthServer, ServiceHealthServers, desired_health_ports
 from kybernetes.proxy.model import ServicePort, build_model, stale_udp_flows
@@ -57,18 +57,14 @@ class ServiceProxy:
         self.node_name = node_name
         self.node_ips = list(node_ips)
         self.cluster_cidr = cluster_cidr
-        self.min_sync_interval = min_sync_interval
-        self.max_delay = max_delay
-        self.resync_period = resync_period
         self.applier = applier or NftApplier(table)
         self.services = Informer(client, SERVICES)
         self.slices = Informer(client, ENDPOINT_SLICES)
         for inf in (self.services, self.slices):
             inf.add_handlers(on_add=self._on_event, on_update=self._on_update, on_delete=self._on_event)
-        self._dirty = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self.loop = SyncLoop(self.sync, name="kyb-proxy-sync", min_interval=min_sync_interval,
+                             max_delay=max_delay, resync_period=resync_period)
         self._model: list[ServicePort] = []
-        self._last_sync_start = 0.0
         # health: per-Service health-check node ports, and optionally the proxy's own /healthz
         self.health = health_servers if health_servers is not None else ServiceHealthServers()
         self.health.proxy_healthy = self.healthy
@@ -77,13 +73,11 @@ class ServiceProxy:
         self.healthz = ProxyHealthServer(*healthz_address, state=self.health_state) if healthz_address else None
         # metrics
         self.syncs = 0
-        self.sync_failures = 0
         self.last_sync_seconds = 0.0
         self.last_render_seconds = 0.0
         self.last_affinity_read_seconds = 0.0
         self.last_nft_seconds = 0.0
         self.last_sync_at = 0.0
-        self.last_error = ""
         self.rules_bytes = 0
         self.service_ports = 0
         self.generation = 0
@@ -94,7 +88,7 @@ class ServiceProxy:
         self.generation += 1
         if self.pending_since is None:
             self.pending_since = time.monotonic()
-        self._dirty.set()
+        self.loop.kick()
 
     def _on_update(self, old: Any, new: Any) -> None:
         if old is not new:  # resyncs hand the same object twice: nothing changed
@@ -114,9 +108,8 @@ class ServiceProxy:
         for inf in (self.services, self.slices):
             if not await inf.wait_synced(timeout):
                 raise TimeoutError(f"proxy: {inf.resource.plural} did not sync in {timeout}s")
-        self._dirty.clear()
-        await self.sync()
-        self._task = asyncio.create_task(self._loop(), name="kyb-proxy-sync")
+        await self.loop.sync_now()
+        self.loop.start()
         if self.healthz is not None:
             try:
                 await self.healthz.start()
@@ -126,11 +119,7 @@ class ServiceProxy:
     async def stop(self, *, keep_rules: bool = False) -> None:
         """Stop syncing; the rules go too unless `keep_rules` (a restarting node agent keeps
         Services working while it is away, as kube-proxy does)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self.loop.stop()
         await self.services.stop()
         await self.slices.stop()
         await self.health.close()
@@ -139,32 +128,18 @@ class ServiceProxy:
         if not keep_rules:
             await self.applier.delete()
 
-    async def _loop(self) -> None:
-        backoff = 0.05
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._dirty.wait(), self.resync_period)
-            wait = self._last_sync_start + self.min_sync_interval - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            self._dirty.clear()
-            try:
-                await self.sync()
-                backoff = 0.05
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # keep the datapath loop alive; the next try may succeed
-                self.sync_failures += 1
-                self.last_error = str(exc)
-                log.warning("proxy sync failed (retry in %.2fs): %s", backoff, exc)
-                self._dirty.set()
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self.max_delay)
+    @property
+    def sync_failures(self) -> int:
+        return self.loop.failures
+
+    @property
+    def last_error(self) -> str:
+        return self.loop.last_error
 
     # --- one sync ---------------------------------------------------------------------------------
     async def sync(self) -> None:
         """Render everything from the caches and apply it (one nft transaction)."""
-        self._last_sync_start = started = time.monotonic()
+        started = time.monotonic()
         generation = self.generation
         services = self.services.store.list()
         slices = self.slices.store.list()
@@ -192,7 +167,7 @@ class ServiceProxy:
         self.rules_bytes = len(script)
         self.service_ports = len(model)
         self.programmed_generation = generation
-        self.last_error = ""
+        self.loop.last_error = ""
         self.last_sync_at = time.time()
         self.last_sync_seconds = time.monotonic() - started
         log.debug("proxy sync %d: %d service ports, %.1f ms", self.syncs, len(model), self.last_sync_seconds * 1000)
