@@ -11,6 +11,9 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
+from kybernetes.apiserver.strategies.podspec_container import validate_container_details
+from kybernetes.apiserver.strategies.podspec_scheduling import validate_pod_scheduling
+from kybernetes.apiserver.strategies.podspec_volumes import validate_volume_source
 from kybernetes.machinery.errors import Cause
 from kybernetes.machinery.validation import (
     child,
@@ -62,10 +65,11 @@ def image_pull_policy_for(image: str) -> str:
 def _default_probe(probe: Any) -> None:
     if not isinstance(probe, dict):
         return
-    probe.setdefault("timeoutSeconds", 1)
-    probe.setdefault("periodSeconds", 10)
-    probe.setdefault("successThreshold", 1)
-    probe.setdefault("failureThreshold", 3)
+    # upstream defaults zero values too (a Go int32 cannot tell 0 from unset)
+    for field, default in (("timeoutSeconds", 1), ("periodSeconds", 10), ("successThreshold", 1),
+                           ("failureThreshold", 3)):
+        if not probe.get(field):
+            probe[field] = default
     http = probe.get("httpGet")
     if isinstance(http, dict):
         if not http.get("path"):
@@ -296,9 +300,6 @@ def _validate_container(c: Obj, path: str, volumes: set[str]) -> list[Cause]:
     elif tmp not in TERMINATION_MESSAGE_POLICIES:
         causes.append(not_supported(child(path, "terminationMessagePolicy"), tmp, TERMINATION_MESSAGE_POLICIES))
     causes.extend(_validate_ports(c.get("ports") or [], child(path, "ports")))
-    for i, e in enumerate(c.get("env") or []):
-        if isinstance(e, dict) and not e.get("name"):
-            causes.append(required(child(index(child(path, "env"), i), "name")))
     mount_paths: set[str] = set()
     for i, m in enumerate(c.get("volumeMounts") or []):
         if not isinstance(m, dict):
@@ -325,6 +326,7 @@ def _validate_volumes(volumes: list[Any], path: str) -> tuple[set[str], list[Cau
         if not isinstance(v, dict):
             continue
         vp = index(path, i)
+        causes.extend(validate_volume_source(v, vp))
         sources = [k for k in _VOLUME_SOURCES if v.get(k) is not None]
         if not sources:
             causes.append(required(vp, "must specify a volume type"))
@@ -361,6 +363,8 @@ def validate_pod_spec(spec: Obj, path: str) -> list[Cause]:
                 causes.append(duplicate(child(cp, "name"), name))
             all_names.add(name)
             causes.extend(_validate_container(c, cp, volumes))
+            causes.extend(validate_container_details(c, cp, init=key == "initContainers",
+                                                     grace=spec.get("terminationGracePeriodSeconds")))
     if not containers:
         causes.append(required(child(path, "containers")))
     rp = spec.get("restartPolicy") or ""
@@ -382,6 +386,7 @@ def validate_pod_spec(spec: Obj, path: str) -> list[Cause]:
         v = spec.get(field)
         if v:
             causes.extend(invalid(child(path, field), v, m) for m in is_dns1123_subdomain(v))
+    causes.extend(validate_pod_scheduling(spec, path))
     return causes
 
 

@@ -17,10 +17,12 @@ from kybernetes.machinery.validation import (
     child,
     duplicate,
     forbidden,
+    go_quote,
     index,
     invalid,
     is_dns1123_label,
     is_dns1123_subdomain,
+    is_qualified_name,
     is_valid_port_name,
     is_valid_port_num,
     name_is_dns1035_label,
@@ -35,6 +37,7 @@ PROTOCOLS = ("SCTP", "TCP", "UDP")
 TRAFFIC_POLICIES = ("Cluster", "Local")
 IP_FAMILY_POLICIES = ("SingleStack", "PreferDualStack", "RequireDualStack")
 DEFAULT_CLIENT_IP_TIMEOUT = 10800
+MAX_CLIENT_IP_TIMEOUT = 86400
 
 
 def _needs_cluster_ip(s: Obj) -> bool:
@@ -126,6 +129,37 @@ def _validate_target_port(tp: Any, path: str) -> list[Cause]:
     return []
 
 
+def _go_service_port(port: Any, proto: Any) -> str:
+    """The duplicate key as Go's %#v prints upstream's ServicePort (only port and protocol set)."""
+    return (f"core.ServicePort{{Name:\"\", Protocol:{go_quote(str(proto))}, AppProtocol:(*string)(nil), "
+            f"Port:{port}, TargetPort:intstr.IntOrString{{Type:0, IntVal:0, StrVal:\"\"}}, NodePort:0}}")
+
+
+def _session_affinity_config(s: Obj) -> list[Cause]:
+    path = "spec.sessionAffinityConfig"
+    cfg = s.get("sessionAffinityConfig")
+    affinity = s.get("sessionAffinity")
+    if affinity == "None":
+        if cfg is not None:
+            return [forbidden(path, "must not be set when session affinity is None")]
+        return []
+    if affinity != "ClientIP":
+        return []
+    why = "when session affinity type is ClientIP"
+    if not isinstance(cfg, dict):
+        return [required(path, why)]
+    cip = cfg.get("clientIP")
+    if not isinstance(cip, dict):
+        return [required(child(path, "clientIP"), why)]
+    timeout = cip.get("timeoutSeconds")
+    tp = child(path, "clientIP", "timeoutSeconds")
+    if timeout is None:
+        return [required(tp, why)]
+    if not isinstance(timeout, int) or isinstance(timeout, bool) or not 0 < timeout <= MAX_CLIENT_IP_TIMEOUT:
+        return [invalid(tp, timeout, f"must be greater than 0 and less than {MAX_CLIENT_IP_TIMEOUT}")]
+    return []
+
+
 def validate_service(obj: Obj) -> list[Cause]:
     s = obj.get("spec") or {}
     causes: list[Cause] = []
@@ -165,9 +199,12 @@ def validate_service(obj: Obj) -> list[Cause]:
             causes.append(forbidden(child(pp, "nodePort"), "may not be used when `type` is 'ClusterIP'"))
         elif p.get("nodePort"):
             causes.extend(invalid(child(pp, "nodePort"), p["nodePort"], m) for m in is_valid_port_num(p["nodePort"]))
+        app = p.get("appProtocol")
+        if isinstance(app, str):
+            causes.extend(invalid(child(pp, "appProtocol"), app, m) for m in is_qualified_name(app))
         k = (port, proto)
         if k in seen:
-            causes.append(duplicate(pp, {"port": port, "protocol": proto}))
+            causes.append(Cause("FieldValueDuplicate", "Duplicate value: " + _go_service_port(port, proto), pp))
         seen.add(k)
     if not typ:
         causes.append(required("spec.type"))
@@ -179,13 +216,15 @@ def validate_service(obj: Obj) -> list[Cause]:
     elif sa not in SESSION_AFFINITIES:
         causes.append(not_supported("spec.sessionAffinity", sa, SESSION_AFFINITIES))
     causes.extend(validate_labels(s.get("selector"), "spec.selector"))
+    causes.extend(_session_affinity_config(s))
     etp = s.get("externalTrafficPolicy")
+    external = typ in ("NodePort", "LoadBalancer") or (typ == "ClusterIP" and bool(s.get("externalIPs")))
     if etp:
-        if typ not in ("NodePort", "LoadBalancer"):
-            causes.append(invalid("spec.externalTrafficPolicy", etp,
-                                  "may only be set when `type` is 'NodePort' or 'LoadBalancer'"))
+        if not external:
+            causes.append(invalid("spec.externalTrafficPolicy", etp, "may only be set for externally-accessible services"))
         elif etp not in TRAFFIC_POLICIES:
             causes.append(not_supported("spec.externalTrafficPolicy", etp, TRAFFIC_POLICIES))
+    # healthCheckNodePort is settled (kept, dropped or refused) by the allocator in registry/services.py
     itp = s.get("internalTrafficPolicy")
     if itp and itp not in TRAFFIC_POLICIES:
         causes.append(not_supported("spec.internalTrafficPolicy", itp, TRAFFIC_POLICIES))
