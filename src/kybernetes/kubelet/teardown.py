@@ -7,10 +7,13 @@ dir alone, without the API and without containerd answering.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,10 +52,55 @@ def _kill(pids: list[int], sig: int = signal.SIGKILL) -> None:
             os.kill(pid, sig)
 
 
+async def _stop_all_sandboxes(socket: Path, *, wait: float = 5.0) -> int:
+    from kybernetes.kubelet.cri.client import CRIClient
+
+    deadline = time.monotonic() + wait
+    while not socket.exists() and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    async with CRIClient(str(socket), request_timeout=15.0) as cri:
+        sandboxes = await asyncio.wait_for(cri.list_pod_sandbox(), wait)
+        for sb in sandboxes:
+            await cri.stop_pod_sandbox(sb.id)
+        return len(sandboxes)
+
+
+def stop_sandboxes(containerd_dir: Path) -> int:
+    """Stop every pod sandbox through containerd, so that CNI's DEL runs: without it the portmap
+    plugin's hostPort rules and host-local's address leases would outlive the pods. Starts the
+    node's containerd for the purpose when it is not running (its config is still on disk)."""
+    config, socket = containerd_dir / "config.toml", containerd_dir / "containerd.sock"
+    if not config.exists() or shutil.which("containerd") is None:
+        return 0
+    started: subprocess.Popen[bytes] | None = None
+    if not _pids_with(f"--config {config}"):
+        socket.unlink(missing_ok=True)  # a stale socket would make the wait below lie
+        started = subprocess.Popen(["containerd", "--config", str(config)], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, start_new_session=True)
+    result: list[int] = []
+
+    def run() -> None:  # a thread of its own: callers may already run an event loop
+        with contextlib.suppress(Exception):
+            result.append(asyncio.run(_stop_all_sandboxes(socket)))
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(120)
+    if started is not None:
+        started.terminate()
+        try:
+            started.wait(5)
+        except subprocess.TimeoutExpired:
+            started.kill()
+            started.wait()
+    return result[0] if result else 0
+
+
 def teardown_node(data_dir: Path, *, bridge: str = "kyb0", cgroup_parent: str = "",
                   cluster_cidr: str = "") -> Iterator[str]:
     cgroup_parent = cgroup_parent or ("kubepods" if bridge == "kyb0" else f"kubepods-{bridge}")
     containerd_dir = data_dir / "containerd"
+    yield f"stopped {stop_sandboxes(containerd_dir)} pod sandboxes"
     runc_root = containerd_dir / "runc" / "k8s.io"
     if runc_root.exists():
         listed = subprocess.run(["runc", "--root", str(runc_root), "list", "-q"], capture_output=True, text=True,

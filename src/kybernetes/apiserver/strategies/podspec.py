@@ -123,7 +123,11 @@ def _default_volume(v: Obj) -> None:
     hp = v.get("hostPath")
     if isinstance(hp, dict) and "type" not in hp:
         hp["type"] = ""
-    for item in (v.get("downwardAPI") or {}).get("items") or []:
+    items = list((v.get("downwardAPI") or {}).get("items") or [])
+    for source in (v.get("projected") or {}).get("sources") or []:  # projected downwardAPI too
+        if isinstance(source, dict):
+            items += (source.get("downwardAPI") or {}).get("items") or []
+    for item in items:
         ref = item.get("fieldRef") if isinstance(item, dict) else None
         if isinstance(ref, dict) and not ref.get("apiVersion"):
             ref["apiVersion"] = "v1"
