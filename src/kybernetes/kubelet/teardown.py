@@ -65,42 +65,64 @@ async def _stop_all_sandboxes(socket: Path, *, wait: float = 5.0) -> int:
         return len(sandboxes)
 
 
-def stop_sandboxes(containerd_dir: Path) -> int:
-    """Stop every pod sandbox through containerd, so that CNI's DEL runs: without it the portmap
-    plugin's hostPort rules and host-local's address leases would outlive the pods. Starts the
-    node's containerd for the purpose when it is not running (its config is still on disk)."""
-    config, socket = containerd_dir / "config.toml", containerd_dir / "containerd.sock"
-    if not config.exists() or shutil.which("containerd") is None:
-        return 0
-    started: subprocess.Popen[bytes] | None = None
-    if not _pids_with(f"--config {config}"):
-        socket.unlink(missing_ok=True)  # a stale socket would make the wait below lie
-        started = subprocess.Popen(["containerd", "--config", str(config)], stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL, start_new_session=True)
+def _run_isolated(socket: Path) -> int:
+    """`_stop_all_sandboxes` in a thread of its own: callers may already run an event loop."""
     result: list[int] = []
+    errors: list[BaseException] = []
 
-    def run() -> None:  # a thread of its own: callers may already run an event loop
-        with contextlib.suppress(Exception):
+    def run() -> None:
+        try:
             result.append(asyncio.run(_stop_all_sandboxes(socket)))
+        except Exception as e:
+            errors.append(e)
 
     worker = threading.Thread(target=run)
     worker.start()
     worker.join(120)
-    if started is not None:
+    if errors:
+        raise RuntimeError(str(errors[0]))
+    return result[0] if result else 0
+
+
+def stop_sandboxes(containerd_dir: Path) -> int:
+    """Stop every pod sandbox through containerd, so that CNI's DEL runs: without it the portmap
+    plugin's hostPort rules and host-local's address leases would outlive the pods. Starts the
+    node's containerd for the purpose when none is running (its config is still on disk) — also
+    when the one found was on its way out (the agent stops it as it exits)."""
+    config, socket = containerd_dir / "config.toml", containerd_dir / "containerd.sock"
+    if not config.exists() or shutil.which("containerd") is None:
+        return 0
+    if _pids_with(f"--config {config}"):
+        try:
+            return _run_isolated(socket)
+        except RuntimeError:
+            deadline = time.monotonic() + 10
+            while _pids_with(f"--config {config}") and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if _pids_with(f"--config {config}"):
+                raise
+    socket.unlink(missing_ok=True)  # a stale socket would make the wait for the new one lie
+    started = subprocess.Popen(["containerd", "--config", str(config)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        return _run_isolated(socket)
+    finally:
         started.terminate()
         try:
             started.wait(5)
         except subprocess.TimeoutExpired:
             started.kill()
             started.wait()
-    return result[0] if result else 0
 
 
 def teardown_node(data_dir: Path, *, bridge: str = "kyb0", cgroup_parent: str = "",
                   cluster_cidr: str = "") -> Iterator[str]:
     cgroup_parent = cgroup_parent or ("kubepods" if bridge == "kyb0" else f"kubepods-{bridge}")
     containerd_dir = data_dir / "containerd"
-    yield f"stopped {stop_sandboxes(containerd_dir)} pod sandboxes"
+    try:
+        yield f"stopped {stop_sandboxes(containerd_dir)} pod sandboxes"
+    except RuntimeError as e:  # go on with the blunt tools below
+        yield f"could not stop pod sandboxes through containerd: {e}"
     runc_root = containerd_dir / "runc" / "k8s.io"
     if runc_root.exists():
         listed = subprocess.run(["runc", "--root", str(runc_root), "list", "-q"], capture_output=True, text=True,
