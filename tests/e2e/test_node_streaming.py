@@ -188,8 +188,10 @@ def test_attach_to_a_process_reading_stdin(kyb: KybServer, version: str, env: di
 
 
 def test_run_rm_interactive_prints_and_deletes(kyb: KybServer) -> None:
+    # Attach sees only what is written after it connects (as upstream): the command waits a moment
+    # so the test does not race kubectl's attach against a container that has already printed.
     out = kyb.kubectl("run", "tmp", "--rm", "-i", f"--image={IMAGE}", "--restart=Never", "--", "sh", "-c",
-                      "echo hi", timeout=60)
+                      "sleep 2; echo hi", timeout=60)
     assert "hi\n" in out.stdout
     assert 'pod "tmp" deleted' in out.stdout
     piped = kyb.kubectl("run", "tmp2", "--rm", "-i", f"--image={IMAGE}", "--restart=Never", "--", "sh", "-c",
