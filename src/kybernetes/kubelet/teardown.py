@@ -59,7 +59,14 @@ async def _stop_all_sandboxes(socket: Path, *, wait: float = 5.0) -> int:
     while not socket.exists() and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     async with CRIClient(str(socket), request_timeout=15.0) as cri:
-        sandboxes = await asyncio.wait_for(cri.list_pod_sandbox(), wait)
+        while True:  # a just-started containerd answers "not initialized yet" for a moment
+            try:
+                sandboxes = await asyncio.wait_for(cri.list_pod_sandbox(), wait)
+                break
+            except Exception:
+                if time.monotonic() > deadline + 10:
+                    raise
+                await asyncio.sleep(0.1)
         for sb in sandboxes:
             await cri.stop_pod_sandbox(sb.id)
         return len(sandboxes)

@@ -53,9 +53,10 @@ def start_node_server(data_dir: Path, port: int, *, cluster_cidr: str = "", brid
         yield server
     finally:
         if server.proc is not None:
-            server.kubectl("delete", "pods", "--all", "--all-namespaces", "--grace-period=0", "--force",
-                           "--wait=false", check=False)
-            time.sleep(1)
+            # A graceful delete lets the node stop each sandbox itself (CNI DEL removes hostPort
+            # rules and address leases); node-reset below is the fallback for whatever is left.
+            server.kubectl("delete", "pods", "--all", "--all-namespaces", "--grace-period=1", "--wait=true",
+                           "--timeout=60s", check=False, timeout=90)
         server.stop(timeout=30)
         for _ in teardown_node(data_dir / "node", bridge=bridge):
             pass
