@@ -4,7 +4,6 @@ bound by the scheduler, become Running and Ready, and rollouts finish for real."
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from kybernetes.testing.cluster import KybServer
+from kybernetes.testing.cluster import KybServer, sim_cluster
 
 PORT = 19000
 
@@ -37,18 +36,7 @@ spec:
 
 @pytest.fixture(scope="module")
 def kyb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KybServer]:
-    saved = os.environ.get("KYB_SIM_NODES")
-    os.environ["KYB_SIM_NODES"] = "3"
-    server = KybServer(Path(tmp_path_factory.mktemp("kyb-daemonset")), port=PORT)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
-        if saved is None:
-            os.environ.pop("KYB_SIM_NODES", None)
-        else:
-            os.environ["KYB_SIM_NODES"] = saved
+    yield from sim_cluster(Path(tmp_path_factory.mktemp("kyb-daemonset")), PORT)
 
 
 def wait_for(check: Callable[[], Any], timeout: float = 30.0, what: str = "") -> Any:

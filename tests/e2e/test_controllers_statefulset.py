@@ -4,7 +4,6 @@ become Running and Ready and OrderedReady really waits."""
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from kybernetes.testing.cluster import KybServer
+from kybernetes.testing.cluster import KybServer, sim_cluster
 
 PORT = 19010
 
@@ -55,18 +54,7 @@ spec:
 
 @pytest.fixture(scope="module")
 def kyb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KybServer]:
-    saved = os.environ.get("KYB_SIM_NODES")
-    os.environ["KYB_SIM_NODES"] = "3"
-    server = KybServer(Path(tmp_path_factory.mktemp("kyb-statefulset")), port=PORT)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
-        if saved is None:
-            os.environ.pop("KYB_SIM_NODES", None)
-        else:
-            os.environ["KYB_SIM_NODES"] = saved
+    yield from sim_cluster(Path(tmp_path_factory.mktemp("kyb-statefulset")), PORT)
 
 
 def wait_for(check: Callable[[], Any], timeout: float = 40.0, what: str = "") -> Any:

@@ -4,7 +4,6 @@ with three simulated nodes (pods really become Running and Ready, so availabilit
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,25 +11,14 @@ from typing import Any
 
 import pytest
 
-from kybernetes.testing.cluster import KybServer
+from kybernetes.testing.cluster import KybServer, sim_cluster
 
 PORT = 18902
 
 
 @pytest.fixture(scope="module")
 def kyb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KybServer]:
-    saved = os.environ.get("KYB_SIM_NODES")
-    os.environ["KYB_SIM_NODES"] = "3"
-    server = KybServer(Path(tmp_path_factory.mktemp("kyb-workloads")), port=PORT)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
-        if saved is None:
-            os.environ.pop("KYB_SIM_NODES", None)
-        else:
-            os.environ["KYB_SIM_NODES"] = saved
+    yield from sim_cluster(Path(tmp_path_factory.mktemp("kyb-workloads")), PORT)
 
 
 def wait_for(check: Callable[[], Any], timeout: float = 30.0, what: str = "") -> Any:

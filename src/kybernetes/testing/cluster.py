@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +48,8 @@ class KybServer:
     # With a node: the pod range and bridge name (tests running side by side must not share them).
     cluster_cidr: str = ""
     bridge: str = ""
+    # Extra environment for the server process (e.g. KYB_SIM_NODES for simulated nodes).
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def kubeconfig(self) -> Path:
@@ -67,7 +70,7 @@ class KybServer:
         if not self.node:
             # API-only tests need neither a node nor DNS (which would bind the host's port 53).
             cmd += ["--disable", "kubelet,dns"]
-        env = dict(os.environ)
+        env = {**os.environ, **self.env}
         if self.node:
             env.setdefault("KYB_KUBELET_PORT", str(free_port()))
             # each test cluster's DNS on its own port of the host address (pods reach it through
@@ -156,3 +159,13 @@ def admin_ssl_context(kubeconfig: Path) -> ssl.SSLContext:
         key.write_bytes(base64.b64decode(user["client-key-data"]))
         ctx.load_cert_chain(str(cert), str(key))
     return ctx
+
+
+def sim_cluster(data_dir: Path, port: int, nodes: int = 3) -> Iterator[KybServer]:
+    """A server with `nodes` simulated nodes inside it, for a module fixture (`yield from`)."""
+    server = KybServer(data_dir, port=port, env={"KYB_SIM_NODES": str(nodes)})
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
