@@ -90,6 +90,19 @@ class Strategy:
         del new, old
         return []
 
+    # --- warnings (upstream's WarningsOnCreate/WarningsOnUpdate) ---------------------------------
+    def warnings_on_create(self, obj: Obj) -> list[str]:
+        """Texts for the client's `Warning: 299` headers about a valid new object that is
+        probably not what its writer meant (deprecated fields, settings with no effect). Called
+        after validation passed, on the object as it will be stored; never rejects."""
+        del obj
+        return []
+
+    def warnings_on_update(self, new: Obj, old: Obj) -> list[str]:
+        """As ``warnings_on_create`` for a write to the main resource (not to a subresource)."""
+        del new, old
+        return []
+
     # --- deletion held by the kind itself -------------------------------------------------------
     def deletion_held(self, obj: Obj) -> bool:
         """Whether something other than metadata.finalizers keeps the object once its deletion has

@@ -273,6 +273,7 @@ class Store:
         self.strategy.prepare_for_create(obj)
         self.strategy.default(obj)
         self._validate_create(obj)
+        opts.warnings.extend(self.strategy.warnings_on_create(obj))
         await self.admission.validate(attrs)
         self._record_fields(obj, opts, "", None)
         await self.hooks.before_create(self, obj, opts.dry_run)
@@ -444,6 +445,8 @@ class Store:
             causes = validate_meta_update(self.resource, new, old) + self.strategy.validate_update(new, old)
         if causes:
             raise errors.invalid(self.resource.kind, meta.get("name", ""), causes, self._group)
+        if not subresource:
+            opts.warnings.extend(self.strategy.warnings_on_update(new, old))
         if subresource not in INTERNAL_SUBRESOURCES:
             await self.admission.validate(attrs)
         if old_meta.get("deletionTimestamp") and set(meta.get("finalizers") or []) - set(old_meta.get("finalizers") or []):
