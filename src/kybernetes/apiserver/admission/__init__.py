@@ -4,6 +4,9 @@ Where the store calls admission (as upstream's handlers and generic registry do)
   create: defaults → mutating chain → strategy prepare/validate → validating chain → storage
   update: merge/patch → defaults → mutating chain → strategy prepare/validate → validating chain → storage
   delete: validating chain (operation DELETE, the object being deleted as ``old``) → deletion
+The mutating chain runs a second time, whole, when a mutating webhook changed the object (as
+upstream's reinvoker): built-in plugins see what the webhooks added, and webhooks with
+reinvocationPolicy IfNeeded see what came after them. There is never a third run.
 A plugin rejects a request by raising ``StatusError`` (usually 403 Forbidden or 422 Invalid with
 upstream's message). Mutating plugins change ``attrs.obj`` in place.
 
@@ -33,6 +36,17 @@ CONNECT = "CONNECT"
 
 
 @dataclass(slots=True)
+class Reinvocation:
+    """Per-request state of the mutating chain's second run: a plugin that wants the chain run
+    again sets ``should_reinvoke``; ``is_reinvoke`` tells plugins they are in the second run;
+    ``state`` holds what a plugin remembers between the runs (keyed by plugin name)."""
+
+    should_reinvoke: bool = False
+    is_reinvoke: bool = False
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
 class Attributes:
     resource: Resource
     operation: str
@@ -44,6 +58,7 @@ class Attributes:
     user: UserInfo | None = None
     dry_run: bool = False
     options: dict[str, Any] = field(default_factory=dict)
+    reinvocation: Reinvocation = field(default_factory=Reinvocation)
 
     @property
     def kind(self) -> str:
@@ -99,9 +114,15 @@ class Chain:
     async def admit(self, attrs: Attributes) -> None:
         if self.ctx is None:
             return
+        await self._admit_once(attrs, self.ctx)
+        if attrs.reinvocation.should_reinvoke and not attrs.reinvocation.is_reinvoke:
+            attrs.reinvocation.is_reinvoke = True
+            await self._admit_once(attrs, self.ctx)
+
+    async def _admit_once(self, attrs: Attributes, ctx: AdmissionContext) -> None:
         for p in self.plugins:
             if p.mutating:
-                await p.admit(attrs, self.ctx)
+                await p.admit(attrs, ctx)
 
     async def validate(self, attrs: Attributes) -> None:
         if self.ctx is None:

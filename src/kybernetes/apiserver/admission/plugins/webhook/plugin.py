@@ -12,10 +12,9 @@ Mutating (``admit``), sequentially in configuration-name / list order:
      it with 500 under failurePolicy Fail and skips the webhook under Ignore;
   3. an allowed answer's JSON patch is applied to the object (in the version the webhook asked
      for, then converted back) and replaces ``attrs.obj`` in place;
-  4. reinvocation: when a webhook changes the object, every earlier webhook with
-     reinvocationPolicy IfNeeded is due again; after the pass, those due are called once more
-     (upstream's single extra round). Built-in plugins are not re-run here: the chain that
-     would do it belongs to the admission package.
+  4. reinvocation: a webhook that changes the object asks the admission chain to run once
+     more, built-in plugins included; in that second run only the webhooks that
+     ``reinvocation.WebhookRounds`` says are due are called.
 
 Validating (``validate``): every matching webhook is called concurrently; the first denial or
 Fail-policy failure in webhook order fails the request.
@@ -34,7 +33,7 @@ import uuid
 from typing import Any
 
 from kybernetes.apiserver.admission import AdmissionContext, Attributes, Plugin
-from kybernetes.apiserver.admission.plugins.webhook import client, matching, review
+from kybernetes.apiserver.admission.plugins.webhook import client, matching, reinvocation, review
 from kybernetes.machinery import errors
 
 log = logging.getLogger(__name__)
@@ -95,27 +94,20 @@ class MutatingAdmissionWebhook(Plugin):
         if not hooks:
             return
         get_namespace, _ = _lookups(ctx)
-        previously_invoked: set[str] = set()  # IfNeeded webhooks called since the last change
-        due: set[str] = set()  # IfNeeded webhooks to call again in the second round
-        changed_any = False
-        for hook in hooks:
-            target = matching.should_call(hook, attrs, get_namespace)
-            if target is None:
-                continue
-            if await self._call(hook, attrs, target, ctx):
-                due |= previously_invoked
-                previously_invoked = set()
-                changed_any = True
-            if hook.reinvoke_if_needed:
-                previously_invoked.add(hook.uid)
-        if not changed_any or not due:
-            return
-        for hook in hooks:
-            if hook.uid not in due:
-                continue
-            target = matching.should_call(hook, attrs, get_namespace)
-            if target is not None:
-                await self._call(hook, attrs, target, ctx)
+        rounds = attrs.reinvocation.state.setdefault(self.name, reinvocation.WebhookRounds())
+        second = attrs.reinvocation.is_reinvoke
+        rounds.begin_round(attrs.obj, second=second)
+        try:
+            for hook in hooks:
+                target = matching.should_call(hook, attrs, get_namespace)
+                if target is None or not rounds.may_call(hook.uid, second=second):
+                    continue
+                changed = await self._call(hook, attrs, target, ctx)
+                if changed:
+                    attrs.reinvocation.should_reinvoke = True
+                rounds.called(hook.uid, changed=changed, reinvoke_if_needed=hook.reinvoke_if_needed)
+        finally:
+            rounds.end_round(attrs.obj)
 
     async def _call(self, hook: matching.Hook, attrs: Attributes, target: Any, ctx: AdmissionContext) -> bool:
         """Call one webhook and apply its patch; True when the object changed."""
