@@ -1,0 +1,322 @@
+"""Type checker: infers the type of every node from the declared variable types.
+
+It reports what cel-go's checker reports, with cel-go's message texts: undeclared references,
+undefined fields of schema objects, operators and functions applied to argument types no
+overload accepts, mixed-type list and map literals (Kubernetes enables homogeneous aggregate
+literals), and non-iterable comprehension ranges. ``dyn`` matches anything, so a rule over
+``x-kubernetes-preserve-unknown-fields`` data is checked only as far as its types are known and
+the rest is left to the evaluator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from kybernetes.cel import ast
+from kybernetes.cel import types as t
+from kybernetes.cel.errors import CompileError, Issue
+from kybernetes.cel.evaluator import qualified_name
+from kybernetes.cel.stdlib import Function, Overload
+from kybernetes.cel.validators import validate_literal_call
+from kybernetes.cel.values import Uint
+
+_LITERAL_TYPES: dict[type, t.Type] = {
+    bool: t.BOOL,
+    int: t.INT,
+    Uint: t.UINT,
+    float: t.DOUBLE,
+    str: t.STRING,
+    bytes: t.BYTES,
+    type(None): t.NULL,
+}
+_PREDICATE_OP = {"all": "_&&_", "exists": "_||_", "exists_one": "_?_:_", "filter": "_?_:_"}
+
+
+def check(
+    source: str,
+    tree: ast.Expr,
+    variables: Mapping[str, t.Type],
+    functions: dict[str, Function],
+    constants: dict[str, Any],
+) -> t.Type:
+    """The expression's type; CompileError with every issue found otherwise."""
+    checker = _Checker(variables, functions, constants)
+    result = checker.check(tree)
+    if checker.issues:
+        raise CompileError(source, sorted(checker.issues, key=lambda i: i.offset))
+    return result
+
+
+class _Checker:
+    def __init__(
+        self, variables: Mapping[str, t.Type], functions: dict[str, Function], constants: dict[str, Any]
+    ) -> None:
+        self.variables = variables
+        self.functions = functions
+        self.constants = constants
+        self.scopes: list[dict[str, t.Type]] = []
+        self.issues: list[Issue] = []
+
+    def error(self, offset: int, message: str) -> t.Type:
+        self.issues.append(Issue(offset, message))
+        return t.ERROR
+
+    def lookup_var(self, name: str) -> t.Type | None:
+        for scope in reversed(self.scopes):
+            if name in scope:
+                return scope[name]
+        return self.variables.get(name)
+
+    def check(self, node: ast.Expr) -> t.Type:
+        method = getattr(self, "check_" + type(node).__name__)
+        result: t.Type = method(node)
+        return result
+
+    def check_Literal(self, node: ast.Literal) -> t.Type:
+        return _LITERAL_TYPES[type(node.value)]
+
+    def check_Ident(self, node: ast.Ident) -> t.Type:
+        found = self.lookup_var(node.name)
+        if found is not None:
+            return found
+        if node.name in self.constants:
+            return t.TypeType(self.constants[node.name])
+        return self.error(node.offset, f"undeclared reference to '{node.name}' (in container '')")
+
+    def check_Select(self, node: ast.Select) -> t.Type:
+        qualified = qualified_name(node)
+        if qualified in self.constants and self.lookup_var(qualified.split(".")[0]) is None:
+            return t.TypeType(self.constants[qualified])
+        operand = self.check(node.operand)
+        optional = node.optional
+        if operand.name == "optional_type" and operand.params:
+            operand = operand.params[0]
+            optional = optional or not node.test_only
+        field = self.field_type(node, operand)
+        if node.test_only:
+            return t.BOOL
+        return t.OptionalType(field) if optional else field
+
+    def field_type(self, node: ast.Select, operand: t.Type) -> t.Type:
+        if isinstance(operand, t.ObjectType):
+            found = operand.fields.get(node.field)
+            if found is None:
+                return self.error(node.offset, f"undefined field '{node.field}'")
+            return found
+        if t.is_dyn(operand):
+            return t.DYN
+        if operand.name == "map" and len(operand.params) == 2:
+            if not (t.is_dyn(operand.params[0]) or operand.params[0] == t.STRING):
+                return self.error(node.offset, f"type '{operand}' does not support field selection")
+            return operand.params[1]
+        return self.error(node.offset, f"type '{operand}' does not support field selection")
+
+    def check_Call(self, node: ast.Call) -> t.Type:
+        if node.target is not None:
+            qualified = qualified_name(node.target)
+            if qualified is not None and self.lookup_var(qualified.split(".")[0]) is None:
+                full = f"{qualified}.{node.function}"
+                if full in self.functions:
+                    args = [self.check(a) for a in node.args]
+                    return self.resolve(node, full, self.functions[full], args, member=False)
+            target = self.check(node.target)
+            args = [self.check(a) for a in node.args]
+            fn = self.functions.get(node.function)
+            if fn is None or not any(o.member for o in fn.overloads):
+                return self.error(node.offset, f"undeclared reference to '{node.function}' (in container '')")
+            return self.resolve(node, node.function, fn, [target, *args], member=True)
+        args = [self.check(a) for a in node.args]
+        fn = self.functions.get(node.function)
+        if fn is None or not any(not o.member for o in fn.overloads):
+            return self.error(node.offset, f"undeclared reference to '{node.function}' (in container '')")
+        result = self.resolve(node, node.function, fn, args, member=False)
+        issue = validate_literal_call(node)
+        if issue is not None:
+            self.issues.append(issue)
+        return result
+
+    def resolve(self, node: ast.Call, name: str, fn: Function, args: list[t.Type], *, member: bool) -> t.Type:
+        if any(a == t.ERROR for a in args):
+            return t.ERROR
+        results: list[t.Type] = []
+        for overload in fn.overloads:
+            if overload.member != member or len(overload.params) != len(args):
+                continue
+            result = _try_overload(overload, args)
+            if result is not None and result not in results:
+                results.append(result)
+        if not results:
+            return self.error(node.offset, _no_overload(name, args, member))
+        return results[0] if len(results) == 1 else t.DYN
+
+    def check_ListExpr(self, node: ast.ListExpr) -> t.Type:
+        elem: t.Type | None = None
+        for i, e in enumerate(node.elements):
+            et = self.check(e)
+            if i in node.optional_indices:
+                et = self.unwrap_optional(e, et)
+            elem = self.join(e.offset, elem, et)
+        return t.ListType(elem if elem is not None else t.DYN)
+
+    def unwrap_optional(self, node: ast.Expr, typ: t.Type) -> t.Type:
+        if typ.name == "optional_type" and typ.params:
+            return typ.params[0]
+        if t.is_dyn(typ):
+            return t.DYN
+        return self.error(node.offset, f"expected type 'optional_type' but found '{typ}'")
+
+    def join(self, offset: int, have: t.Type | None, new: t.Type) -> t.Type:
+        if have is None or have == t.ERROR:
+            return new
+        if new == t.ERROR:
+            return have
+        if t.is_dyn(have) or t.is_dyn(new):
+            return t.DYN if have != new else have
+        if _unify(have, new, {}) is not None:
+            return have
+        self.error(offset, f"expected type '{have}' but found '{new}'")
+        return have
+
+    def check_MapExpr(self, node: ast.MapExpr) -> t.Type:
+        key: t.Type | None = None
+        value: t.Type | None = None
+        for entry in node.entries:
+            kt = self.check(entry.key)
+            vt = self.check(entry.value)
+            if entry.optional:
+                vt = self.unwrap_optional(entry.value, vt)
+            key = self.join(entry.key.offset, key, kt)
+            value = self.join(entry.value.offset, value, vt)
+        return t.MapType(key or t.DYN, value or t.DYN)
+
+    def check_StructExpr(self, node: ast.StructExpr) -> t.Type:
+        for entry in node.fields:
+            self.check(entry.value)
+        return self.error(node.offset, f"undeclared reference to '{node.type_name}' (in container '')")
+
+    def check_Comprehension(self, node: ast.Comprehension) -> t.Type:
+        rng = self.check(node.iter_range)
+        kind = node.kind
+        if kind in ("optMap", "optFlatMap"):
+            return self.check_opt_map(node, rng)
+        var_type, var2_type = self.range_types(node, rng)
+        scope = {node.iter_var: var_type}
+        if node.iter_var2 is not None:
+            scope[node.iter_var2] = var2_type
+        self.scopes.append(scope)
+        try:
+            bodies = [self.check(a) for a in node.args]
+        finally:
+            self.scopes.pop()
+        predicates = bodies[:1] if kind in _PREDICATE_OP else (bodies[:1] if len(bodies) == 2 else [])
+        for pred_node, pred in zip(node.args, predicates, strict=False):
+            if not (t.is_dyn(pred) or pred == t.BOOL):
+                op = _PREDICATE_OP.get(kind, "_?_:_")
+                shown = f"(bool, {pred})" if op != "_?_:_" else f"({pred}, list(dyn), list(dyn))"
+                self.error(pred_node.offset, f"found no matching overload for '{op}' applied to '{shown}'")
+        transform = bodies[-1]
+        if kind in ("all", "exists", "exists_one"):
+            return t.BOOL
+        if kind == "filter":
+            return t.ListType(var_type if node.iter_var2 is None else var2_type)
+        if kind in ("map", "transformList"):
+            return t.ListType(transform)
+        if kind == "transformMap":
+            return t.MapType(var_type, transform)
+        if transform.name == "map" and len(transform.params) == 2:
+            return transform
+        if not t.is_dyn(transform):
+            self.error(node.args[-1].offset, f"expected type 'map' but found '{transform}'")
+        return t.MapType(t.DYN, t.DYN)
+
+    def range_types(self, node: ast.Comprehension, rng: t.Type) -> tuple[t.Type, t.Type]:
+        two = node.iter_var2 is not None
+        if rng.name == "list" and rng.params:
+            return (t.INT, rng.params[0]) if two else (rng.params[0], t.DYN)
+        if rng.name == "map" and len(rng.params) == 2:
+            return (rng.params[0], rng.params[1])
+        if t.is_dyn(rng):
+            return t.DYN, t.DYN
+        self.error(
+            node.iter_range.offset,
+            f"expression of type '{rng}' cannot be range of a comprehension (must be list, map, or dynamic)",
+        )
+        return t.DYN, t.DYN
+
+    def check_opt_map(self, node: ast.Comprehension, target: t.Type) -> t.Type:
+        if target.name == "optional_type" and target.params:
+            inner = target.params[0]
+        elif t.is_dyn(target):
+            inner = t.DYN
+        else:
+            return self.error(node.offset, _no_overload(node.kind, [target], member=True))
+        self.scopes.append({node.iter_var: inner})
+        try:
+            body = self.check(node.args[0])
+        finally:
+            self.scopes.pop()
+        if node.kind == "optMap":
+            return t.OptionalType(body)
+        if body.name == "optional_type" or t.is_dyn(body):
+            return body if body.name == "optional_type" else t.OptionalType(t.DYN)
+        return self.error(node.args[0].offset, f"expected type 'optional_type' but found '{body}'")
+
+
+def _no_overload(name: str, args: list[t.Type], member: bool) -> str:
+    if member:
+        shown = f"{args[0]}.({', '.join(str(a) for a in args[1:])})"
+    else:
+        shown = f"({', '.join(str(a) for a in args)})"
+    return f"found no matching overload for '{name}' applied to '{shown}'"
+
+
+def _try_overload(overload: Overload, args: list[t.Type]) -> t.Type | None:
+    bindings: dict[str, t.Type] = {}
+    for param, arg in zip(overload.params, args, strict=True):
+        if _unify(param, arg, bindings) is None:
+            return None
+    return _substitute(overload.result, bindings)
+
+
+def _unify(param: t.Type, arg: t.Type, bindings: dict[str, t.Type]) -> dict[str, t.Type] | None:
+    if isinstance(param, t.TypeParam):
+        bound = bindings.get(param.name)
+        if bound is None:
+            bindings[param.name] = arg
+            return bindings
+        if t.is_dyn(bound):
+            return bindings
+        if t.is_dyn(arg):
+            return bindings
+        return _unify(bound, arg, bindings)
+    if t.is_dyn(param) or t.is_dyn(arg):
+        _bind_params_dyn(param, bindings)
+        return bindings
+    if isinstance(param, t.ObjectType) or isinstance(arg, t.ObjectType):
+        return bindings if param == arg else None
+    if param.name != arg.name:
+        return None
+    if param.name == "type":
+        return bindings  # type(int) and type(string) are both values of type "type"
+    if len(param.params) != len(arg.params):
+        return None if param.params and arg.params else bindings
+    for p, a in zip(param.params, arg.params, strict=True):
+        if _unify(p, a, bindings) is None:
+            return None
+    return bindings
+
+
+def _bind_params_dyn(param: t.Type, bindings: dict[str, t.Type]) -> None:
+    if isinstance(param, t.TypeParam):
+        bindings.setdefault(param.name, t.DYN)
+    for p in param.params:
+        _bind_params_dyn(p, bindings)
+
+
+def _substitute(result: t.Type, bindings: dict[str, t.Type]) -> t.Type:
+    if isinstance(result, t.TypeParam):
+        return bindings.get(result.name, t.DYN)
+    if not result.params:
+        return result
+    return t.Type(result.name, tuple(_substitute(p, bindings) for p in result.params))

@@ -1,0 +1,90 @@
+"""compile() and Program: the public entry points of the package.
+
+A Program is compiled once (parse, type-check against the declared variables, plan closures)
+and evaluated many times. Compiling never raises anything but CompileError; evaluating never
+raises anything but EvalError (bad activations included).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from kybernetes.cel import types as t
+from kybernetes.cel.checker import check
+from kybernetes.cel.errors import CompileError, EvalError, Issue
+from kybernetes.cel.evaluator import NO_LIMIT, Eval, Frame, Planner
+from kybernetes.cel.parser import parse
+from kybernetes.cel.stdlib import load
+
+# Each nesting level of an expression costs the recursive parser, checker and evaluator a few
+# Python frames; the parser bounds nesting at 250, which needs more than Python's default 1000.
+_NEEDED_RECURSION = 6000
+
+TYPE_CONSTANTS: dict[str, Any] = {
+    "int": t.INT,
+    "uint": t.UINT,
+    "double": t.DOUBLE,
+    "string": t.STRING,
+    "bytes": t.BYTES,
+    "bool": t.BOOL,
+    "null_type": t.NULL,
+    "list": t.Type("list"),
+    "map": t.Type("map"),
+    "type": t.TypeType(),
+    "dyn": t.DYN,
+    "optional_type": t.Type("optional_type"),
+    "google.protobuf.Timestamp": t.TIMESTAMP,
+    "google.protobuf.Duration": t.DURATION,
+}
+
+
+def _ensure_recursion_headroom() -> None:
+    if sys.getrecursionlimit() < _NEEDED_RECURSION:
+        sys.setrecursionlimit(_NEEDED_RECURSION)
+
+
+class Program:
+    """A compiled expression."""
+
+    def __init__(self, source: str, output_type: t.Type, plan: Eval, estimated_cost: int | None) -> None:
+        self.source = source
+        self.output_type = output_type
+        self.estimated_cost = estimated_cost
+        self._plan = plan
+
+    def evaluate(self, activation: Mapping[str, Any], *, cost_limit: int | None = None) -> Any:
+        """Evaluate with `activation` (variable name -> plain Python value)."""
+        frame = Frame(dict(activation), NO_LIMIT if cost_limit is None else cost_limit)
+        try:
+            result = self._plan(frame)
+        except EvalError:
+            raise
+        except RecursionError:
+            raise EvalError("evaluation nested too deeply") from None
+        except (TypeError, ValueError, AttributeError, OverflowError, KeyError, IndexError) as e:
+            # A value of a shape CEL does not know (bad activation) must not escape as a crash.
+            raise EvalError(f"internal error: {type(e).__name__}: {e}") from None
+        frame.charge(0)
+        self.actual_cost = frame.cost
+        return result
+
+    def __repr__(self) -> str:
+        return f"Program({self.source!r}, output_type={self.output_type})"
+
+
+def compile(expression: str, *, variables: Mapping[str, t.Type], optionals: bool = True) -> Program:
+    """Parse and type-check `expression` against the declared `variables`."""
+    _ensure_recursion_headroom()
+    try:
+        tree = parse(expression, optionals=optionals)
+        functions = load()
+        output_type = check(expression, tree, variables, functions, TYPE_CONSTANTS)
+        planner = Planner(functions, set(variables), TYPE_CONSTANTS)
+        plan = planner.plan(tree)
+    except CompileError:
+        raise
+    except RecursionError:
+        raise CompileError(expression, [Issue(-1, "expression recursion limit exceeded")]) from None
+    return Program(expression, output_type, plan, None)

@@ -1,0 +1,1 @@
+"""cel-go's strings extension (placeholder; filled in below the skeleton)."""

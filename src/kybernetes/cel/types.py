@@ -1,0 +1,89 @@
+"""CEL types as the checker sees them.
+
+A type is a name plus parameters (``list(int)``, ``map(string, dyn)``, ``optional_type(int)``);
+``str()`` spells it the way cel-go prints types in its error messages. ``ObjectType`` stands for
+a Kubernetes schema object with known properties: selecting an unknown property is a compile
+error. ``DYN`` switches checking off below that point; the evaluator then decides at runtime.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Type:
+    name: str
+    params: tuple[Type, ...] = ()
+
+    def __str__(self) -> str:
+        if not self.params:
+            return self.name
+        return f"{self.name}({', '.join(str(p) for p in self.params)})"
+
+
+@dataclass(frozen=True, slots=True)
+class TypeParam(Type):
+    """A type variable in an overload signature (``A`` in ``list(A).size()``)."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ObjectType(Type):
+    """An object with declared fields; compared by name (schemas give each object its own)."""
+
+    fields: Mapping[str, Type] = field(default_factory=dict)
+
+    def __init__(self, name: str, fields: Mapping[str, Type]) -> None:
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "params", ())
+        object.__setattr__(self, "fields", fields)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ObjectType) and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash(("object", self.name))
+
+
+DYN = Type("dyn")
+INT = Type("int")
+UINT = Type("uint")
+DOUBLE = Type("double")
+STRING = Type("string")
+BOOL = Type("bool")
+BYTES = Type("bytes")
+NULL = Type("null_type")
+DURATION = Type("google.protobuf.Duration")
+TIMESTAMP = Type("google.protobuf.Timestamp")
+ERROR = Type("*error*")
+# Kubernetes library types.
+QUANTITY = Type("kubernetes.Quantity")
+URL = Type("kubernetes.URL")
+IP = Type("net.IP")
+CIDR = Type("net.CIDR")
+# x-kubernetes-int-or-string has no CEL type of its own; upstream declares it dyn.
+IntOrStringType = DYN
+
+
+def ListType(elem: Type) -> Type:
+    return Type("list", (elem,))
+
+
+def MapType(key: Type, value: Type) -> Type:
+    return Type("map", (key, value))
+
+
+def OptionalType(inner: Type) -> Type:
+    return Type("optional_type", (inner,))
+
+
+def TypeType(inner: Type | None = None) -> Type:
+    return Type("type", (inner,) if inner is not None else ())
+
+
+def is_dyn(t: Type) -> bool:
+    return t.name == "dyn" or t.name == "*error*" or isinstance(t, TypeParam)
+
+
+SCALARS = {t.name: t for t in (INT, UINT, DOUBLE, STRING, BOOL, BYTES, NULL, DURATION, TIMESTAMP)}
