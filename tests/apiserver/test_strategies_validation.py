@@ -76,7 +76,8 @@ POD_CASES = [
      [(f"{C}.lifecycle.preStop", "Required value: must specify a handler type")]),
     ("prestop-sleep-too-long", pod({"lifecycle": {"preStop": {"sleep": {"seconds": 60}}}}),
      [(f"{C}.lifecycle.preStop.sleep",
-       "Invalid value: 60: must be greater than 0 and less than terminationGracePeriodSeconds (30)")]),
+       "Invalid value: 60: must be greater than 0 and less than terminationGracePeriodSeconds (30). "
+       "Enable AllowPodLifecycleSleepActionZeroValue feature gate for zero sleep.")]),
     ("poststart-two", pod({"lifecycle": {"postStart": {"exec": {"command": ["a"]}, "httpGet": {"port": 80}}}}),
      [(f"{C}.lifecycle.postStart.httpGet", "Forbidden: may not specify more than 1 handler type")]),
     # init containers

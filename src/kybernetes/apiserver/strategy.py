@@ -94,14 +94,19 @@ class Strategy:
     def warnings_on_create(self, obj: Obj) -> list[str]:
         """Texts for the client's `Warning: 299` headers about a valid new object that is
         probably not what its writer meant (deprecated fields, settings with no effect). Called
-        after validation passed, on the object as it will be stored; never rejects."""
-        del obj
-        return []
+        after validation passed, on the object as it will be stored; never rejects.
+        The default warns about the pod template of workload kinds; an override should extend
+        ``super()``'s list."""
+        from kybernetes.apiserver.strategies.pod_warnings import workload_template_warnings
+
+        return workload_template_warnings(self.resource.group, self.resource.kind, obj)
 
     def warnings_on_update(self, new: Obj, old: Obj) -> list[str]:
-        """As ``warnings_on_create`` for a write to the main resource (not to a subresource)."""
-        del new, old
-        return []
+        """As ``warnings_on_create`` for a write to the main resource (not to a subresource);
+        the default warns about a workload's pod template when the spec changed."""
+        if self.spec_of(new) == self.spec_of(old):
+            return []
+        return Strategy.warnings_on_create(self, new)
 
     # --- deletion held by the kind itself -------------------------------------------------------
     def deletion_held(self, obj: Obj) -> bool:

@@ -1,5 +1,7 @@
-"""The Pod strategy: defaults, initial status (Pending + QoS class), and the update rule that
-makes a running pod's spec immutable except for images, deadlines, tolerations and gates."""
+"""The Pod strategy: defaults, initial status (Pending + QoS class), the create-only rules
+(no ephemeral containers, security annotations agree with fields), the update rule that makes a
+running pod's spec immutable except for images, deadlines, tolerations and gates, and the
+warnings a new pod gets."""
 
 from __future__ import annotations
 
@@ -8,10 +10,18 @@ import json
 from typing import Any
 
 from kybernetes.apiserver.strategies.base import KindStrategy, get
+from kybernetes.apiserver.strategies.pod_warnings import pod_warnings_on_create
 from kybernetes.apiserver.strategies.podspec import default_pod, pod_qos_class, validate_pod_spec
+from kybernetes.apiserver.strategies.podspec_security import (
+    APPARMOR_PREFIX,
+    apply_apparmor_version_skew,
+    validate_annotations_match_fields,
+    validate_security_annotations,
+)
 from kybernetes.apiserver.strategy import Obj, register
 from kybernetes.machinery.errors import Cause
 from kybernetes.machinery.validation import child, forbidden, index, invalid, required
+from kybernetes.machinery.validation import key as map_key
 
 POD_UPDATE_FORBIDDEN = (
     "pod updates may not change fields other than `spec.containers[*].image`,"
@@ -31,9 +41,13 @@ def spec_diff(old: Obj, new: Obj) -> str:
     for k in sorted(set(old) | set(new)):
         if old.get(k) != new.get(k):
             if k in old:
-                lines.append(f"-\t{_go_field(k)}: {json.dumps(old[k], sort_keys=True, separators=(',', ':'))},")
+                lines.append(
+                    f"-\t{_go_field(k)}: {json.dumps(old[k], sort_keys=True, separators=(',', ':'))},"
+                )
             if k in new:
-                lines.append(f"+\t{_go_field(k)}: {json.dumps(new[k], sort_keys=True, separators=(',', ':'))},")
+                lines.append(
+                    f"+\t{_go_field(k)}: {json.dumps(new[k], sort_keys=True, separators=(',', ':'))},"
+                )
     lines.append("  }")
     return "\n".join(lines)
 
@@ -58,9 +72,15 @@ def validate_pod_spec_update(new: Obj, old: Obj) -> list[Cause]:
                     c.pop("image", None)
     new_ads, old_ads = new.get("activeDeadlineSeconds"), old.get("activeDeadlineSeconds")
     if old_ads is not None and new_ads is None:
-        causes.append(invalid("spec.activeDeadlineSeconds", None, "must not update from a positive integer to nil value"))
+        causes.append(
+            invalid(
+                "spec.activeDeadlineSeconds", None, "must not update from a positive integer to nil value"
+            )
+        )
     elif old_ads is not None and isinstance(new_ads, int) and new_ads > old_ads:
-        causes.append(invalid("spec.activeDeadlineSeconds", new_ads, "must be less than or equal to previous value"))
+        causes.append(
+            invalid("spec.activeDeadlineSeconds", new_ads, "must be less than or equal to previous value")
+        )
     _restore(munged, old, "activeDeadlineSeconds")
     old_tol = old.get("tolerations") or []
     if all(t in (new.get("tolerations") or []) for t in old_tol):
@@ -68,11 +88,58 @@ def validate_pod_spec_update(new: Obj, old: Obj) -> list[Cause]:
     old_tgps = old.get("terminationGracePeriodSeconds")
     if isinstance(old_tgps, int) and old_tgps < 0 and new.get("terminationGracePeriodSeconds") == 1:
         _restore(munged, old, "terminationGracePeriodSeconds")
-    if all(g in (old.get("schedulingGates") or []) for g in new.get("schedulingGates") or []):
-        _restore(munged, old, "schedulingGates")
+    causes.extend(_only_deleted_scheduling_gates(new, old))
+    _restore(munged, old, "schedulingGates")
     _restore(munged, old, "ephemeralContainers")  # changed through its own subresource
     if munged != old:
         causes.append(forbidden("spec", POD_UPDATE_FORBIDDEN + "\n" + spec_diff(old, munged)))
+    return causes
+
+
+def _gate_names(spec: Obj) -> list[str]:
+    return [str(g.get("name") or "") for g in spec.get("schedulingGates") or [] if isinstance(g, dict)]
+
+
+def _only_deleted_scheduling_gates(new: Obj, old: Obj) -> list[Cause]:
+    """validateOnlyDeletedSchedulingGates: gates may be removed, never added."""
+    old_names = set(_gate_names(old))
+    added: dict[str, int] = {}
+    for i, name in enumerate(_gate_names(new)):
+        added[name] = i  # (the last index of a name, as upstream's map)
+    return [
+        forbidden(
+            child(index("spec.schedulingGates", i), "name"),
+            f"only deletion is allowed, but found new scheduling gate '{name}'",
+        )
+        for name, i in added.items()
+        if name not in old_names
+    ]
+
+
+def validate_pod_create(pod: Obj) -> list[Cause]:
+    """ValidatePodCreate's additions to the spec rules."""
+    spec = pod.get("spec") or {}
+    causes = []
+    if spec.get("ephemeralContainers"):
+        causes.append(forbidden("spec.ephemeralContainers", "cannot be set on create"))
+    if spec.get("nodeName") and spec.get("schedulingGates"):
+        causes.append(forbidden("spec.nodeName", "cannot be set until all schedulingGates have been cleared"))
+    return causes + validate_annotations_match_fields(pod)
+
+
+def validate_apparmor_annotation_updates(new: Obj, old: Obj) -> list[Cause]:
+    """AppArmor annotations of an existing pod may not be added, changed or removed."""
+    new_a = (new.get("metadata") or {}).get("annotations") or {}
+    old_a = (old.get("metadata") or {}).get("annotations") or {}
+    causes = []
+    for k, v in sorted(old_a.items()):
+        if k.startswith(APPARMOR_PREFIX) and new_a.get(k) != v:
+            causes.append(
+                forbidden(map_key("metadata.annotations", k), "may not remove or update AppArmor annotations")
+            )
+    for k in sorted(new_a):
+        if k.startswith(APPARMOR_PREFIX) and k not in old_a:
+            causes.append(forbidden(map_key("metadata.annotations", k), "may not add AppArmor annotations"))
     return causes
 
 
@@ -93,11 +160,35 @@ class PodStrategy(KindStrategy):
     def initial_status(self, obj: Obj) -> Any:
         return {"phase": "Pending", "qosClass": pod_qos_class(obj.get("spec") or {})}
 
+    def prepare_for_create(self, obj: Obj) -> None:
+        super().prepare_for_create(obj)
+        # The skew warnings are known only before the fields are filled in; the store asks for
+        # warnings right after validating this same object (no await in between).
+        self._skew_warnings = (id(obj), apply_apparmor_version_skew(obj))
+
+    def _validate_pod(self, obj: Obj) -> list[Cause]:
+        spec = obj.get("spec") or {}
+        causes = validate_security_annotations(obj.get("metadata") or {}, spec, "metadata.annotations")
+        return causes + validate_pod_spec(spec, "spec")
+
     def validate(self, obj: Obj) -> list[Cause]:
-        return validate_pod_spec(obj.get("spec") or {}, "spec")
+        return self._validate_pod(obj) + validate_pod_create(obj)
 
     def validate_update(self, new: Obj, old: Obj) -> list[Cause]:
-        return self.validate(new) + validate_pod_spec_update(new.get("spec") or {}, old.get("spec") or {})
+        return (
+            validate_apparmor_annotation_updates(new, old)
+            + self._validate_pod(new)
+            + validate_pod_spec_update(new.get("spec") or {}, old.get("spec") or {})
+        )
+
+    def warnings_on_create(self, obj: Obj) -> list[str]:
+        stashed: tuple[int, list[str]] = getattr(self, "_skew_warnings", (0, []))
+        skew = stashed[1] if stashed[0] == id(obj) else []
+        return skew + pod_warnings_on_create(obj)
+
+    def warnings_on_update(self, new: Obj, old: Obj) -> list[str]:
+        del new, old
+        return []  # as upstream: pods are written mostly by controllers, warnings cost on a hot path
 
     def selectable_fields(self, obj: Obj) -> dict[str, str]:
         fields = super().selectable_fields(obj)

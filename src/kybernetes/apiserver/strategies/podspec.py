@@ -11,8 +11,14 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from kybernetes.apiserver.strategies.podspec_container import validate_container_details
+from kybernetes.apiserver.strategies.podspec_container import validate_container_details, validate_resources
+from kybernetes.apiserver.strategies.podspec_mounts import validate_mount_options, validate_volume_devices
 from kybernetes.apiserver.strategies.podspec_scheduling import validate_pod_scheduling
+from kybernetes.apiserver.strategies.podspec_security import (
+    drop_disabled_fields,
+    validate_os,
+    validate_security_annotations,
+)
 from kybernetes.apiserver.strategies.podspec_volumes import validate_volume_source
 from kybernetes.machinery.errors import Cause
 from kybernetes.machinery.validation import (
@@ -23,6 +29,7 @@ from kybernetes.machinery.validation import (
     invalid,
     is_dns1123_label,
     is_dns1123_subdomain,
+    is_qualified_name,
     is_valid_port_name,
     is_valid_port_num,
     not_found,
@@ -42,10 +49,36 @@ TERMINATION_MESSAGE_POLICIES = ("File", "FallbackToLogsOnError")
 _DEFAULT_MODE = 0o644  # 420: secret, configMap, downwardAPI and projected volumes
 
 _VOLUME_SOURCES = (
-    "hostPath", "emptyDir", "gcePersistentDisk", "awsElasticBlockStore", "gitRepo", "secret", "nfs", "iscsi",
-    "glusterfs", "persistentVolumeClaim", "rbd", "flexVolume", "cinder", "cephfs", "flocker", "downwardAPI", "fc",
-    "azureFile", "configMap", "vsphereVolume", "quobyte", "azureDisk", "photonPersistentDisk", "projected",
-    "portworxVolume", "scaleIO", "storageos", "csi", "ephemeral", "image",
+    "hostPath",
+    "emptyDir",
+    "gcePersistentDisk",
+    "awsElasticBlockStore",
+    "gitRepo",
+    "secret",
+    "nfs",
+    "iscsi",
+    "glusterfs",
+    "persistentVolumeClaim",
+    "rbd",
+    "flexVolume",
+    "cinder",
+    "cephfs",
+    "flocker",
+    "downwardAPI",
+    "fc",
+    "azureFile",
+    "configMap",
+    "vsphereVolume",
+    "quobyte",
+    "azureDisk",
+    "photonPersistentDisk",
+    "projected",
+    "portworxVolume",
+    "scaleIO",
+    "storageos",
+    "csi",
+    "ephemeral",
+    "image",
 )
 
 
@@ -66,8 +99,12 @@ def _default_probe(probe: Any) -> None:
     if not isinstance(probe, dict):
         return
     # upstream defaults zero values too (a Go int32 cannot tell 0 from unset)
-    for field, default in (("timeoutSeconds", 1), ("periodSeconds", 10), ("successThreshold", 1),
-                           ("failureThreshold", 3)):
+    for field, default in (
+        ("timeoutSeconds", 1),
+        ("periodSeconds", 10),
+        ("successThreshold", 1),
+        ("failureThreshold", 3),
+    ):
         if not probe.get(field):
             probe[field] = default
     http = probe.get("httpGet")
@@ -91,7 +128,9 @@ def default_container(c: Obj) -> None:
     if not c.get("imagePullPolicy"):
         image = c.get("image")
         # An unparsable (e.g. missing) image has no tag: IfNotPresent, as upstream.
-        c["imagePullPolicy"] = image_pull_policy_for(image) if isinstance(image, str) and image else "IfNotPresent"
+        c["imagePullPolicy"] = (
+            image_pull_policy_for(image) if isinstance(image, str) and image else "IfNotPresent"
+        )
     if not c.get("terminationMessagePath"):
         c["terminationMessagePath"] = "/dev/termination-log"
     if not c.get("terminationMessagePolicy"):
@@ -145,6 +184,7 @@ def default_pod_spec(spec: Obj) -> None:
         spec["terminationGracePeriodSeconds"] = 30
     if not spec.get("schedulerName"):
         spec["schedulerName"] = "default-scheduler"
+    drop_disabled_fields(spec)
     for key in ("initContainers", "containers", "ephemeralContainers"):
         for c in spec.get(key) or []:
             if isinstance(c, dict):
@@ -190,9 +230,18 @@ def default_pod(pod: Obj) -> None:
 # --- QoS ------------------------------------------------------------------------------------
 
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
-_DECIMAL = {"n": Fraction(1, 10**9), "u": Fraction(1, 10**6), "m": Fraction(1, 1000), "": Fraction(1),
-            "k": Fraction(10**3), "M": Fraction(10**6), "G": Fraction(10**9), "T": Fraction(10**12),
-            "P": Fraction(10**15), "E": Fraction(10**18)}
+_DECIMAL = {
+    "n": Fraction(1, 10**9),
+    "u": Fraction(1, 10**6),
+    "m": Fraction(1, 1000),
+    "": Fraction(1),
+    "k": Fraction(10**3),
+    "M": Fraction(10**6),
+    "G": Fraction(10**9),
+    "T": Fraction(10**12),
+    "P": Fraction(10**15),
+    "E": Fraction(10**18),
+}
 
 
 def quantity_value(q: Any) -> Fraction | None:
@@ -292,7 +341,9 @@ def _validate_container(c: Obj, path: str, volumes: set[str]) -> list[Cause]:
     if not c.get("image"):
         causes.append(required(child(path, "image")))
     elif c["image"] != c["image"].strip():
-        causes.append(invalid(child(path, "image"), c["image"], "must not have leading or trailing whitespace"))
+        causes.append(
+            invalid(child(path, "image"), c["image"], "must not have leading or trailing whitespace")
+        )
     policy = c.get("imagePullPolicy") or ""
     if not policy:
         causes.append(required(child(path, "imagePullPolicy")))
@@ -302,7 +353,9 @@ def _validate_container(c: Obj, path: str, volumes: set[str]) -> list[Cause]:
     if not tmp:
         causes.append(required(child(path, "terminationMessagePolicy")))
     elif tmp not in TERMINATION_MESSAGE_POLICIES:
-        causes.append(not_supported(child(path, "terminationMessagePolicy"), tmp, TERMINATION_MESSAGE_POLICIES))
+        causes.append(
+            not_supported(child(path, "terminationMessagePolicy"), tmp, TERMINATION_MESSAGE_POLICIES)
+        )
     causes.extend(_validate_ports(c.get("ports") or [], child(path, "ports")))
     mount_paths: set[str] = set()
     for i, m in enumerate(c.get("volumeMounts") or []):
@@ -347,10 +400,49 @@ def _validate_volumes(volumes: list[Any], path: str) -> tuple[set[str], list[Cau
     return names, causes
 
 
+def _validate_gates(spec: Obj, path: str) -> list[Cause]:
+    """validateReadinessGates and validateSchedulingGates: qualified names, gates unique."""
+    causes: list[Cause] = []
+    for i, g in enumerate(spec.get("readinessGates") or []):
+        if isinstance(g, dict):
+            ct = str(g.get("conditionType") or "")
+            gp = child(index(child(path, "readinessGates"), i), "conditionType")
+            causes.extend(invalid(gp, ct, m) for m in is_qualified_name(ct))
+    seen: set[str] = set()
+    for i, g in enumerate(spec.get("schedulingGates") or []):
+        if isinstance(g, dict):
+            name = str(g.get("name") or "")
+            gp = index(child(path, "schedulingGates"), i)
+            causes.extend(invalid(gp, name, m) for m in is_qualified_name(name))
+            if name in seen:
+                causes.append(duplicate(gp, name))
+            seen.add(name)
+    return causes
+
+
+def _validate_host_network_ports(spec: Obj, path: str) -> list[Cause]:
+    """validatePodHostNetworkDeps: with hostNetwork a hostPort must equal its containerPort
+    (pods have it defaulted from containerPort, so only a different explicit value fails)."""
+    if not spec.get("hostNetwork"):
+        return []
+    causes = []
+    for ci, c in enumerate(spec.get("containers") or []):
+        for pi, p in enumerate((c.get("ports") or []) if isinstance(c, dict) else []):
+            if isinstance(p, dict) and p.get("hostPort") and p.get("hostPort") != p.get("containerPort"):
+                pp = child(index(child(index(child(path, "containers"), ci), "ports"), pi), "hostPort")
+                causes.append(
+                    invalid(pp, p["hostPort"], "must match `containerPort` when `hostNetwork` is true")
+                )
+    return causes
+
+
 def validate_pod_spec(spec: Obj, path: str) -> list[Cause]:
     causes: list[Cause] = []
     volumes, vol_causes = _validate_volumes(spec.get("volumes") or [], child(path, "volumes"))
     causes.extend(vol_causes)
+    by_name = {
+        str(v.get("name")): v for v in spec.get("volumes") or [] if isinstance(v, dict) and v.get("name")
+    }
     containers = spec.get("containers") or []
     all_names: set[str] = set()
     for key in ("initContainers", "containers"):
@@ -367,8 +459,13 @@ def validate_pod_spec(spec: Obj, path: str) -> list[Cause]:
                 causes.append(duplicate(child(cp, "name"), name))
             all_names.add(name)
             causes.extend(_validate_container(c, cp, volumes))
-            causes.extend(validate_container_details(c, cp, init=key == "initContainers",
-                                                     grace=spec.get("terminationGracePeriodSeconds")))
+            causes.extend(validate_mount_options(c, cp, by_name))
+            causes.extend(validate_volume_devices(c, cp, by_name))
+            causes.extend(
+                validate_container_details(
+                    c, cp, init=key == "initContainers", grace=spec.get("terminationGracePeriodSeconds")
+                )
+            )
     if not containers:
         causes.append(required(child(path, "containers")))
     rp = spec.get("restartPolicy") or ""
@@ -385,12 +482,20 @@ def validate_pod_spec(spec: Obj, path: str) -> list[Cause]:
         causes.append(required(child(path, "dnsConfig"), "must provide `dnsConfig` when `dnsPolicy` is None"))
     ads = spec.get("activeDeadlineSeconds")
     if ads is not None and (not isinstance(ads, int) or not 1 <= ads <= 2**31 - 1):
-        causes.append(invalid(child(path, "activeDeadlineSeconds"), ads, "must be between 1 and 2147483647, inclusive"))
+        causes.append(
+            invalid(child(path, "activeDeadlineSeconds"), ads, "must be between 1 and 2147483647, inclusive")
+        )
     for field in ("nodeName", "serviceAccountName"):
         v = spec.get(field)
         if v:
             causes.extend(invalid(child(path, field), v, m) for m in is_dns1123_subdomain(v))
     causes.extend(validate_pod_scheduling(spec, path))
+    causes.extend(_validate_gates(spec, path))
+    causes.extend(_validate_host_network_ports(spec, path))
+    overhead = spec.get("overhead")
+    if isinstance(overhead, dict):  # validateOverhead reuses the container rules, as limits
+        causes.extend(validate_resources({"limits": overhead}, child(path, "overhead")))
+    causes.extend(validate_os(spec, path))
     return causes
 
 
@@ -401,5 +506,11 @@ def validate_pod_template(template: Any, path: str) -> list[Cause]:
     meta = template.get("metadata") or {}
     causes = validate_labels(meta.get("labels"), child(path, "metadata", "labels"))
     causes.extend(validate_annotations(meta.get("annotations"), child(path, "metadata", "annotations")))
+    spec = template.get("spec")
+    causes.extend(
+        validate_security_annotations(
+            meta, spec if isinstance(spec, dict) else {}, child(path, "metadata", "annotations")
+        )
+    )
     causes.extend(validate_pod_spec(template.get("spec") or {}, child(path, "spec")))
     return causes

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any, TypeGuard
 
+from kybernetes.apiserver.strategies.podspec_security import apparmor_profile
 from kybernetes.apiserver.strategies.podspec_volumes import (
     local_descending_path,
     object_field_selector,
@@ -40,22 +41,56 @@ from kybernetes.machinery.validation import (
 Obj = dict[str, Any]
 
 HTTP_SCHEMES = ("HTTP", "HTTPS")
-ENV_FIELD_PATHS = ("metadata.name", "metadata.namespace", "metadata.uid", "spec.nodeName",
-                   "spec.serviceAccountName", "status.hostIP", "status.hostIPs", "status.podIP", "status.podIPs")
+ENV_FIELD_PATHS = (
+    "metadata.name",
+    "metadata.namespace",
+    "metadata.uid",
+    "spec.nodeName",
+    "spec.serviceAccountName",
+    "status.hostIP",
+    "status.hostIPs",
+    "status.podIP",
+    "status.podIPs",
+)
 SECCOMP_TYPES = ("Localhost", "RuntimeDefault", "Unconfined")
 PROC_MOUNT_TYPES = ("Default", "Unmasked")
+# 1.32 text (the AllowPodLifecycleSleepActionZeroValue gate is alpha, off)
+SLEEP_RANGE = (
+    "must be greater than 0 and less than terminationGracePeriodSeconds ({grace}). "
+    "Enable AllowPodLifecycleSleepActionZeroValue feature gate for zero sleep."
+)
 INIT_ONLY_WITH_ALWAYS = "may not be set for init containers without restartPolicy=Always"
 _MAX_ID = 2**31 - 1
 _HEADER_FMT = "[-A-Za-z0-9]+"
 _header_re = re.compile(_HEADER_FMT)
-_RELAXED_ENV_MSG = "a valid environment variable name must consist only of printable ASCII characters other than '='"
+_RELAXED_ENV_MSG = (
+    "a valid environment variable name must consist only of printable ASCII characters other than '='"
+)
 _STANDARD_CONTAINER_RESOURCES = frozenset({"cpu", "memory", "ephemeral-storage"})
-_STANDARD_RESOURCES = frozenset({
-    "cpu", "memory", "ephemeral-storage", "requests.cpu", "requests.memory", "requests.ephemeral-storage",
-    "limits.cpu", "limits.memory", "limits.ephemeral-storage", "pods", "services", "replicationcontrollers",
-    "resourcequotas", "secrets", "persistentvolumeclaims", "configmaps", "storage", "requests.storage",
-    "services.nodeports", "services.loadbalancers",
-})
+_STANDARD_RESOURCES = frozenset(
+    {
+        "cpu",
+        "memory",
+        "ephemeral-storage",
+        "requests.cpu",
+        "requests.memory",
+        "requests.ephemeral-storage",
+        "limits.cpu",
+        "limits.memory",
+        "limits.ephemeral-storage",
+        "pods",
+        "services",
+        "replicationcontrollers",
+        "resourcequotas",
+        "secrets",
+        "persistentvolumeclaims",
+        "configmaps",
+        "storage",
+        "requests.storage",
+        "services.nodeports",
+        "services.loadbalancers",
+    }
+)
 
 
 def _int(v: Any) -> TypeGuard[int]:
@@ -85,9 +120,17 @@ def _http_get(h: Obj, path: str) -> list[Cause]:
     for header in h.get("httpHeaders") or []:
         name = header.get("name", "") if isinstance(header, dict) else ""
         if not _header_re.fullmatch(name):
-            causes.append(invalid(child(path, "httpHeaders"), name,
-                                  regex_error("a valid HTTP header must consist of alphanumeric characters or '-'",
-                                              _HEADER_FMT, "X-Header-Name")))
+            causes.append(
+                invalid(
+                    child(path, "httpHeaders"),
+                    name,
+                    regex_error(
+                        "a valid HTTP header must consist of alphanumeric characters or '-'",
+                        _HEADER_FMT,
+                        "X-Header-Name",
+                    ),
+                )
+            )
     return causes
 
 
@@ -113,11 +156,14 @@ def validate_handler(h: Obj, path: str, kinds: tuple[str, ...], grace: Any) -> l
         elif kind == "tcpSocket":
             causes.extend(port_num_or_name(action.get("port"), child(ap, "port")))
         elif kind == "grpc":
-            causes.extend(invalid(child(ap, "port"), action.get("port"), m) for m in is_valid_port_num(action.get("port")))
+            causes.extend(
+                invalid(child(ap, "port"), action.get("port"), m)
+                for m in is_valid_port_num(action.get("port"))
+            )
         elif kind == "sleep" and _int(grace):
             secs = action.get("seconds")
             if _int(secs) and (secs <= 0 or secs > grace):
-                causes.append(invalid(ap, secs, f"must be greater than 0 and less than terminationGracePeriodSeconds ({grace})"))
+                causes.append(invalid(ap, secs, SLEEP_RANGE.format(grace=grace)))
     if count == 0:
         causes.append(required(path, "must specify a handler type"))
     return causes
@@ -130,7 +176,13 @@ _LIFECYCLE_HANDLERS = ("exec", "httpGet", "tcpSocket", "sleep")
 def validate_probe(probe: Obj, path: str, kind: str, grace: Any) -> list[Cause]:
     """validateProbe plus the liveness/startup (successThreshold 1) and readiness rules."""
     causes = validate_handler(probe, path, _PROBE_HANDLERS, grace)
-    for f in ("initialDelaySeconds", "timeoutSeconds", "periodSeconds", "successThreshold", "failureThreshold"):
+    for f in (
+        "initialDelaySeconds",
+        "timeoutSeconds",
+        "periodSeconds",
+        "successThreshold",
+        "failureThreshold",
+    ):
         v = probe.get(f)
         if _int(v) and v < 0:
             causes.append(invalid(child(path, f), v, IS_NEGATIVE))
@@ -142,7 +194,9 @@ def validate_probe(probe: Obj, path: str, kind: str, grace: Any) -> list[Cause]:
         if st is not None and st != 1:
             causes.append(invalid(child(path, "successThreshold"), st, "must be 1"))
     if kind == "readinessProbe" and tgps is not None:
-        causes.append(invalid(child(path, "terminationGracePeriodSeconds"), tgps, "must not be set for readinessProbes"))
+        causes.append(
+            invalid(child(path, "terminationGracePeriodSeconds"), tgps, "must not be set for readinessProbes")
+        )
     return causes
 
 
@@ -180,14 +234,21 @@ def _value_from(e: Obj, path: str) -> list[Cause]:
         causes.extend(object_field_selector(vf["fieldRef"], ENV_FIELD_PATHS, child(path, "fieldRef")))
     if isinstance(vf.get("resourceFieldRef"), dict):
         sources += 1
-        causes.extend(resource_field_selector(vf["resourceFieldRef"], child(path, "resourceFieldRef"), in_volume=False))
+        causes.extend(
+            resource_field_selector(vf["resourceFieldRef"], child(path, "resourceFieldRef"), in_volume=False)
+        )
     for k in ("configMapKeyRef", "secretKeyRef"):
         if isinstance(vf.get(k), dict):
             sources += 1
             causes.extend(_key_selector(vf[k], child(path, k)))
     if sources == 0:
-        causes.append(invalid(path, "", "must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` "
-                                        "or `secretKeyRef`"))
+        causes.append(
+            invalid(
+                path,
+                "",
+                "must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`",
+            )
+        )
     elif e.get("value"):
         causes.append(invalid(path, "", "may not be specified when `value` is not empty"))
     elif sources > 1:
@@ -250,7 +311,11 @@ def _is_hugepages(name: str) -> bool:
 
 
 def _is_extended(name: str) -> bool:
-    return not _is_native(name) and not name.startswith("requests.") and not is_qualified_name("requests." + name)
+    return (
+        not _is_native(name)
+        and not name.startswith("requests.")
+        and not is_qualified_name("requests." + name)
+    )
 
 
 def _overcommit_allowed(name: str) -> bool:
@@ -263,7 +328,11 @@ def _resource_name(name: str, path: str) -> list[Cause]:
     if causes:
         return causes
     if "/" not in name:
-        if name not in _STANDARD_RESOURCES and not _is_hugepages(name) and not name.startswith("requests.hugepages-"):
+        if (
+            name not in _STANDARD_RESOURCES
+            and not _is_hugepages(name)
+            and not name.startswith("requests.hugepages-")
+        ):
             causes.append(invalid(path, name, "must be a standard resource type or fully qualified"))
         if name not in _STANDARD_CONTAINER_RESOURCES and not _is_hugepages(name):
             causes.append(invalid(path, name, "must be a standard resource for containers"))
@@ -316,9 +385,14 @@ def validate_resources(res: Obj, path: str) -> list[Cause]:
             if q.value != lim.value and not _overcommit_allowed(name):
                 causes.append(invalid(req_path, str(q), f"must be equal to {name} limit of {lim}"))
             elif q.value > lim.value:
-                causes.append(invalid(req_path, str(q), f"must be less than or equal to {name} limit of {lim}"))
+                causes.append(
+                    invalid(req_path, str(q), f"must be less than or equal to {name} limit of {lim}")
+                )
         elif name not in limits and not _overcommit_allowed(name):
             causes.append(required(lim_path, "Limit must be set for non overcommitable resources"))
+    named = set(limits) | set(requests)
+    if any(_is_hugepages(n) for n in named) and not named & {"cpu", "memory"}:
+        causes.append(forbidden(path, "HugePages require cpu or memory"))
     return causes
 
 
@@ -338,17 +412,21 @@ def seccomp_profile(sp: Any, path: str) -> list[Cause]:
     causes: list[Cause] = []
     typ = sp.get("type") or ""
     if not typ:
-        causes.append(required(child(path, "type")))
+        causes.append(required(child(path, "type"), "type is required when seccompProfile is set"))
     elif typ not in SECCOMP_TYPES:
         causes.append(not_supported(child(path, "type"), typ, SECCOMP_TYPES))
     prof = sp.get("localhostProfile")
     if typ == "Localhost":
         if prof is None:
-            causes.append(required(child(path, "localhostProfile"), "must be set when seccomp type is Localhost"))
+            causes.append(
+                required(child(path, "localhostProfile"), "must be set when seccomp type is Localhost")
+            )
         else:
             causes.extend(local_descending_path(prof, child(path, "localhostProfile")))
     elif prof is not None:
-        causes.append(invalid(child(path, "localhostProfile"), sp, "can only be set when seccomp type is Localhost"))
+        causes.append(
+            invalid(child(path, "localhostProfile"), sp, "can only be set when seccomp type is Localhost")
+        )
     return causes
 
 
@@ -359,13 +437,21 @@ def validate_security_context(sc: Obj, path: str) -> list[Cause]:
     if isinstance(pm, str) and pm not in PROC_MOUNT_TYPES:
         causes.append(not_supported(child(path, "procMount"), pm, PROC_MOUNT_TYPES))
     causes += seccomp_profile(sc.get("seccompProfile"), child(path, "seccompProfile"))
+    causes += apparmor_profile(sc.get("appArmorProfile"), child(path, "appArmorProfile"))
     if sc.get("allowPrivilegeEscalation") is False:
         if sc.get("privileged") is True:
-            causes.append(invalid(path, sc, "cannot set `allowPrivilegeEscalation` to false and `privileged` to true"))
-        for cap in ((sc.get("capabilities") or {}).get("add") or []):
+            causes.append(
+                invalid(path, sc, "cannot set `allowPrivilegeEscalation` to false and `privileged` to true")
+            )
+        for cap in (sc.get("capabilities") or {}).get("add") or []:
             if cap == "CAP_SYS_ADMIN":
-                causes.append(invalid(path, sc, "cannot set `allowPrivilegeEscalation` to false and "
-                                                "`capabilities.Add` CAP_SYS_ADMIN"))
+                causes.append(
+                    invalid(
+                        path,
+                        sc,
+                        "cannot set `allowPrivilegeEscalation` to false and `capabilities.Add` CAP_SYS_ADMIN",
+                    )
+                )
     return causes
 
 
@@ -412,8 +498,13 @@ def validate_container_details(c: Obj, path: str, *, init: bool, grace: Any) -> 
             causes.extend(local_descending_path(sub, child(mounts_path, "subPath")))
         if expr:
             if sub:
-                causes.append(invalid(child(index(mounts_path, i), "subPathExpr"), expr,
-                                      "subPathExpr and subPath are mutually exclusive"))
+                causes.append(
+                    invalid(
+                        child(index(mounts_path, i), "subPathExpr"),
+                        expr,
+                        "subPathExpr and subPath are mutually exclusive",
+                    )
+                )
             causes.extend(local_descending_path(expr, child(mounts_path, "subPathExpr")))
     sc = c.get("securityContext")
     if isinstance(sc, dict):

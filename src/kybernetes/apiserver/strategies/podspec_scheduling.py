@@ -13,6 +13,7 @@ import re
 from typing import Any, TypeGuard
 
 from kybernetes.apiserver.strategies.podspec_container import id_range, seccomp_profile
+from kybernetes.apiserver.strategies.podspec_security import apparmor_profile
 from kybernetes.machinery.errors import Cause
 from kybernetes.machinery.validation import (
     child,
@@ -65,15 +66,24 @@ def _node_requirement(rq: Obj, path: str, *, check_values: bool) -> list[Cause]:
     values = rq.get("values") or []
     if op in ("In", "NotIn"):
         if not values:
-            causes.append(required(child(path, "values"), "must be specified when `operator` is 'In' or 'NotIn'"))
+            causes.append(
+                required(child(path, "values"), "must be specified when `operator` is 'In' or 'NotIn'")
+            )
     elif op in ("Exists", "DoesNotExist"):
         if values:
-            causes.append(forbidden(child(path, "values"),
-                                    "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"))
+            causes.append(
+                forbidden(
+                    child(path, "values"),
+                    "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
+                )
+            )
     elif op in ("Gt", "Lt"):
         if len(values) != 1:
-            causes.append(required(child(path, "values"),
-                                   "must be specified single value when `operator` is 'Lt' or 'Gt'"))
+            causes.append(
+                required(
+                    child(path, "values"), "must be specified single value when `operator` is 'Lt' or 'Gt'"
+                )
+            )
     else:
         causes.append(invalid(child(path, "operator"), op, "not a valid selector operator"))
     causes.extend(_label_name(rq.get("key") or "", child(path, "key")))
@@ -90,8 +100,12 @@ def _field_requirement(rq: Obj, path: str) -> list[Cause]:
     values = rq.get("values") or []
     if op in ("In", "NotIn"):
         if len(values) != 1:
-            causes.append(required(child(path, "values"),
-                                   "must be only one value when `operator` is 'In' or 'NotIn' for node field selector"))
+            causes.append(
+                required(
+                    child(path, "values"),
+                    "must be only one value when `operator` is 'In' or 'NotIn' for node field selector",
+                )
+            )
     else:
         causes.append(invalid(child(path, "operator"), op, "not a valid selector operator"))
     k = rq.get("key") or ""
@@ -110,7 +124,9 @@ def _node_selector_term(term: Any, path: str, *, check_values: bool) -> list[Cau
     causes: list[Cause] = []
     for j, rq in enumerate(term.get("matchExpressions") or []):
         if isinstance(rq, dict):
-            causes.extend(_node_requirement(rq, index(child(path, "matchExpressions"), j), check_values=check_values))
+            causes.extend(
+                _node_requirement(rq, index(child(path, "matchExpressions"), j), check_values=check_values)
+            )
     for j, rq in enumerate(term.get("matchFields") or []):
         if isinstance(rq, dict):
             causes.extend(_field_requirement(rq, index(child(path, "matchFields"), j)))
@@ -162,7 +178,11 @@ def _pod_affinity(pa: Obj, path: str) -> list[Cause]:
     causes: list[Cause] = []
     for i, term in enumerate(pa.get("requiredDuringSchedulingIgnoredDuringExecution") or []):
         if isinstance(term, dict):
-            causes.extend(_pod_affinity_term(term, index(child(path, "requiredDuringSchedulingIgnoredDuringExecution"), i)))
+            causes.extend(
+                _pod_affinity_term(
+                    term, index(child(path, "requiredDuringSchedulingIgnoredDuringExecution"), i)
+                )
+            )
     for i, wt in enumerate(pa.get("preferredDuringSchedulingIgnoredDuringExecution") or []):
         if not isinstance(wt, dict):
             continue
@@ -193,8 +213,10 @@ def _go_toleration(t: Obj) -> str:
     secs = t.get("tolerationSeconds")
     ts = f"(*int64)({secs})" if secs is not None else "(*int64)(nil)"
     quoted = [go_quote(t.get(f) or "") for f in ("key", "operator", "value", "effect")]
-    return (f"core.Toleration{{Key:{quoted[0]}, Operator:{quoted[1]}, Value:{quoted[2]}, Effect:{quoted[3]}, "
-            f"TolerationSeconds:{ts}}}")
+    return (
+        f"core.Toleration{{Key:{quoted[0]}, Operator:{quoted[1]}, Value:{quoted[2]}, Effect:{quoted[3]}, "
+        f"TolerationSeconds:{ts}}}"
+    )
 
 
 def validate_tolerations(tolerations: list[Any], path: str) -> list[Cause]:
@@ -203,22 +225,43 @@ def validate_tolerations(tolerations: list[Any], path: str) -> list[Cause]:
         if not isinstance(t, dict):
             continue
         ip = index(path, i)
-        k, op, value, effect = t.get("key") or "", t.get("operator") or "", t.get("value") or "", t.get("effect") or ""
+        k, op, value, effect = (
+            t.get("key") or "",
+            t.get("operator") or "",
+            t.get("value") or "",
+            t.get("effect") or "",
+        )
         if k:
             causes.extend(_label_name(k, child(ip, "key")))
         if not k and op != "Exists":
-            causes.append(invalid(child(ip, "operator"), op, "operator must be Exists when `key` is empty, which "
-                                                              "means \"match all values and all keys\""))
+            causes.append(
+                invalid(
+                    child(ip, "operator"),
+                    op,
+                    "operator must be Exists when `key` is empty, which "
+                    'means "match all values and all keys"',
+                )
+            )
         if t.get("tolerationSeconds") is not None and effect != "NoExecute":
-            causes.append(invalid(child(ip, "effect"), effect, "effect must be 'NoExecute' when `tolerationSeconds` is set"))
+            causes.append(
+                invalid(
+                    child(ip, "effect"), effect, "effect must be 'NoExecute' when `tolerationSeconds` is set"
+                )
+            )
         if op in ("Equal", ""):
             msgs = is_valid_label_value(value)
             if msgs:
                 causes.append(invalid(child(ip, "operator"), value, ";".join(msgs)))
         elif op == "Exists":
             if value:
-                causes.append(invalid(child(ip, "operator"), t, "value must be empty when `operator` is 'Exists'",
-                                      rendered=_go_toleration(t)))
+                causes.append(
+                    invalid(
+                        child(ip, "operator"),
+                        t,
+                        "value must be empty when `operator` is 'Exists'",
+                        rendered=_go_toleration(t),
+                    )
+                )
         else:
             causes.append(not_supported(child(ip, "operator"), op, TOLERATION_OPERATORS))
         if effect and effect not in TAINT_EFFECTS:
@@ -244,9 +287,12 @@ def validate_topology_spread(constraints: list[Any], path: str) -> list[Cause]:
         wu = c.get("whenUnsatisfiable") or ""
         if wu not in WHEN_UNSATISFIABLE:
             causes.append(not_supported(child(ip, "whenUnsatisfiable"), wu, WHEN_UNSATISFIABLE))
-        for later in constraints[i + 1:]:
-            if isinstance(later, dict) and (later.get("topologyKey") or "") == tk and \
-                    (later.get("whenUnsatisfiable") or "") == wu:
+        for later in constraints[i + 1 :]:
+            if (
+                isinstance(later, dict)
+                and (later.get("topologyKey") or "") == tk
+                and (later.get("whenUnsatisfiable") or "") == wu
+            ):
                 causes.append(duplicate(child(ip, "{topologyKey, whenUnsatisfiable}"), f"{{{tk}, {wu}}}"))
                 break
         md = c.get("minDomains")
@@ -254,8 +300,13 @@ def validate_topology_spread(constraints: list[Any], path: str) -> list[Cause]:
             if not _int(md) or md <= 0:
                 causes.append(invalid(child(ip, "minDomains"), md, IS_NOT_POSITIVE))
             if wu != "DoNotSchedule":
-                causes.append(invalid(child(ip, "minDomains"), md,
-                                      f"can only use minDomains if whenUnsatisfiable=DoNotSchedule, not {wu}"))
+                causes.append(
+                    invalid(
+                        child(ip, "minDomains"),
+                        md,
+                        f"can only use minDomains if whenUnsatisfiable=DoNotSchedule, not {wu}",
+                    )
+                )
         for pol in ("nodeAffinityPolicy", "nodeTaintsPolicy"):
             v = c.get(pol)
             if v is not None and v not in NODE_INCLUSION_POLICIES:
@@ -281,26 +332,51 @@ def validate_dns_config(spec: Obj, path: str) -> list[Cause]:
         if cfg is None:
             return []  # podspec reports the missing dnsConfig
         if not (cfg or {}).get("nameservers"):
-            return [required(child(path, "nameservers"), "must provide at least one DNS nameserver when `dnsPolicy` is None")]
+            return [
+                required(
+                    child(path, "nameservers"),
+                    "must provide at least one DNS nameserver when `dnsPolicy` is None",
+                )
+            ]
     if not isinstance(cfg, dict):
         return []
     causes: list[Cause] = []
     servers = cfg.get("nameservers") or []
     if len(servers) > MAX_DNS_NAMESERVERS:
-        causes.append(invalid(child(path, "nameservers"), servers,
-                              f"must not have more than {MAX_DNS_NAMESERVERS} nameservers"))
+        causes.append(
+            invalid(
+                child(path, "nameservers"),
+                servers,
+                f"must not have more than {MAX_DNS_NAMESERVERS} nameservers",
+            )
+        )
     for i, ns in enumerate(servers):
         if not _is_ip(ns):
-            causes.append(invalid(index(child(path, "nameservers"), i), ns,
-                                  "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"))
+            causes.append(
+                invalid(
+                    index(child(path, "nameservers"), i),
+                    ns,
+                    "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)",
+                )
+            )
     searches = [s for s in cfg.get("searches") or [] if isinstance(s, str)]
     if len(searches) > MAX_DNS_SEARCH_PATHS:
-        causes.append(invalid(child(path, "searches"), searches,
-                              f"must not have more than {MAX_DNS_SEARCH_PATHS} search paths"))
+        causes.append(
+            invalid(
+                child(path, "searches"),
+                searches,
+                f"must not have more than {MAX_DNS_SEARCH_PATHS} search paths",
+            )
+        )
     if len(" ".join(searches)) > MAX_DNS_SEARCH_CHARS:
-        causes.append(invalid(child(path, "searches"), searches,
-                              f"must not have more than {MAX_DNS_SEARCH_CHARS} characters (including spaces) "
-                              "in the search list"))
+        causes.append(
+            invalid(
+                child(path, "searches"),
+                searches,
+                f"must not have more than {MAX_DNS_SEARCH_CHARS} characters (including spaces) "
+                "in the search list",
+            )
+        )
     for i, s in enumerate(searches):
         if i == 0 and s == ".":
             continue
@@ -324,8 +400,13 @@ def validate_pod_security_context(spec: Obj, path: str) -> list[Cause]:
     for i, g in enumerate(sc.get("supplementalGroups") or []):
         causes += id_range(g, index(child(path, "supplementalGroups"), i))
     if sc.get("shareProcessNamespace") is True and spec.get("hostPID"):
-        causes.append(invalid(child(path, "shareProcessNamespace"), True,
-                              "ShareProcessNamespace and HostPID cannot both be enabled"))
+        causes.append(
+            invalid(
+                child(path, "shareProcessNamespace"),
+                True,
+                "ShareProcessNamespace and HostPID cannot both be enabled",
+            )
+        )
     seen: set[str] = set()
     for i, s in enumerate(sc.get("sysctls") or []):
         if not isinstance(s, dict):
@@ -335,7 +416,9 @@ def validate_pod_security_context(spec: Obj, path: str) -> list[Cause]:
         if not name:
             causes.append(required(np_))
         elif len(name) > SYSCTL_MAX or not _sysctl_re.fullmatch(name):
-            causes.append(invalid(np_, name, f"must have at most {SYSCTL_MAX} characters and match regex {SYSCTL_FMT}"))
+            causes.append(
+                invalid(np_, name, f"must have at most {SYSCTL_MAX} characters and match regex {SYSCTL_FMT}")
+            )
         elif name in seen:
             causes.append(duplicate(np_, name))
         seen.add(name)
@@ -343,6 +426,7 @@ def validate_pod_security_context(spec: Obj, path: str) -> list[Cause]:
     if isinstance(pol, str) and pol not in FS_GROUP_CHANGE_POLICIES:
         causes.append(not_supported(child(path, "fsGroupChangePolicy"), pol, FS_GROUP_CHANGE_POLICIES))
     causes += seccomp_profile(sc.get("seccompProfile"), child(path, "seccompProfile"))
+    causes += apparmor_profile(sc.get("appArmorProfile"), child(path, "appArmorProfile"))
     return causes
 
 
@@ -369,8 +453,9 @@ def validate_host_ports(containers: list[Any], path: str) -> list[Cause]:
 def validate_pod_scheduling(spec: Obj, path: str) -> list[Cause]:
     causes = validate_affinity(spec.get("affinity"), child(path, "affinity"))
     causes += validate_tolerations(spec.get("tolerations") or [], child(path, "tolerations"))
-    causes += validate_topology_spread(spec.get("topologySpreadConstraints") or [],
-                                       child(path, "topologySpreadConstraints"))
+    causes += validate_topology_spread(
+        spec.get("topologySpreadConstraints") or [], child(path, "topologySpreadConstraints")
+    )
     causes += validate_dns_config(spec, child(path, "dnsConfig"))
     causes += validate_pod_security_context(spec, child(path, "securityContext"))
     causes += validate_host_ports(spec.get("containers") or [], child(path, "containers"))

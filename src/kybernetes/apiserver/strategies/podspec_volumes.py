@@ -27,20 +27,53 @@ from kybernetes.machinery.validation import (
 Obj = dict[str, Any]
 
 FILE_MODE_ERROR = "must be a number between 0 and 0777 (octal), both inclusive"
-HOST_PATH_TYPES = ("", "BlockDevice", "CharDevice", "Directory", "DirectoryOrCreate", "File", "FileOrCreate",
-                   "Socket")
+HOST_PATH_TYPES = (
+    "",
+    "BlockDevice",
+    "CharDevice",
+    "Directory",
+    "DirectoryOrCreate",
+    "File",
+    "FileOrCreate",
+    "Socket",
+)
 # Downward API paths a volume file may expose (the env list is in podspec_container).
-VOLUME_FIELD_PATHS = ("metadata.annotations", "metadata.labels", "metadata.name", "metadata.namespace",
-                      "metadata.uid")
-RESOURCE_FIELD_PATHS = ("limits.cpu", "limits.ephemeral-storage", "limits.memory", "requests.cpu",
-                        "requests.ephemeral-storage", "requests.memory")
+VOLUME_FIELD_PATHS = (
+    "metadata.annotations",
+    "metadata.labels",
+    "metadata.name",
+    "metadata.namespace",
+    "metadata.uid",
+)
+RESOURCE_FIELD_PATHS = (
+    "limits.cpu",
+    "limits.ephemeral-storage",
+    "limits.memory",
+    "requests.cpu",
+    "requests.ephemeral-storage",
+    "requests.memory",
+)
 _RESOURCE_FIELD_PREFIXES = ("limits.hugepages-", "requests.hugepages-")
 # Every field label the v1 downward API converts (anything else fails conversion).
-_CONVERTIBLE_FIELD_LABELS = frozenset({
-    "metadata.annotations", "metadata.labels", "metadata.name", "metadata.namespace", "metadata.uid",
-    "spec.nodeName", "spec.restartPolicy", "spec.serviceAccountName", "spec.schedulerName", "status.phase",
-    "status.hostIP", "status.hostIPs", "status.podIP", "status.podIPs", "spec.host",
-})
+_CONVERTIBLE_FIELD_LABELS = frozenset(
+    {
+        "metadata.annotations",
+        "metadata.labels",
+        "metadata.name",
+        "metadata.namespace",
+        "metadata.uid",
+        "spec.nodeName",
+        "spec.restartPolicy",
+        "spec.serviceAccountName",
+        "spec.schedulerName",
+        "status.phase",
+        "status.hostIP",
+        "status.hostIPs",
+        "status.podIP",
+        "status.podIPs",
+        "spec.host",
+    }
+)
 
 
 # --- paths ----------------------------------------------------------------------------------
@@ -103,14 +136,29 @@ def object_field_selector(ref: Obj, allowed: tuple[str, ...], path: str) -> list
     subscripted = fp.endswith("']") and "['" in fp
     base = fp[: fp.index("['")] if subscripted else fp
     if version != "v1":
-        return [invalid(child(path, "fieldPath"), fp, f"error converting fieldPath: unsupported pod version: {version}")]
+        return [
+            invalid(
+                child(path, "fieldPath"),
+                fp,
+                f"error converting fieldPath: unsupported pod version: {version}",
+            )
+        ]
     if subscripted and base not in ("metadata.annotations", "metadata.labels"):
-        return [invalid(child(path, "fieldPath"), fp,
-                        f"error converting fieldPath: field label does not support subscript: {fp}")]
+        return [
+            invalid(
+                child(path, "fieldPath"),
+                fp,
+                f"error converting fieldPath: field label does not support subscript: {fp}",
+            )
+        ]
     if not subscripted and fp not in _CONVERTIBLE_FIELD_LABELS:
-        return [invalid(child(path, "fieldPath"), fp, f"error converting fieldPath: field label not supported: {fp}")]
+        return [
+            invalid(
+                child(path, "fieldPath"), fp, f"error converting fieldPath: field label not supported: {fp}"
+            )
+        ]
     if subscripted:
-        sub = fp[fp.index("['") + 2: -2]
+        sub = fp[fp.index("['") + 2 : -2]
         name = sub.lower() if base == "metadata.annotations" else sub
         return [invalid(path, name, m) for m in is_qualified_name(name)]
     if fp == "spec.host":
@@ -156,9 +204,15 @@ def _downward_items(items: Any, path: str) -> list[Cause]:
         if isinstance(f.get("fieldRef"), dict):
             causes.extend(object_field_selector(f["fieldRef"], VOLUME_FIELD_PATHS, child(ip, "fieldRef")))
             if f.get("resourceFieldRef") is not None:
-                causes.append(invalid(ip, "resource", "fieldRef and resourceFieldRef can not be specified simultaneously"))
+                causes.append(
+                    invalid(
+                        ip, "resource", "fieldRef and resourceFieldRef can not be specified simultaneously"
+                    )
+                )
         elif isinstance(f.get("resourceFieldRef"), dict):
-            causes.extend(resource_field_selector(f["resourceFieldRef"], child(ip, "resourceFieldRef"), in_volume=True))
+            causes.extend(
+                resource_field_selector(f["resourceFieldRef"], child(ip, "resourceFieldRef"), in_volume=True)
+            )
         else:
             causes.append(required(ip, "one of fieldRef and resourceFieldRef is required"))
         causes.extend(_mode(f.get("mode"), child(ip, "mode")))
@@ -171,8 +225,11 @@ def _projected(src: Obj, path: str) -> list[Cause]:
         if not isinstance(s, dict):
             continue
         sp = index(child(path, "sources"), i)
-        kinds = [k for k in ("secret", "configMap", "downwardAPI", "serviceAccountToken", "clusterTrustBundle")
-                 if s.get(k) is not None]
+        kinds = [
+            k
+            for k in ("secret", "configMap", "downwardAPI", "serviceAccountToken", "clusterTrustBundle")
+            if s.get(k) is not None
+        ]
         if not kinds:
             causes.append(required(sp, "must specify exactly 1 volume type"))
         for extra in kinds[1:]:
@@ -197,9 +254,19 @@ def _service_account_token(sat: Obj, path: str) -> list[Cause]:
     exp = sat.get("expirationSeconds")
     if isinstance(exp, int) and not isinstance(exp, bool):
         if exp < 10 * 60:
-            causes.append(invalid(child(path, "expirationSeconds"), exp, "may not specify a duration less than 10 minutes"))
+            causes.append(
+                invalid(
+                    child(path, "expirationSeconds"), exp, "may not specify a duration less than 10 minutes"
+                )
+            )
         if exp > 2**32:
-            causes.append(invalid(child(path, "expirationSeconds"), exp, "may not specify a duration larger than 2^32 seconds"))
+            causes.append(
+                invalid(
+                    child(path, "expirationSeconds"),
+                    exp,
+                    "may not specify a duration larger than 2^32 seconds",
+                )
+            )
     p = sat.get("path") or ""
     if not p:
         causes.append(required(child(path, "path")))
@@ -237,8 +304,10 @@ def validate_volume_source(v: Obj, path: str) -> list[Cause]:
         if not name:
             causes.append(required(child(path, "persistentVolumeClaim", "claimName")))
         else:
-            causes.extend(invalid(child(path, "persistentVolumeClaim", "claimName"), name, m)
-                          for m in is_dns1123_subdomain(name))
+            causes.extend(
+                invalid(child(path, "persistentVolumeClaim", "claimName"), name, m)
+                for m in is_dns1123_subdomain(name)
+            )
     hp = v.get("hostPath")
     if isinstance(hp, dict):
         hpp = child(path, "hostPath")
@@ -269,6 +338,10 @@ def validate_volume_source(v: Obj, path: str) -> list[Cause]:
             except ValueError:
                 negative = False
             if negative:
-                causes.append(forbidden(child(path, "emptyDir", "sizeLimit"),
-                                        "SizeLimit field must be a valid resource quantity"))
+                causes.append(
+                    forbidden(
+                        child(path, "emptyDir", "sizeLimit"),
+                        "SizeLimit field must be a valid resource quantity",
+                    )
+                )
     return causes
