@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
+from kybernetes.api.fielddocs import field_description, message_description
 from kybernetes.api.schema import Field, Message, SchemaRegistry
 
 Style = Literal["v3", "v2"]
@@ -164,7 +165,8 @@ class SchemaWriter:
         component = SCALAR_COMPONENTS.get(type_name, type_name)
         return self.wrap(component)
 
-    def field_schema(self, f: Field) -> dict[str, Any]:
+    def field_schema(self, f: Field, message: str = "") -> dict[str, Any]:
+        """The schema of field `f` of the message named `message` (which finds its description)."""
         value = self._value(f.type)
         out: dict[str, Any]
         if f.repeated and f.map:
@@ -175,8 +177,9 @@ class SchemaWriter:
             out = {"type": "object", "additionalProperties": value}
         else:
             out = value
-        if f.description:
-            out["description"] = f.description
+        description = f.description or field_description(message, f.name)
+        if description:
+            out["description"] = description
         if f.merge_key:
             out["x-kubernetes-patch-merge-key"] = f.merge_key
         if f.patch_strategy:
@@ -189,12 +192,12 @@ class SchemaWriter:
 
     def message_schema(self, msg: Message) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        description = msg.description or self.descriptions.get(msg.name, "")
+        description = msg.description or message_description(msg.name) or self.descriptions.get(msg.name, "")
         if description:
             out["description"] = description
         out["type"] = "object"
         if msg.fields:
-            out["properties"] = {f.name: self.field_schema(f) for f in sorted(msg.fields, key=lambda f: f.name)}
+            out["properties"] = {f.name: self.field_schema(f, msg.name) for f in sorted(msg.fields, key=lambda f: f.name)}
         required = [f.name for f in msg.fields if f.required]
         if required:
             out["required"] = required
