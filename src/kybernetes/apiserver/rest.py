@@ -22,6 +22,7 @@ from kybernetes.api.schemas import REGISTRY
 from kybernetes.apiserver import authn, codec, tables
 from kybernetes.apiserver.authn import UserInfo
 from kybernetes.apiserver.cache import CacheEvent, Entry
+from kybernetes.apiserver.crd import conversion_client
 from kybernetes.apiserver.registry import eviction, podproxy, tokenrequest
 from kybernetes.apiserver.registry.store import DeleteOptions, ListPage, Store, WriteOptions
 from kybernetes.apiserver.requestinfo import RequestInfo
@@ -160,6 +161,27 @@ class RestHandler:
     def store_for(self, resource: Resource) -> Store:
         return self.stores[(resource.group, resource.plural)]
 
+    # --- conversion (custom resources' conversion webhooks: apiserver.crd.conversion_client) ------------
+    def _service(self, namespace: str, name: str) -> Obj | None:
+        store = self.stores.get(("", "services"))
+        entry = store.cache.get(store.key(namespace, name)) if store is not None else None
+        return entry.obj if entry is not None else None
+
+    async def served(self, resource: Resource, objs: list[Obj]) -> list[Obj]:
+        """Stored objects in the request's version; a CRD's webhook converts them in one review."""
+        if conversion_client.uses_webhook(resource.custom):
+            return await conversion_client.to_served(resource.custom, objs, self._service)
+        return [from_storage(resource, o) if needs_conversion(resource) else o for o in objs]
+
+    async def served_one(self, resource: Resource, obj: Obj) -> Obj:
+        return (await self.served(resource, [obj]))[0]
+
+    async def stored(self, resource: Resource, obj: Obj) -> Obj:
+        """A request's object in the storage version."""
+        if conversion_client.uses_webhook(resource.custom):
+            obj = await conversion_client.to_stored(resource.custom, obj, self._service)
+        return to_storage(resource, obj)
+
     # --- entry ----------------------------------------------------------------------------------------
     async def handle(self, request: web.Request, info: RequestInfo, resource: Resource) -> web.StreamResponse:
         if not codec.acceptable(request.headers.get("Accept")):
@@ -248,12 +270,12 @@ class RestHandler:
         store = self.store_for(resource)
         entry = await store.get(info.namespace, info.name, resource_version=request.query.get("resourceVersion", ""))
         if codec.wants_table(request.headers.get("Accept")):
-            obj = self._served(resource, entry)
+            obj = await self.served_one(resource, entry.obj)
             table = tables.build_table(resource, [obj], include_object=include_object(request),
                                        now=dt.datetime.now(dt.UTC), resource_version=obj["metadata"].get("resourceVersion", ""))
             return json_response(table)
         if needs_conversion(resource):
-            return json_response(from_storage(resource, entry.obj))
+            return json_response(await self.served_one(resource, entry.obj))
         return json_response(entry.raw)
 
     def predicate(self, request: web.Request, resource: Resource) -> Callable[[Entry], bool] | None:
@@ -287,17 +309,17 @@ class RestHandler:
                                 resource_version_match=request.query.get("resourceVersionMatch", ""),
                                 predicate=self.predicate(request, resource))
         if codec.wants_table(request.headers.get("Accept")):
-            objs = [self._served(resource, e) for e in page.items]
+            objs = await self.served(resource, [e.obj for e in page.items])
             table = tables.build_table(resource, objs, include_object=include_object(request),
                                        now=dt.datetime.now(dt.UTC), resource_version=str(page.revision),
                                        continue_token=page.continue_token, remaining=page.remaining)
             return json_response(table)
-        return web.Response(body=self._list_body(resource, page), content_type="application/json")
+        return web.Response(body=await self._list_body(resource, page), content_type="application/json")
 
     def _served(self, resource: Resource, e: Entry) -> Obj:
         return from_storage(resource, e.obj) if needs_conversion(resource) else e.obj
 
-    def _list_body(self, resource: Resource, page: ListPage) -> bytes:
+    async def _list_body(self, resource: Resource, page: ListPage) -> bytes:
         meta: Obj = {"resourceVersion": str(page.revision)}
         if page.continue_token:
             meta["continue"] = page.continue_token
@@ -305,7 +327,7 @@ class RestHandler:
                 meta["remainingItemCount"] = page.remaining
         head = orjson.dumps({"kind": resource.kind_list, "apiVersion": resource.group_version, "metadata": meta})
         if needs_conversion(resource):
-            items = b",".join(orjson.dumps(self._served(resource, e)) for e in page.items)
+            items = b",".join(orjson.dumps(o) for o in await self.served(resource, [e.obj for e in page.items]))
         else:
             items = b",".join(e.raw for e in page.items)
         return head[:-1] + b',"items":[' + items + b"]}"
@@ -363,7 +385,8 @@ class RestHandler:
         try:
             if initial:
                 if as_table or needs_conversion(resource):
-                    await resp.write(b"".join(encode_event("ADDED", self._served(resource, e)) for e in initial))
+                    served = await self.served(resource, [e.obj for e in initial])
+                    await resp.write(b"".join(encode_event("ADDED", o) for o in served))
                 else:
                     await resp.write(b"".join(b'{"type":"ADDED","object":' + e.raw + b"}\n" for e in initial))
             last_bookmark = loop.time()
@@ -394,6 +417,7 @@ class RestHandler:
                     await asyncio.sleep(COALESCE_WINDOW / 2)
                 last_write = now
                 batch: list[bytes] = []
+                pending: list[tuple[str, Obj]] = []  # events whose objects a conversion webhook converts
                 closed = False
                 while True:
                     if ev is None:
@@ -402,19 +426,27 @@ class RestHandler:
                     out = self._filter_event(ev, pred)
                     if out is not None:
                         etype, entry = out
-                        if as_table or needs_conversion(resource):
+                        if conversion_client.uses_webhook(resource.custom):
+                            pending.append((etype, entry.obj))
+                        elif as_table or needs_conversion(resource):
                             batch.append(encode_event(etype, self._served(resource, entry)))
                         else:
                             batch.append(ev.line(etype, entry))
-                    if len(batch) >= 512 or watcher.queue.empty():
+                    if len(batch) + len(pending) >= 512 or watcher.queue.empty():
                         break
                     ev = watcher.queue.get_nowait()
+                if pending:
+                    converted = await self.served(resource, [o for _, o in pending])
+                    batch += [encode_event(t, o) for (t, _), o in zip(pending, converted, strict=True)]
                 if batch:
                     await resp.write(b"".join(batch))
                 if closed:
                     break
         except (ConnectionResetError, asyncio.CancelledError):
             pass
+        except errors.StatusError as e:  # a conversion webhook failed: the watch ends with an ERROR event
+            with contextlib.suppress(ConnectionResetError, RuntimeError):
+                await resp.write(orjson.dumps({"type": "ERROR", "object": errors.internal(e.message).status()}) + b"\n")
         finally:
             cache.unregister(watcher)
         with contextlib.suppress(ConnectionResetError, RuntimeError):
@@ -448,19 +480,19 @@ class RestHandler:
     async def create(self, request: web.Request, info: RequestInfo, resource: Resource) -> web.StreamResponse:
         opts = write_options(request)
         obj = await self.read_object(request, resource)
-        obj = to_storage(resource, obj)
+        obj = await self.stored(resource, obj)
         store = self.store_for(resource)
         created = await store.create(obj, namespace=info.namespace, opts=opts)
-        return json_response(from_storage(resource, created), 201)
+        return json_response(await self.served_one(resource, created), 201)
 
     async def update(self, request: web.Request, info: RequestInfo, resource: Resource,
                      subresource: str = "") -> web.StreamResponse:
         opts = write_options(request)
         obj = await self.read_object(request, resource)
-        obj = to_storage(resource, obj)
+        obj = await self.stored(resource, obj)
         store = self.store_for(resource)
         result, created = await store.update(info.namespace, info.name, obj, opts=opts, subresource=subresource)
-        return json_response(from_storage(resource, result), 201 if created else 200)
+        return json_response(await self.served_one(resource, result), 201 if created else 200)
 
     async def patch(self, request: web.Request, info: RequestInfo, resource: Resource,
                     subresource: str = "") -> web.StreamResponse:
@@ -489,7 +521,7 @@ class RestHandler:
                 pinned_rv = m["resourceVersion"]
 
         async def mutate(current: Obj) -> Obj:
-            served = from_storage(resource, current) if needs_conversion(resource) else current
+            served = await self.served_one(resource, current)
             patched = apply_patch(ctype, served, patch_doc, resource)
             if not isinstance(patched, dict):
                 raise errors.bad_request("the patch produced something other than an object")
@@ -506,11 +538,11 @@ class RestHandler:
             check_kind(patched, resource)
             checked = check_body(resource, patched, None, duplicates=False)
             add_warnings(request, fieldcheck.decide_patch(checked, mode, patch_strict=patch_strict))
-            return to_storage(resource, checked.obj)
+            return await self.stored(resource, checked.obj)
 
         result = await store.guaranteed_update(info.namespace, info.name, mutate, opts=opts,
                                                subresource=subresource, precondition_rv=pinned_rv)
-        return json_response(from_storage(resource, result))
+        return json_response(await self.served_one(resource, result))
 
     async def _apply(self, request: web.Request, info: RequestInfo, resource: Resource, body: bytes,
                      opts: WriteOptions, subresource: str) -> web.StreamResponse:
@@ -557,26 +589,27 @@ class RestHandler:
             obj.setdefault("metadata", {})["name"] = info.name
             try:
                 with managedfields.applying():  # the Apply entry is already computed
-                    created = await store.create(to_storage(resource, obj), namespace=info.namespace, opts=opts)
-                return json_response(from_storage(resource, created), 201)
+                    created = await store.create(await self.stored(resource, obj), namespace=info.namespace,
+                                                 opts=opts)
+                return json_response(await self.served_one(resource, created), 201)
             except errors.StatusError as e:
                 if e.reason != "AlreadyExists":
                     raise  # (created meanwhile: apply to it below)
 
         async def mutate(current: Obj) -> Obj:
-            served = from_storage(resource, current) if needs_conversion(resource) else current
-            return to_storage(resource, run_apply(served))
+            served = await self.served_one(resource, current)
+            return await self.stored(resource, run_apply(served))
 
         result = await store.guaranteed_update(info.namespace, info.name, mutate, opts=opts,
                                                subresource=subresource, operation="Apply")
-        return json_response(from_storage(resource, result))
+        return json_response(await self.served_one(resource, result))
 
     async def delete(self, request: web.Request, info: RequestInfo, resource: Resource) -> web.StreamResponse:
         options = await self._delete_options(request)
         store = self.store_for(resource)
         obj, deleted = await store.delete(info.namespace, info.name, options)
         if not deleted or resource.kind == "Pod":
-            return json_response(from_storage(resource, obj))
+            return json_response(await self.served_one(resource, obj))
         details: Obj = {"name": info.name}
         if resource.group:
             details["group"] = resource.group
@@ -618,7 +651,7 @@ class RestHandler:
             meta = e.obj["metadata"]
             with contextlib.suppress(errors.StatusError):
                 obj, _ = await store.delete(meta.get("namespace", ""), meta["name"], options)
-                deleted.append(from_storage(resource, obj))
+                deleted.append(await self.served_one(resource, obj))
         return json_response({"kind": resource.kind_list, "apiVersion": resource.group_version,
                               "metadata": {"resourceVersion": str(store.cache.revision)}, "items": deleted})
 

@@ -19,7 +19,7 @@ import orjson
 
 from kybernetes.api.resources import Resource, Subresource
 from kybernetes.api.schemas import REGISTRY
-from kybernetes.apiserver.crd import jsonpath, structural
+from kybernetes.apiserver.crd import conversion, jsonpath, structural
 from kybernetes.apiserver.tables.format import human_duration
 from kybernetes.apiserver.tables.printer import NAME, Column, Printer, col
 from kybernetes.machinery import fieldcheck
@@ -100,6 +100,7 @@ class CustomVersion:
     scale: Obj | None
     printer: Printer
     defaults: bool = field(default=False)
+    webhook: Obj | None = field(default=None)  # spec.conversion.webhook with strategy Webhook (crd.conversion)
 
     @property
     def group_version(self) -> str:
@@ -108,7 +109,7 @@ class CustomVersion:
     @property
     def convert_on_read(self) -> bool:
         """Stored objects need work before serving: another apiVersion, or defaults to apply."""
-        return self.version != self.storage_version or self.defaults
+        return self.version != self.storage_version or self.defaults or self.webhook is not None
 
     def from_storage(self, obj: Obj) -> Obj:
         out = copy.deepcopy(obj) if self.defaults else dict(obj)
@@ -235,7 +236,7 @@ def custom_version(crd: Obj, ver: Obj) -> CustomVersion:
         kind=str(names.get("kind", "")), storage_version=storage_version(crd), schema=schema,
         status="status" in subs and subs["status"] is not None, scale=subs.get("scale") or None,
         printer=build_printer(list(ver.get("additionalPrinterColumns") or [])),
-        defaults=structural.has_defaults(schema) if schema else False)
+        defaults=structural.has_defaults(schema) if schema else False, webhook=conversion.webhook_of(crd))
 
 
 def resource_for(crd: Obj, ver: Obj) -> Resource:

@@ -16,6 +16,7 @@ import re
 from typing import Any, ClassVar
 
 from kybernetes.api.resources import Resource
+from kybernetes.apiserver.crd import conversion
 from kybernetes.apiserver.crd.model import CLEANUP_FINALIZER, CustomVersion, storage_version
 from kybernetes.apiserver.strategies.base import KindStrategy, get
 from kybernetes.apiserver.strategy import Obj, Strategy, register
@@ -80,6 +81,7 @@ def default_crd(crd: Obj) -> None:
     conv = spec.get("conversion")
     if not isinstance(conv, dict):
         spec["conversion"] = {"strategy": "None"}
+    conversion.default_conversion(spec)
 
 
 def _validate_names(names: Any, path: str) -> list[Cause]:
@@ -189,9 +191,7 @@ def validate_crd(crd: Obj) -> list[Cause]:
     if storage != 1:
         out.append(v.invalid("spec.versions", [x.get("name") for x in versions if isinstance(x, dict)],
                              "must have exactly one version marked as storage version"))
-    conv = spec.get("conversion")
-    if isinstance(conv, dict) and conv.get("strategy") not in ("None", "Webhook"):
-        out.append(v.not_supported("spec.conversion.strategy", conv.get("strategy"), ["None", "Webhook"]))
+    out += conversion.validate_conversion(spec)
     return out
 
 

@@ -12,7 +12,7 @@ Three pure passes use it, in upstream's order on every write:
    ``spec.replicas: Invalid value: "string": spec.replicas in body must be of type integer: "string"``.
 
 Values of the wrong type are never pruned or defaulted into: validation reports them.
-``x-kubernetes-validations`` (CEL rules) are not evaluated.
+``x-kubernetes-validations`` (CEL rules) are compiled and enforced by ``celrules``/``celvalidate``.
 """
 
 from __future__ import annotations
