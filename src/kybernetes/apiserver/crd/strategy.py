@@ -16,7 +16,7 @@ import re
 from typing import Any, ClassVar
 
 from kybernetes.api.resources import Resource
-from kybernetes.apiserver.crd import conversion
+from kybernetes.apiserver.crd import celrules, celvalidate, conversion
 from kybernetes.apiserver.crd.model import CLEANUP_FINALIZER, CustomVersion, storage_version
 from kybernetes.apiserver.strategies.base import KindStrategy, get
 from kybernetes.apiserver.strategy import Obj, Strategy, register
@@ -43,11 +43,16 @@ class CustomResourceStrategy(Strategy):
             obj.pop("status", None)
 
     def validate(self, obj: Obj) -> list[Cause]:
-        return self.version.validate(obj)
+        causes = self.version.validate(obj)
+        return causes + celvalidate.rule_causes(self.version, obj, None, causes)
+
+    def validate_update(self, new: Obj, old: Obj) -> list[Cause]:
+        causes = self.version.validate(new)
+        return causes + celvalidate.rule_causes(self.version, new, old, causes)
 
     def validate_status_update(self, new: Obj, old: Obj) -> list[Cause]:
-        del old
-        return self.version.validate(new)
+        causes = self.version.validate(new)
+        return causes + celvalidate.rule_causes(self.version, new, old, causes)
 
     def spec_of(self, obj: Obj) -> Any:
         skip = ("metadata", "status") if self.has_status else ("metadata",)
@@ -253,10 +258,12 @@ class CustomResourceDefinitionStrategy(KindStrategy):
                 status["storedVersions"] = [*versions, stored]
 
     def validate(self, obj: Obj) -> list[Cause]:
-        return validate_crd(obj)
+        out = validate_crd(obj)
+        return out + celrules.crd_rule_causes(obj, out)
 
     def validate_update(self, new: Obj, old: Obj) -> list[Cause]:
         out = validate_crd(new)
+        out += celrules.crd_rule_causes(new, out)
         if get(new, "spec", "group") != get(old, "spec", "group"):
             out.append(v.invalid("spec.group", get(new, "spec", "group"), "field is immutable"))
         return out
