@@ -217,7 +217,10 @@ def is_dns1123_label(value: str) -> list[str]:
     if len(value) > DNS1123_LABEL_MAX:
         errs.append(max_len_error(DNS1123_LABEL_MAX))
     if not _dns1123_label_re.fullmatch(value):
-        errs.append(regex_error(_DNS1123_LABEL_MSG, _DNS1123_LABEL_FMT, "my-name", "123-abc"))
+        if _dns1123_subdomain_re.fullmatch(value):  # a good subdomain, so only its dots are wrong
+            errs.append("must not contain dots")
+        else:
+            errs.append(regex_error(_DNS1123_LABEL_MSG, _DNS1123_LABEL_FMT, "my-name", "123-abc"))
     return errs
 
 
