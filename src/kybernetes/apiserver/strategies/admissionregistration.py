@@ -3,8 +3,8 @@
 Defaults and validation follow upstream's v1 rules (a configuration is rejected as a whole with
 upstream's field paths and texts), so that a typo in a webhook manifest fails at `kubectl apply`
 instead of silently never matching. What the webhooks *do* lives in the admission plugin
-(``kybernetes.apiserver.admission.plugins.webhook``). ``matchConditions`` (CEL) are stored but
-not checked beyond their names: there is no CEL evaluator in the project.
+(``kybernetes.apiserver.admission.plugins.webhook``). ``matchConditions`` are compiled here so a
+broken CEL expression is rejected at create (``webhook.matchconditions``).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from kybernetes.apiserver.admission.plugins.webhook import matchconditions
 from kybernetes.apiserver.strategies.base import KindStrategy
 from kybernetes.apiserver.strategy import Obj, register
 from kybernetes.machinery.errors import Cause
@@ -238,6 +239,7 @@ def validate_webhook(hook: Obj, path: str, *, mutating: bool, no_side_effects: b
         causes += validate_url(str(url), child(path, "clientConfig", "url"))
     else:
         causes += validate_service(svc if isinstance(svc, dict) else {}, child(path, "clientConfig", "service"))
+    causes += matchconditions.validate_match_conditions(hook.get("matchConditions"), child(path, "matchConditions"))
     return causes
 
 

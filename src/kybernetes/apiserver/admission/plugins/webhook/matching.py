@@ -5,7 +5,8 @@ resource/subresource and scope — exactly, or, under matchPolicy Equivalent, th
 served version of the same resource; (2) its namespaceSelector matches the labels of the
 request's namespace (cluster-scoped objects other than namespaces always match; a Namespace
 is matched by its own labels); (3) its objectSelector matches the labels of the new or the old
-object. Configurations are visited in name order and webhooks in list order, as upstream.
+object; (4) all its ``matchConditions`` (CEL, ``matchconditions``) hold. Configurations are
+visited in name order and webhooks in list order, as upstream.
 Webhook configurations and admission policies themselves are never sent to webhooks, so a
 broken webhook cannot lock the cluster out of fixing it.
 """
@@ -18,6 +19,7 @@ from typing import Any
 
 from kybernetes.api.resources import RESOURCES, Resource
 from kybernetes.apiserver.admission import CREATE, UPDATE, Attributes
+from kybernetes.apiserver.admission.plugins.webhook import matchconditions
 from kybernetes.machinery import errors
 from kybernetes.machinery.labels import selector_from_label_selector
 
@@ -199,5 +201,7 @@ def should_call(hook: Hook, attrs: Attributes, get_namespace: NamespaceLookup) -
     if not namespace_selector_matches(hook.spec, attrs, get_namespace):
         return None
     if not object_selector_matches(hook.spec, attrs):
+        return None
+    if not matchconditions.should_call(hook.spec, attrs, target, request_namespace(attrs)):
         return None
     return target

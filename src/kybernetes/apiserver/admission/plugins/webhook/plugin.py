@@ -22,7 +22,7 @@ Fail-policy failure in webhook order fails the request.
 Invariants: (1) a webhook never sees writes to webhook configurations; (2) warnings from
 answers go to ``attrs.options["warnings"]`` (the server turns them into ``Warning`` headers);
 (3) ``auditAnnotations`` are accepted and dropped (no audit log yet); (4) ``matchConditions``
-(CEL) are not evaluated: a webhook with them is called as if they all held.
+are evaluated by ``matching.should_call`` (``matchconditions``).
 """
 
 from __future__ import annotations
