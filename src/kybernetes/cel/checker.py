@@ -121,7 +121,7 @@ class _Checker:
                     args = [self.check(a) for a in node.args]
                     return self.resolve(node, full, self.functions[full], args, member=False)
             target = self.check(node.target)
-            args = [self.check(a) for a in node.args]
+            args = [self.check_argument(node.function, a) for a in node.args]
             fn = self.functions.get(node.function)
             if fn is None or not any(o.member for o in fn.overloads):
                 return self.error(node.offset, f"undeclared reference to '{node.function}' (in container '')")
@@ -135,6 +135,14 @@ class _Checker:
         if issue is not None:
             self.issues.append(issue)
         return result
+
+    def check_argument(self, function: str, arg: ast.Expr) -> t.Type:
+        if function == "format" and isinstance(arg, ast.ListExpr) and not arg.optional_indices:
+            # cel-go exempts format()'s argument list from the homogeneous-literal rule.
+            for e in arg.elements:
+                self.check(e)
+            return t.ListType(t.DYN)
+        return self.check(arg)
 
     def resolve(self, node: ast.Call, name: str, fn: Function, args: list[t.Type], *, member: bool) -> t.Type:
         if any(a == t.ERROR for a in args):

@@ -83,6 +83,9 @@ def define(
     fn = REGISTRY.get(name)
     if fn is None:
         fn = REGISTRY[name] = Function(name, impl, cost=cost)
+    elif fn.impl is not impl:
+        # Two libraries define the same name (strings and lists both have indexOf).
+        fn.impl = _either(fn.impl, impl)
     for sig in signatures:
         m = _SIG.match(sig)
         if m is None or m["name"] != name:
@@ -93,6 +96,18 @@ def define(
             params = (parse_type(recv), *params)
         fn.overloads.append(Overload(recv is not None, params, parse_type(m["result"])))
     return fn
+
+
+def _either(first: Callable[..., Any], second: Callable[..., Any]) -> Callable[..., Any]:
+    from kybernetes.cel.values import NoSuchOverload
+
+    def either(*args: Any) -> Any:
+        try:
+            return first(*args)
+        except NoSuchOverload:
+            return second(*args)
+
+    return either
 
 
 def load() -> dict[str, Function]:
