@@ -15,6 +15,7 @@ from kybernetes.api.fielddocs import (
     FIELD_DOCS,
     KIND_TEXT,
     MESSAGE_DOCS,
+    REFERENCE_KIND_TEXT,
     field_description,
     message_description,
 )
@@ -25,6 +26,7 @@ from kybernetes.apiserver.openapi.schemas import SchemaWriter
 MAX_LENGTH = 300
 APPS = "io.k8s.api.apps.v1."
 META = "io.k8s.apimachinery.pkg.apis.meta.v1."
+CORE = "io.k8s.api.core.v1."
 
 
 def _package(name: str) -> str:
@@ -123,6 +125,12 @@ def test_module_entries_have_the_agreed_shape() -> None:
             "kind",
             "The kind of the owner, such as ReplicaSet.",
             id="reference-kind-is-specific",
+        ),
+        pytest.param(
+            CORE + "TypedLocalObjectReference", "kind", REFERENCE_KIND_TEXT, id="reference-kind-is-generic"
+        ),
+        pytest.param(
+            CORE + "SerializedReference", "kind", KIND_TEXT, id="nameless-envelope-carries-type-meta"
         ),
         pytest.param(APPS + "Deployment", "nosuchfield", "", id="unknown-field"),
         pytest.param("io.example.v1.Nothing", "kind", "", id="unknown-message"),

@@ -5,16 +5,15 @@ The data lives in one module per API package (``apps_v1``, ``core_v1_a`` …), e
 ``DOCS`` table of ``{message: (description, {field: description})}``; this module merges
 them. Two kinds of entry are filled in here rather than written out in every module:
 
-* ``kind`` / ``apiVersion`` of objects that carry type metadata get one generic text each
-  (a module may still say something more specific);
+* ``kind`` / ``apiVersion`` of objects that carry type metadata get one generic text each,
+  and those of references to other objects (``ObjectReference`` …) another (a module may
+  still say something more specific);
 * ``<Kind>List`` messages (``apiVersion``, ``kind``, ``metadata``, ``items``) get a generic
   description naming their kind, unless a module describes them.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from types import ModuleType
 
 from kybernetes.api.schema import Message
@@ -32,6 +31,10 @@ from . import (
     batch_v1,
     certificates_v1,
     coordination_v1,
+    core_v1_a,
+    core_v1_a2,
+    core_v1_b,
+    core_v1_b2,
     discovery_v1,
     events_v1,
     meta_v1,
@@ -49,30 +52,21 @@ API_VERSION_TEXT = (
     "it serves and converts between them."
 )
 KIND_TEXT = "The type of this object, in CamelCase, such as Pod or Deployment. It must match the endpoint it is sent to."
+REFERENCE_API_VERSION_TEXT = "The API version of the object referred to, such as v1 or apps/v1."
+REFERENCE_KIND_TEXT = "The kind of the object referred to, such as Pod or Deployment."
 LIST_METADATA_TEXT = (
     "Standard list metadata: the list's resourceVersion and, for a paged list, the continue token."
 )
 
-# Messages with both `kind` and `apiVersion` fields that name some other object rather than
-# carrying their own type metadata (besides every `…Reference`).
-_NAMES_ANOTHER_OBJECT = frozenset({"io.k8s.api.admissionregistration.v1.ParamKind"})
-
-# core/v1 data is written separately; until a module exists its messages simply stay
-# undescribed (tests/api/test_fielddocs.py lists what is missing).
-_PENDING = ("core_v1_a", "core_v1_a2", "core_v1_b", "core_v1_b2")
-
-
-def _pending_modules() -> list[ModuleType]:
-    out: list[ModuleType] = []
-    for name in _PENDING:
-        qualified = f"{__name__}.{name}"
-        if importlib.util.find_spec(qualified) is not None:
-            out.append(importlib.import_module(qualified))
-    return out
-
+# Names another object's type without being a `…Reference` (those are recognised by name).
+_PARAM_KIND = "io.k8s.api.admissionregistration.v1.ParamKind"
 
 _MODULES: list[ModuleType] = [
     meta_v1,
+    core_v1_a,
+    core_v1_a2,
+    core_v1_b,
+    core_v1_b2,
     apps_v1,
     batch_v1,
     autoscaling_v1,
@@ -91,16 +85,29 @@ _MODULES: list[ModuleType] = [
     admissionregistration_v1,
     admission_v1,
     apiextensions_v1,
-    *_pending_modules(),
 ]
+
+
+def refers_to_another_object(msg: Message) -> bool:
+    """Whether `msg`'s `kind`/`apiVersion` name the type of some other object (a reference)."""
+    # SerializedReference is an envelope without a name: its own kind and apiVersion are type metadata.
+    return (msg.name.endswith("Reference") and msg.field("name") is not None) or msg.name == _PARAM_KIND
 
 
 def carries_type_meta(msg: Message) -> bool:
     """Whether `msg`'s own `kind`/`apiVersion` describe the object itself (TypeMeta)."""
     names = {f.name for f in msg.fields}
-    if not {"kind", "apiVersion"} <= names:
-        return False
-    return not msg.name.endswith("Reference") and msg.name not in _NAMES_ANOTHER_OBJECT
+    return {"kind", "apiVersion"} <= names and not refers_to_another_object(msg)
+
+
+def _generic_texts(msg: Message) -> dict[str, str]:
+    """Texts for `kind`/`apiVersion` of `msg` that apply when no module describes them."""
+    if carries_type_meta(msg):
+        return {"apiVersion": API_VERSION_TEXT, "kind": KIND_TEXT}
+    if refers_to_another_object(msg):
+        texts = {"apiVersion": REFERENCE_API_VERSION_TEXT, "kind": REFERENCE_KIND_TEXT}
+        return {name: text for name, text in texts.items() if msg.field(name) is not None}
+    return {}
 
 
 def _list_item_kind(msg: Message) -> str | None:
@@ -130,10 +137,8 @@ def _merge() -> tuple[dict[str, str], dict[str, dict[str, str]]]:
         if kind is not None and name not in messages:
             messages[name] = f"A list of {kind} objects."
             fields[name] = {"items": f"The {kind} objects in this list.", "metadata": LIST_METADATA_TEXT}
-        if carries_type_meta(msg):
-            own = fields.setdefault(name, {})
-            own.setdefault("apiVersion", API_VERSION_TEXT)
-            own.setdefault("kind", KIND_TEXT)
+        for field, text in _generic_texts(msg).items():
+            fields.setdefault(name, {}).setdefault(field, text)
     return messages, fields
 
 

@@ -29,7 +29,10 @@ _CONDITION_NAME = "A name for the condition, used in errors and metrics; unique 
 DOCS: dict[str, tuple[str, dict[str, str]]] = {
     P + "MutatingWebhookConfiguration": (
         "A MutatingWebhookConfiguration registers webhooks that may change or reject objects before they are stored.",
-        {"metadata": _META, "webhooks": "The webhooks, called in order of their names."},
+        {
+            "metadata": _META,
+            "webhooks": "The webhooks, called one after another in list order (configurations in order of name).",
+        },
     ),
     P + "ValidatingWebhookConfiguration": (
         "A ValidatingWebhookConfiguration registers webhooks that may reject objects before they are stored.",
@@ -163,7 +166,7 @@ DOCS: dict[str, tuple[str, dict[str, str]]] = {
         "One CEL check of a validating admission policy.",
         {
             "expression": "A CEL expression that must be true; it may use object, oldObject, request, params, namespaceObject and variables.",
-            "message": "The message returned when the check fails. Default: the expression.",
+            "message": "The message returned when the check fails. Default: one that quotes the expression.",
             "reason": "The reason and HTTP code of the refusal: Unauthorized, Forbidden, Invalid or RequestEntityTooLarge. Default Invalid.",
             "messageExpression": "A CEL expression giving the failure message as a string; used instead of message when it works.",
         },

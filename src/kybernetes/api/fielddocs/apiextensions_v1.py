@@ -155,7 +155,7 @@ DOCS: dict[str, tuple[str, dict[str, str]]] = {
         "A CEL rule that values at a point of a custom resource schema must satisfy.",
         {
             "rule": "A CEL expression that must be true; self is the value here and oldSelf its previous value on updates.",
-            "message": "The message returned when the rule fails. Default: says the rule failed.",
+            "message": "The message returned when the rule fails. Default: one that quotes the rule.",
             "messageExpression": "A CEL expression giving the failure message as a string; used instead of message when it works.",
             "reason": "The reason reported when the rule fails: FieldValueInvalid, FieldValueForbidden, FieldValueRequired or FieldValueDuplicate. Default FieldValueInvalid.",
             "fieldPath": "The path, relative to this point of the schema, of the field to blame, such as .spec.replicas.",
@@ -165,7 +165,7 @@ DOCS: dict[str, tuple[str, dict[str, str]]] = {
     P + "JSONSchemaProps": (
         "An OpenAPI v3 schema, as used by CustomResourceDefinitions; with a few Kubernetes extensions (x-kubernetes-…).",
         {
-            "id": "An identifier of the schema. Not used by the server.",
+            "id": "An identifier of the schema. Not allowed in CRDs.",
             "$schema": "The URI of the schema dialect. Not used by the server.",
             "$ref": "A reference to another schema. Not allowed in CustomResourceDefinitions.",
             "description": "What the value means; shown by kubectl explain.",
@@ -196,7 +196,7 @@ DOCS: dict[str, tuple[str, dict[str, str]]] = {
             "properties": "The schemas of an object's known properties, by name.",
             "additionalProperties": "The schema of properties not listed in properties (as in a map), or false to forbid them.",
             "patternProperties": "Schemas for properties whose names match a regular expression. Not allowed in CRDs.",
-            "dependencies": "Properties or schemas required when a given property is present.",
+            "dependencies": "Properties or schemas required when a given property is present. Not allowed in CRDs.",
             "additionalItems": "The schema of array items past the ones items lists. Not allowed in CRDs.",
             "definitions": "Named schemas for reuse by $ref. Not allowed in CRDs.",
             "externalDocs": "A link to more documentation.",

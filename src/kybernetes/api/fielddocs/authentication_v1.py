@@ -51,7 +51,7 @@ DOCS: dict[str, tuple[str, dict[str, str]]] = {
     P + "TokenRequestSpec": (
         "What token is asked for.",
         {
-            "audiences": "The audiences the token is meant for; those checking it must be one of them. Default: the server's issuer audience.",
+            "audiences": "The audiences the token is meant for; those checking it must be one of them. Default: the API server's own audiences.",
             "expirationSeconds": "How long the token should be valid, in seconds; at least 600. The server may shorten it. Default 3600.",
             "boundObjectRef": "An object (Pod, Secret or Node) the token is tied to; it stops being valid once that object is gone.",
         },

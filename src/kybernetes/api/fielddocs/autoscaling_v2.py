@@ -33,7 +33,7 @@ DOCS: dict[str, tuple[str, dict[str, str]]] = {
     P + "HorizontalPodAutoscalerBehavior": (
         "Rate limits for scaling up and down.",
         {
-            "scaleUp": "Rules for scaling up. Default: no stabilization window; at most double, or add 4 pods, every 15 seconds.",
+            "scaleUp": "Rules for scaling up. Default: no stabilization window; every 15 seconds at most double, or add 4 pods if that is more.",
             "scaleDown": "Rules for scaling down. Default: a 300-second stabilization window; down to minReplicas at once.",
         },
     ),

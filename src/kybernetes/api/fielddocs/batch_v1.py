@@ -32,7 +32,7 @@ DOCS: dict[str, tuple[str, dict[str, str]]] = {
             "ttlSecondsAfterFinished": "Seconds after the Job finishes (Complete or Failed) before it is deleted automatically. Unset keeps it.",
             "completionMode": "NonIndexed (any pods may make up the completions) or Indexed (each index 0..completions-1 must succeed). Default NonIndexed.",
             "suspend": "When true, no pods are started and running ones are stopped; setting it back to false resumes the Job. Default false.",
-            "podReplacementPolicy": "When a replacement pod is created: TerminatingOrFailed (as soon as the old one is terminating) or Failed (once it has fully failed).",
+            "podReplacementPolicy": "When a replacement pod is created: TerminatingOrFailed (as soon as the old one is terminating) or Failed (once it has fully failed). Default TerminatingOrFailed; Failed with a podFailurePolicy.",
             "managedBy": "The controller that manages this Job; the built-in controller skips Jobs that name another. Immutable.",
         },
     ),

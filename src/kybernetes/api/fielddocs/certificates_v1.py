@@ -39,7 +39,7 @@ DOCS: dict[str, tuple[str, dict[str, str]]] = {
         "One decision or event in the life of a certificate request.",
         {
             "type": "The condition's type: Approved, Denied or Failed.",
-            "status": "Whether the condition holds: True, False or Unknown. Approved and Denied are always True.",
+            "status": "Whether the condition holds; Approved, Denied and Failed conditions are always True.",
             "reason": "A short CamelCase word saying why, such as KubectlApprove.",
             "message": "A human-readable explanation.",
             "lastUpdateTime": "When the condition was last updated.",

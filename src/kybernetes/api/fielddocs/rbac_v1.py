@@ -42,7 +42,7 @@ DOCS: dict[str, tuple[str, dict[str, str]]] = {
             "verbs": "The allowed verbs, such as get, list, watch, create, update, patch, delete; * allows all.",
             "apiGroups": "The API groups of the resources; an empty string is the core group and * is every group.",
             "resources": "The resources, such as pods or deployments, or a subresource such as pods/log; * is every resource.",
-            "resourceNames": "Only these object names; empty means any. Cannot narrow list, watch or create.",
+            "resourceNames": "Only objects with these names; empty means any. Requests without a name, such as create, do not match.",
             "nonResourceURLs": "URL paths such as /healthz, for ClusterRoles bound cluster-wide; a trailing * matches a prefix.",
         },
     ),
