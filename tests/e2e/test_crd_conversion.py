@@ -268,3 +268,33 @@ def test_invalid_conversion_settings_are_rejected(cluster: KybServer) -> None:
         'spec.conversion.conversionReviewVersions: Invalid value: []string{"v3"}: must include at least one '
         "of v1, v1beta1" in proc.stderr
     )
+
+
+def test_storage_version_change_converts_old_objects_on_read(
+    cluster: KybServer, webhook: _ConversionServer
+) -> None:
+    port = webhook.server_address[1]
+    _point_to(cluster, f"https://127.0.0.1:{port}/convert")
+    ops = [
+        {"op": "replace", "path": "/spec/versions/0/storage", "value": False},
+        {"op": "replace", "path": "/spec/versions/1/storage", "value": True},
+    ]
+    cluster.kubectl("patch", "crd", f"widgets.{GROUP}", "--type=json", "-p", json.dumps(ops))
+    time.sleep(1.0)  # the CRD controller serves the new storage version
+    before = len(webhook.reviews)
+    cluster.kubectl("create", "-f", "-", input=widget("w5", "v1", {"size": "2"}))
+    assert [r["desiredAPIVersion"] for _, r in webhook.reviews[before:]][:1] == [
+        f"{GROUP}/v2"
+    ]  # stored as v2
+    before = len(webhook.reviews)
+    v1 = get_json(cluster, f"widgets.v1.{GROUP}")
+    assert {i["metadata"]["name"]: i["spec"] for i in v1["items"]} == {
+        "w1": {"size": "7"},
+        "w2": {"size": "5"},
+        "w3": {"size": "9"},
+        "w5": {"size": "2"},
+    }
+    # only w5 (stored as v2) needed the webhook; the older objects are still stored as v1
+    assert [[o["metadata"]["name"] for o in r["objects"]] for _, r in webhook.reviews[before:]] == [["w5"]]
+    v2 = get_json(cluster, f"widgets.v2.{GROUP}")
+    assert {i["metadata"]["name"]: i["spec"] for i in v2["items"]}["w1"] == {"replicas": 7}
