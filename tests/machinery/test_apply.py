@@ -281,11 +281,11 @@ def test_noop_apply_keeps_time() -> None:
 
 # --- Update operations --------------------------------------------------------------------------------
 def update(old: dict[str, Any] | None, new: dict[str, Any], manager: str, now: str = "T",
-           subresource: str = "") -> dict[str, Any]:
+           subresource: str = "", root: str = CM) -> dict[str, Any]:
     new = copy.deepcopy(new)
     if old is not None and "managedFields" in old["metadata"] and "managedFields" not in new["metadata"]:
         new["metadata"]["managedFields"] = copy.deepcopy(old["metadata"]["managedFields"])
-    managedfields.record_update(new, old, manager=manager, api_version="v1", now=now, root=CM,
+    managedfields.record_update(new, old, manager=manager, api_version="v1", now=now, root=root,
                                 subresource=subresource, status_reset=False)
     return new
 
@@ -385,3 +385,19 @@ def test_create_of_a_struct_kind_does_not_own_spec_itself() -> None:
     managedfields.record_update(obj, None, manager="kubectl-create", api_version="apps/v1", now="T", root=DEPLOY,
                                 status_reset=True)
     assert obj["metadata"]["managedFields"][0]["fieldsV1"] == {"f:spec": {"f:replicas": {}}}
+
+
+def test_update_tolerates_duplicate_keys_and_owns_them_as_one_value() -> None:
+    # A pod may list one containerPort twice (upstream only warns); the write must not fail.
+    port = {"containerPort": 80, "protocol": "TCP"}
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+           "spec": {"containers": [{"name": "app", "image": "x", "ports": [port, dict(port)]}]}}
+    created = update(None, pod, "creator", root=POD)
+    owned = owners(created)["creator/Update"]
+    ports = '.spec.containers[name="app"].ports'
+    assert f'{ports}[containerPort=80,protocol="TCP"]' in owned
+    assert f'{ports}[containerPort=80,protocol="TCP"].containerPort' not in owned
+    changed = copy.deepcopy(created)
+    changed["spec"]["containers"][0]["ports"][1]["name"] = "web"
+    edited = update(created, changed, "editor", root=POD)
+    assert owners(edited)["editor/Update"] == {f'{ports}[containerPort=80,protocol="TCP"]'}

@@ -53,6 +53,7 @@ DOCS: dict[str, tuple[str, dict[str, str]]] = {
     P + "ObjectFieldSelector": (
         "Picks one field of the pod, by path, to expose through the downward API.",
         {
+            "apiVersion": "Schema version in which fieldPath is written; v1 when left out.",
             "fieldPath": "Path of the field to read, such as metadata.name, metadata.labels['app'] or status.podIP.",
         },
     ),

@@ -49,6 +49,25 @@ def _items(t: T, lst: list[Any], path: Path) -> list[tuple[str, Any]]:
     return out
 
 
+class _Duplicates(tuple[Any, ...]):
+    """Several items of one list under the same key."""
+
+
+def _keyed_tolerating_duplicates(t: T, lst: list[Any]) -> dict[str, Any]:
+    """Items by key for comparing two versions of an update. Unlike apply, an update may carry
+    duplicate keys (a pod listing one containerPort twice is valid and only warned about);
+    as upstream, the duplicated entries are then owned together, as one atomic value."""
+    out: dict[str, Any] = {}
+    for i, item in enumerate(lst):
+        pe = item_element(t, item, i)
+        if pe in out:
+            prior = out[pe]
+            out[pe] = _Duplicates((*prior, item)) if isinstance(prior, _Duplicates) else _Duplicates((prior, item))
+        else:
+            out[pe] = item
+    return out
+
+
 # --- field_set ----------------------------------------------------------------------------------------
 def field_set(obj: Any, t: T) -> set[Path]:
     out: set[Path] = set()
@@ -123,16 +142,20 @@ def _cmp(old: Any, new: Any, t: T, path: Path, c: Comparison) -> None:
             c.added.add(path)
         elif path and new is _MISSING:
             c.removed.add(path)
-        o = dict(_items(t, old, path)) if isinstance(old, list) else {}
-        n = dict(_items(t, new, path)) if isinstance(new, list) else {}
+        o = _keyed_tolerating_duplicates(t, old) if isinstance(old, list) else {}
+        n = _keyed_tolerating_duplicates(t, new) if isinstance(new, list) else {}
         for pe in {**o, **n}:
             p = (*path, pe)
-            if pe not in o:
+            ov, nv = o.get(pe, _MISSING), n.get(pe, _MISSING)
+            if ov is _MISSING:
                 c.added.add(p)
-            elif pe not in n:
+            elif nv is _MISSING:
                 c.removed.add(p)
-            if t.list_kind == "map":
-                _cmp(o.get(pe, _MISSING), n.get(pe, _MISSING), t.elem, p, c)
+            if isinstance(ov, _Duplicates) or isinstance(nv, _Duplicates):
+                if ov is not _MISSING and nv is not _MISSING and ov != nv:
+                    c.modified.add(p)
+            elif t.list_kind == "map":
+                _cmp(ov, nv, t.elem, p, c)
         return
     if old is _MISSING:
         c.added.add(path)
