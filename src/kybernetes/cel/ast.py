@@ -84,3 +84,33 @@ class Comprehension(Expr):
     iter_var: str
     iter_var2: str | None
     args: list[Expr]  # predicate / transform, or (filter, transform) for the 3-argument forms
+
+
+def children(node: Expr) -> list[Expr]:
+    """The direct sub-expressions of `node`."""
+    if isinstance(node, Select):
+        return [node.operand]
+    if isinstance(node, Call):
+        return node.args if node.target is None else [node.target, *node.args]
+    if isinstance(node, ListExpr):
+        return node.elements
+    if isinstance(node, MapExpr | StructExpr):
+        entries = node.entries if isinstance(node, MapExpr) else node.fields
+        return [x for e in entries for x in (e.key, e.value)]
+    if isinstance(node, Comprehension):
+        return [node.iter_range, *node.args]
+    return []
+
+
+def height(node: Expr, limit: int) -> tuple[int, Expr]:
+    """The tree's height (capped just above `limit`) and its deepest node, without recursion."""
+    best, deepest = 0, node
+    stack = [(node, 1)]
+    while stack:
+        cur, depth = stack.pop()
+        if depth > best:
+            best, deepest = depth, cur
+            if best > limit:
+                break
+        stack.extend((c, depth + 1) for c in children(cur))
+    return best, deepest

@@ -65,6 +65,9 @@ def parse(source: str, *, optionals: bool = True) -> ast.Expr:
         tok = parser.peek()
         if tok.kind != "eof":
             raise parser.unexpected(tok, "<EOF>")
+        depth, deepest = ast.height(tree, MAX_RECURSION_DEPTH)
+        if depth > MAX_RECURSION_DEPTH:
+            raise _SyntaxError(deepest.offset, f"expression recursion limit exceeded: {MAX_RECURSION_DEPTH}")
     except _SyntaxError as e:
         raise CompileError(source, [e.issue]) from None
     return tree
@@ -132,11 +135,26 @@ class _Parser:
             spec = _BINARY.get(key) if key is not None else None
             if spec is None or spec[0] < min_prec:
                 return left
+            if spec[1] in ("_&&_", "_||_"):
+                left = self.logical_chain(left, spec[0], spec[1])
+                continue
             self.next()
             self.enter(tok.offset)
             right = self.binary(spec[0] + 1)
             self.depth -= 1
             left = ast.Call(tok.offset, spec[1], [left, right])
+
+    def logical_chain(self, first: ast.Expr, prec: int, function: str) -> ast.Expr:
+        """a && b && c ... as a balanced tree (as cel-go does), so long rule chains stay shallow."""
+        operands = [first]
+        offsets: list[int] = []
+        text = "&&" if function == "_&&_" else "||"
+        while self.at(text):
+            offsets.append(self.next().offset)
+            self.enter(offsets[-1])
+            operands.append(self.binary(prec + 1))
+            self.depth -= 1
+        return _balance(operands, offsets, function)
 
     def unary(self) -> ast.Expr:
         tok = self.peek()
@@ -182,7 +200,6 @@ class _Parser:
                     operand = self.receiver_call(open_tok.offset, tok.offset, operand, name, args)
                 else:
                     operand = ast.Select(tok.offset, operand, name, optional=optional)
-                self.check_depth(operand)
             elif tok.text == "[":
                 self.next()
                 fn = "_[_]"
@@ -194,24 +211,8 @@ class _Parser:
                 index = self.expr()
                 self.expect("]")
                 operand = ast.Call(tok.offset, fn, [operand, index])
-                self.check_depth(operand)
             else:
                 return operand
-
-    def check_depth(self, node: ast.Expr) -> None:
-        # Long selection chains nest the tree without nesting the parser; bound them too.
-        depth, cur = 0, node
-        while depth <= MAX_RECURSION_DEPTH:
-            if isinstance(cur, ast.Select):
-                cur = cur.operand
-            elif isinstance(cur, ast.Call) and cur.function in ("_[_]", "_[?_]"):
-                cur = cur.args[0]
-            elif isinstance(cur, ast.Call) and cur.target is not None:
-                cur = cur.target
-            else:
-                return
-            depth += 1
-        raise _SyntaxError(node.offset, f"expression recursion limit exceeded: {MAX_RECURSION_DEPTH}")
 
     def primary(self) -> ast.Expr:
         tok = self.peek()
@@ -384,3 +385,12 @@ class _Parser:
                     args[0].offset, f"iteration variable overwrites accumulator variable: {reserved}"
                 )
         return ast.Comprehension(offset, name, target, var, var2, rest)
+
+
+def _balance(operands: list[ast.Expr], offsets: list[int], function: str) -> ast.Expr:
+    if len(operands) == 1:
+        return operands[0]
+    mid = len(operands) // 2
+    left = _balance(operands[:mid], offsets[: mid - 1], function)
+    right = _balance(operands[mid:], offsets[mid:], function)
+    return ast.Call(offsets[mid - 1], function, [left, right])

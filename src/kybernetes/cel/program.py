@@ -7,8 +7,9 @@ raises anything but EvalError (bad activations included).
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from kybernetes.cel import types as t
@@ -20,7 +21,7 @@ from kybernetes.cel.stdlib import load
 
 # Each nesting level of an expression costs the recursive parser, checker and evaluator a few
 # Python frames; the parser bounds nesting at 250, which needs more than Python's default 1000.
-_NEEDED_RECURSION = 6000
+_NEEDED_RECURSION = 4000
 
 TYPE_CONSTANTS: dict[str, Any] = {
     "int": t.INT,
@@ -40,9 +41,17 @@ TYPE_CONSTANTS: dict[str, Any] = {
 }
 
 
-def _ensure_recursion_headroom() -> None:
-    if sys.getrecursionlimit() < _NEEDED_RECURSION:
+@contextlib.contextmanager
+def _recursion_headroom() -> Iterator[None]:
+    """Raise Python's recursion limit while compiling, and put it back afterwards."""
+    old = sys.getrecursionlimit()
+    if old < _NEEDED_RECURSION:
         sys.setrecursionlimit(_NEEDED_RECURSION)
+    try:
+        yield
+    finally:
+        if old < _NEEDED_RECURSION:
+            sys.setrecursionlimit(old)
 
 
 class Program:
@@ -76,15 +85,16 @@ class Program:
 
 def compile(expression: str, *, variables: Mapping[str, t.Type], optionals: bool = True) -> Program:
     """Parse and type-check `expression` against the declared `variables`."""
-    _ensure_recursion_headroom()
     try:
-        tree = parse(expression, optionals=optionals)
-        functions = load()
-        output_type = check(expression, tree, variables, functions, TYPE_CONSTANTS)
-        planner = Planner(functions, set(variables), TYPE_CONSTANTS)
-        plan = planner.plan(tree)
-    except CompileError:
-        raise
+        with _recursion_headroom():
+            return _compile(expression, variables, optionals)
     except RecursionError:
         raise CompileError(expression, [Issue(-1, "expression recursion limit exceeded")]) from None
+
+
+def _compile(expression: str, variables: Mapping[str, t.Type], optionals: bool) -> Program:
+    tree = parse(expression, optionals=optionals)
+    functions = load()
+    output_type = check(expression, tree, variables, functions, TYPE_CONSTANTS)
+    plan = Planner(functions, set(variables), TYPE_CONSTANTS).plan(tree)
     return Program(expression, output_type, plan, None)
