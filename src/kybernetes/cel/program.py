@@ -65,6 +65,12 @@ class Program:
 
     def evaluate(self, activation: Mapping[str, Any], *, cost_limit: int | None = None) -> Any:
         """Evaluate with `activation` (variable name -> plain Python value)."""
+        return self.evaluate_with_cost(activation, cost_limit=cost_limit)[0]
+
+    def evaluate_with_cost(
+        self, activation: Mapping[str, Any], *, cost_limit: int | None = None
+    ) -> tuple[Any, int]:
+        """Evaluate and also return the cost spent (for callers that keep a budget across rules)."""
         frame = Frame(dict(activation), NO_LIMIT if cost_limit is None else cost_limit)
         try:
             result = self._plan(frame)
@@ -76,8 +82,7 @@ class Program:
             # A value of a shape CEL does not know (bad activation) must not escape as a crash.
             raise EvalError(f"internal error: {type(e).__name__}: {e}") from None
         frame.charge(0)
-        self.actual_cost = frame.cost
-        return result
+        return result, frame.cost
 
     def __repr__(self) -> str:
         return f"Program({self.source!r}, output_type={self.output_type})"
