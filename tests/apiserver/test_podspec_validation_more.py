@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from kybernetes.api.resources import RESOURCES
+from kybernetes.apiserver import warning
 from kybernetes.apiserver.strategies.pod_warnings import pod_spec_warnings, workload_template_warnings
 from kybernetes.apiserver.strategy import Strategy, strategy_for
 
@@ -431,14 +432,14 @@ def test_gated_off_fields_are_dropped_as_upstream_1_32() -> None:
 
 def test_apparmor_annotation_becomes_the_field_with_a_warning() -> None:
     key = "container.apparmor.security.beta.kubernetes.io/app"
-    s, obj = created(pod(annotations={key: "localhost/prof"}))
+    recorded: list[str] = []
+    with warning.recording(recorded):
+        _, obj = created(pod(annotations={key: "localhost/prof"}))
     assert obj["spec"]["containers"][0]["securityContext"]["appArmorProfile"] == {
         "type": "Localhost",
         "localhostProfile": "prof",
     }
-    assert s.warnings_on_create(obj)[0] == (
-        f'metadata.annotations[{key}]: deprecated since v1.30; use the "appArmorProfile" field instead'
-    )
+    assert recorded == [f'metadata.annotations[{key}]: deprecated since v1.30; use the "appArmorProfile" field instead']
 
 
 def test_scheduling_gates_may_only_be_removed() -> None:

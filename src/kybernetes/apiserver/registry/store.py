@@ -29,7 +29,7 @@ from typing import Any
 import orjson
 
 from kybernetes.api.resources import Resource
-from kybernetes.apiserver import admission
+from kybernetes.apiserver import admission, warning
 from kybernetes.apiserver.cache import Entry, WatchCache
 from kybernetes.apiserver.strategy import Strategy
 from kybernetes.machinery import errors, managedfields
@@ -270,7 +270,8 @@ class Store:
                                      obj, None, user=opts.user, dry_run=opts.dry_run,
                                      options={"warnings": opts.warnings})
         await self.admission.admit(attrs)
-        self.strategy.prepare_for_create(obj)
+        with warning.recording(opts.warnings):
+            self.strategy.prepare_for_create(obj)
         self.strategy.default(obj)
         self._validate_create(obj)
         opts.warnings.extend(self.strategy.warnings_on_create(obj))

@@ -19,6 +19,7 @@ from kybernetes.apiserver.strategies.podspec_security import (
     validate_security_annotations,
 )
 from kybernetes.apiserver.strategy import Obj, register
+from kybernetes.apiserver.warning import add_warning
 from kybernetes.machinery.errors import Cause
 from kybernetes.machinery.validation import child, forbidden, index, invalid, required
 from kybernetes.machinery.validation import key as map_key
@@ -162,9 +163,9 @@ class PodStrategy(KindStrategy):
 
     def prepare_for_create(self, obj: Obj) -> None:
         super().prepare_for_create(obj)
-        # The skew warnings are known only before the fields are filled in; the store asks for
-        # warnings right after validating this same object (no await in between).
-        self._skew_warnings = (id(obj), apply_apparmor_version_skew(obj))
+        # Known only before the fields are filled in from the annotations, hence recorded now.
+        for text in apply_apparmor_version_skew(obj):
+            add_warning(text)
 
     def _validate_pod(self, obj: Obj) -> list[Cause]:
         spec = obj.get("spec") or {}
@@ -182,9 +183,7 @@ class PodStrategy(KindStrategy):
         )
 
     def warnings_on_create(self, obj: Obj) -> list[str]:
-        stashed: tuple[int, list[str]] = getattr(self, "_skew_warnings", (0, []))
-        skew = stashed[1] if stashed[0] == id(obj) else []
-        return skew + pod_warnings_on_create(obj)
+        return pod_warnings_on_create(obj)
 
     def warnings_on_update(self, new: Obj, old: Obj) -> list[str]:
         del new, old
