@@ -26,7 +26,7 @@ SPEC = cel.ObjectType(
         "free": cel.DYN,
     },
 )
-V = {"self": SPEC, "oldSelf": SPEC}
+V: dict[str, cel.Type] = {"self": SPEC, "oldSelf": SPEC}
 OBJ = {
     "replicas": 3,
     "ratio": 0.5,
