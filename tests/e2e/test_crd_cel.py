@@ -9,6 +9,7 @@ and a CRD whose rule does not compile is refused at create.
 from __future__ import annotations
 
 import textwrap
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -223,3 +224,60 @@ def test_crd_with_a_broken_rule_is_refused_at_create(kyb: KybServer) -> None:
         " | ....^"
     )
     assert kyb.kubectl("get", "crd", "brokens.cel.example.com", check=False).returncode != 0
+
+
+RATCHET_CRD = textwrap.dedent("""\
+    apiVersion: apiextensions.k8s.io/v1
+    kind: CustomResourceDefinition
+    metadata:
+      name: ratchets.cel.example.com
+    spec:
+      group: cel.example.com
+      scope: Namespaced
+      names: {plural: ratchets, singular: ratchet, kind: Ratchet}
+      versions:
+      - name: v1
+        served: true
+        storage: true
+        schema:
+          openAPIV3Schema:
+            type: object
+            properties:
+              spec:
+                type: object
+                RULES
+                properties:
+                  size: {type: integer}
+                  note: {type: string}
+    """)
+
+
+def test_rules_added_later_ratchet_unchanged_values(kyb: KybServer) -> None:
+    kyb.kubectl("apply", "-f", "-", input=RATCHET_CRD.replace("RULES", ""))
+    kyb.kubectl("wait", "--for=condition=established", "crd/ratchets.cel.example.com", "--timeout=20s")
+    kyb.kubectl(
+        "apply",
+        "-f",
+        "-",
+        input="apiVersion: cel.example.com/v1\nkind: Ratchet\nmetadata: {name: r}\nspec: {size: 20}\n",
+    )
+    rule = 'x-kubernetes-validations: [{rule: "self.size < 10", message: "size must be below 10"}]'
+    kyb.kubectl("apply", "-f", "-", input=RATCHET_CRD.replace("RULES", rule))
+    deadline = time.monotonic() + 20
+    while True:  # the new rule is served once the CRD controller has seen the update
+        proc = kyb.kubectl("patch", "ratchet", "r", "--type=merge", "-p", '{"spec":{"size":21}}', check=False)
+        if proc.returncode != 0 or time.monotonic() > deadline:
+            break
+        kyb.kubectl("patch", "ratchet", "r", "--type=merge", "-p", '{"spec":{"size":20}}')
+        time.sleep(0.2)
+    assert (
+        proc.stderr.strip()
+        == 'The Ratchet "r" is invalid: spec: Invalid value: "object": size must be below 10'
+    )
+    # a change elsewhere in spec re-checks spec: the rule fails there, so it is refused too
+    proc = kyb.kubectl("patch", "ratchet", "r", "--type=merge", "-p", '{"spec":{"note":"x"}}', check=False)
+    assert proc.returncode != 0
+    # a change outside spec leaves spec as it was: its old violation is only a warning (ratcheting)
+    proc = kyb.kubectl("label", "ratchet", "r", "touched=yes")
+    assert proc.stderr.strip() == 'Warning: spec: Invalid value: "object": size must be below 10'
+    assert proc.stdout.strip() == "ratchet.cel.example.com/r labeled"

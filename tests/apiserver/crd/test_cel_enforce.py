@@ -268,3 +268,13 @@ def test_blocking_schema_errors_skip_rules_and_trees_are_cached() -> None:
         "min must not exceed max"
     )
     assert celvalidate.tree_for(version) is celvalidate.tree_for(version)
+
+
+def test_ratcheted_failures_become_warnings() -> None:
+    assert TREE is not None
+    warnings: list[str] = []
+    assert TREE.validate(obj(min=5), obj(min=5), warnings=warnings) == []
+    assert warnings == ['spec: Invalid value: "object": min must not exceed max']
+    warnings.clear()
+    assert len(TREE.validate(obj(min=5, mode="x"), obj(min=5), warnings=warnings)) == 1  # spec changed
+    assert warnings == []

@@ -111,11 +111,19 @@ class RuleTree:
         return node
 
     def validate(
-        self, obj: Any, old: Any = None, *, budget: int = celrules.RUNTIME_CEL_COST_BUDGET
+        self,
+        obj: Any,
+        old: Any = None,
+        *,
+        budget: int = celrules.RUNTIME_CEL_COST_BUDGET,
+        warnings: list[str] | None = None,
     ) -> list[Cause]:
-        """Every rule violation of `obj` (with `old` on update), paths as upstream prints them."""
+        """Every rule violation of `obj` (with `old` on update), paths as upstream prints them;
+        ratcheted violations go to `warnings` as upstream's warning texts."""
         run = _Run(budget)
         run.node(self, None, obj, old, correlated=old is not None, parent_unchanged=False)
+        if warnings is not None:
+            warnings.extend(run.warnings)
         return run.out
 
 
@@ -153,6 +161,7 @@ class _Run:
     def __init__(self, budget: int) -> None:
         self.remaining = budget
         self.out: list[Cause] = []
+        self.warnings: list[str] = []
 
     def node(
         self,
@@ -331,7 +340,9 @@ class _Run:
 
     def add(self, cause: Cause, compiled: celrules.CompiledRule, unchanged: bool) -> None:
         if unchanged and not compiled.uses_old_self:
-            return  # ratcheted: the value was already like this before the update
+            # ratcheted: the value was already like this before the update; upstream warns
+            self.warnings.append(f"{cause.field}: {cause.message}")
+            return
         self.out.append(cause)
 
 
@@ -387,7 +398,11 @@ def tree_for(owner: _Owner) -> RuleTree | None:
 
 
 def rule_causes(
-    owner: _Owner, obj: dict[str, Any], old: dict[str, Any] | None, schema_causes: list[Cause]
+    owner: _Owner,
+    obj: dict[str, Any],
+    old: dict[str, Any] | None,
+    schema_causes: list[Cause],
+    warnings: list[str] | None = None,
 ) -> list[Cause]:
     """The rule causes of a write of a custom resource, after its schema causes: rules are not
     run on an object with blocking schema errors (upstream then adds one cause saying so)."""
@@ -397,4 +412,4 @@ def rule_causes(
     if has_blocking_error(schema_causes):
         return [not_checked_cause()]
     old_value = owner.prune_and_default(old)[0] if old is not None else None
-    return tree.validate(obj, old_value)
+    return tree.validate(obj, old_value, warnings=warnings)

@@ -48,7 +48,15 @@ class CustomResourceStrategy(Strategy):
 
     def validate_update(self, new: Obj, old: Obj) -> list[Cause]:
         causes = self.version.validate(new)
-        return causes + celvalidate.rule_causes(self.version, new, old, causes)
+        self._ratcheted: tuple[int, list[str]] = (id(new), [])
+        return causes + celvalidate.rule_causes(self.version, new, old, causes, self._ratcheted[1])
+
+    def warnings_on_update(self, new: Obj, old: Obj) -> list[str]:
+        # rule failures on unchanged values (ratcheting) are warnings; the store asks right after
+        # validate_update for the same object, with no await in between
+        ratcheted = getattr(self, "_ratcheted", None)
+        own = ratcheted[1] if ratcheted is not None and ratcheted[0] == id(new) else []
+        return super().warnings_on_update(new, old) + own
 
     def validate_status_update(self, new: Obj, old: Obj) -> list[Cause]:
         causes = self.version.validate(new)
