@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from kybernetes import cel
+
 from .cases import Case, Err, case, run
 
 STRINGS = [
@@ -130,7 +132,23 @@ NETWORK = [
     case("ip('nope')", Err("parse error")),
 ]
 
+FORMATS = [
+    case("format.dns1123Label().validate('my-name').hasValue()", False),
+    case("format.dns1123Label().validate('My_Name').value().size()", 1),
+    case(
+        "format.named('uuid').value().validate('123e4567-e89b-12d3-a456-426614174000')", cel.Optional(False)
+    ),
+    case("format.named('nope').hasValue()", False),
+    case("format.date().validate('2021-13-01').value()", ["invalid date"]),
+    case("format.byte().validate('aGVsbG8=').hasValue()", False),
+    case("format.labelValue().validate('a'.substring(0, 1)).hasValue()", False),
+    case(
+        "'%s'.format(['x']) + format.uri().validate('http://e.com/').orValue(['bad'])[0]",
+        Err("found no matching overload", compile=True),
+    ),  # fmt: skip
+]
 
-@pytest.mark.parametrize("c", STRINGS + LISTS + REGEX + URLS + QUANTITIES + NETWORK)
+
+@pytest.mark.parametrize("c", STRINGS + LISTS + REGEX + URLS + QUANTITIES + NETWORK + FORMATS)
 def test_libraries(c: Case) -> None:
     run(c)

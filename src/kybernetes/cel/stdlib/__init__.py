@@ -112,6 +112,15 @@ def _either(first: Callable[..., Any], second: Callable[..., Any]) -> Callable[.
 
 def load() -> dict[str, Function]:
     """Import every library module (each registers its functions) and return the registry."""
-    from kybernetes.cel.stdlib import core, ext_strings, k8s_lists, k8s_misc, optionals, regex, time_fns  # noqa: F401
+    from kybernetes.cel.stdlib import (  # noqa: F401
+        core,
+        ext_strings,
+        k8s_format,
+        k8s_lists,
+        k8s_misc,
+        optionals,
+        regex,
+        time_fns,
+    )
 
     return REGISTRY
