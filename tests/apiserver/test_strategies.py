@@ -376,7 +376,7 @@ def test_service_update_keeps_and_protects_cluster_ip() -> None:
     moved["spec"]["clusterIP"] = "10.43.0.21"
     moved["spec"]["clusterIPs"] = ["10.43.0.21"]
     assert update_causes("", "Service", old, moved) == [
-        ("spec.clusterIPs[0]", "FieldValueInvalid", 'Invalid value: "10.43.0.21": may not change once set')]
+        ("spec.clusterIPs[0]", "FieldValueInvalid", 'Invalid value: []string{"10.43.0.21"}: may not change once set')]
 
 
 def test_service_name_is_dns1035() -> None:

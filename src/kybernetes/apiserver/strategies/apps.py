@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from kybernetes.apiserver.strategies import warnings_nonpod
 from kybernetes.apiserver.strategies.base import KindStrategy, get, spec
 from kybernetes.apiserver.strategies.podspec import default_pod_template, validate_pod_template
 from kybernetes.apiserver.strategy import Obj, register
@@ -89,6 +90,9 @@ class _Workload(KindStrategy):
 
 @register("apps", "Deployment")
 class DeploymentStrategy(_Workload):
+    def warnings_on_create(self, obj: Obj) -> list[str]:
+        return warnings_nonpod.pod_name_warning(obj) + super().warnings_on_create(obj)
+
     def default(self, obj: Obj) -> None:
         s = spec(obj)
         if s.get("replicas") is None:
@@ -144,6 +148,9 @@ class DeploymentStrategy(_Workload):
 
 @register("apps", "ReplicaSet")
 class ReplicaSetStrategy(_Workload):
+    def warnings_on_create(self, obj: Obj) -> list[str]:
+        return warnings_nonpod.pod_name_warning(obj) + super().warnings_on_create(obj)
+
     def default(self, obj: Obj) -> None:
         s = spec(obj)
         if s.get("replicas") is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from kybernetes.apiserver.strategies import warnings_nonpod
 from kybernetes.apiserver.strategies.base import KindStrategy, get, spec
 from kybernetes.apiserver.strategies.podspec import default_pod_template, validate_pod_template
 from kybernetes.apiserver.strategy import Obj, register
@@ -114,6 +115,15 @@ class JobStrategy(KindStrategy):
     has_status = True
     tracks_generation = True
 
+    def warnings_on_create(self, obj: Obj) -> list[str]:
+        return (warnings_nonpod.pod_name_warning(obj) + warnings_nonpod.job_spec_warnings(obj.get("spec"), "spec")
+                + super().warnings_on_create(obj))
+
+    def warnings_on_update(self, new: Obj, old: Obj) -> list[str]:
+        if self.spec_of(new) == self.spec_of(old):
+            return []
+        return warnings_nonpod.job_spec_warnings(new.get("spec"), "spec") + super().warnings_on_update(new, old)
+
     def default(self, obj: Obj) -> None:
         default_job_spec(spec(obj))
         _labels_from_template(obj)
@@ -200,6 +210,18 @@ def validate_schedule(schedule: str, path: str) -> list[Cause]:
 class CronJobStrategy(KindStrategy):
     has_status = True
     tracks_generation = True
+
+    def warnings_on_create(self, obj: Obj) -> list[str]:
+        job_spec = get(obj, "spec", "jobTemplate", "spec")
+        return (warnings_nonpod.pod_name_warning(obj) + warnings_nonpod.job_spec_warnings(job_spec, "spec.jobTemplate.spec")
+                + super().warnings_on_create(obj))
+
+    def warnings_on_update(self, new: Obj, old: Obj) -> list[str]:
+        out: list[str] = []
+        if self.spec_of(new) != self.spec_of(old):
+            job_spec = get(new, "spec", "jobTemplate", "spec")
+            out = warnings_nonpod.job_spec_warnings(job_spec, "spec.jobTemplate.spec") + super().warnings_on_update(new, old)
+        return out + warnings_nonpod.cron_schedule_warning(new)
 
     def default(self, obj: Obj) -> None:
         s = spec(obj)

@@ -6,6 +6,7 @@ import base64
 import binascii
 from typing import Any, ClassVar
 
+from kybernetes.apiserver.strategies import warnings_nonpod
 from kybernetes.apiserver.strategies.base import KindStrategy, get, spec
 from kybernetes.apiserver.strategies.podspec import (
     default_pod_template,
@@ -140,6 +141,12 @@ _TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 @register("", "Node")
 class NodeStrategy(KindStrategy):
     has_status = True
+
+    def warnings_on_create(self, obj: Obj) -> list[str]:
+        return warnings_nonpod.node_warnings(obj)
+
+    def warnings_on_update(self, new: Obj, old: Obj) -> list[str]:
+        return warnings_nonpod.node_warnings(new)
 
     def default(self, obj: Obj) -> None:
         status = obj.get("status")
@@ -289,6 +296,9 @@ class EventStrategy(KindStrategy):
 
 @register("", "ReplicationController")
 class ReplicationControllerStrategy(KindStrategy):
+    def warnings_on_create(self, obj: Obj) -> list[str]:
+        return warnings_nonpod.pod_name_warning(obj) + super().warnings_on_create(obj)
+
     has_status = True
     tracks_generation = True
 
@@ -371,6 +381,12 @@ def _validate_access_modes(modes: Any, path: str, detail: str) -> list[Cause]:
 class PersistentVolumeStrategy(KindStrategy):
     has_status = True
 
+    def warnings_on_create(self, obj: Obj) -> list[str]:
+        return warnings_nonpod.pv_warnings(obj)
+
+    def warnings_on_update(self, new: Obj, old: Obj) -> list[str]:
+        return warnings_nonpod.pv_warnings(new)
+
     def default(self, obj: Obj) -> None:
         s = spec(obj)
         if not s.get("persistentVolumeReclaimPolicy"):
@@ -414,6 +430,12 @@ class PersistentVolumeStrategy(KindStrategy):
 @register("", "PersistentVolumeClaim")
 class PersistentVolumeClaimStrategy(KindStrategy):
     has_status = True
+
+    def warnings_on_create(self, obj: Obj) -> list[str]:
+        return warnings_nonpod.pvc_warnings(obj)
+
+    def warnings_on_update(self, new: Obj, old: Obj) -> list[str]:
+        return warnings_nonpod.pvc_warnings(new)
 
     def default(self, obj: Obj) -> None:
         s = spec(obj)

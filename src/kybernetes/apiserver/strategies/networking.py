@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Any
 
+from kybernetes.apiserver.strategies import warnings_nonpod
 from kybernetes.apiserver.strategies.base import KindStrategy, get, spec
 from kybernetes.apiserver.strategy import Obj, register
 from kybernetes.machinery.errors import Cause
@@ -19,8 +21,12 @@ from kybernetes.machinery.validation import (
     is_valid_port_name,
     is_valid_port_num,
     is_wildcard_dns1123_subdomain,
+    name_is_dns_label,
     not_supported,
+    regex_error,
     required,
+    too_long,
+    validate_immutable,
     validate_label_selector,
 )
 
@@ -157,6 +163,9 @@ class IngressStrategy(KindStrategy):
     has_status = True
     tracks_generation = True
 
+    def warnings_on_create(self, obj: Obj) -> list[str]:
+        return warnings_nonpod.ingress_warnings(obj)
+
     def initial_status(self, obj: Obj) -> Any:
         return {"loadBalancer": {}}
 
@@ -164,20 +173,68 @@ class IngressStrategy(KindStrategy):
         return validate_ingress_spec(obj.get("spec") or {})
 
 
+_HTTP_PATH_FMT = "[A-Za-z0-9/\\-._~%!$&'()*+,;=:]+"
+_HTTP_PATH_RE = re.compile(_HTTP_PATH_FMT)
+MAX_CONTROLLER_LEN = 250
+PARAMETER_SCOPES = ("Cluster", "Namespace")
+
+
+def is_domain_prefixed_path(path: str, value: str) -> list[Cause]:
+    """"example.com/some/path" (upstream's IsDomainPrefixedPath)."""
+    if not value:
+        return [required(path)]
+    host, slash, rest = value.partition("/")
+    if not slash or not host or not rest:
+        return [invalid(path, value, 'must be a domain-prefixed path (such as "acme.io/foo")')]
+    causes = [invalid(path, host, m) for m in is_dns1123_subdomain(host)]
+    if not _HTTP_PATH_RE.fullmatch(rest):
+        causes.append(invalid(path, rest, regex_error("Invalid path", _HTTP_PATH_FMT)))
+    return causes
+
+
+def _ingress_class_parameters(params: Any, path: str) -> list[Cause]:
+    if not isinstance(params, dict):
+        return []
+    causes = _typed_ref(params, path)
+    scope = params.get("scope")
+    if scope is None:
+        causes.append(required(child(path, "scope")))
+        return causes
+    if scope not in PARAMETER_SCOPES:
+        causes.append(not_supported(child(path, "scope"), scope, PARAMETER_SCOPES))
+        return causes
+    namespace = params.get("namespace")
+    if scope == "Namespace":
+        if namespace is None:
+            causes.append(required(child(path, "namespace"), "`parameters.scope` is set to 'Namespace'"))
+        else:
+            causes.extend(invalid(child(path, "namespace"), namespace, m)
+                          for m in name_is_dns_label(str(namespace), False))
+    elif namespace is not None:
+        causes.append(forbidden(child(path, "namespace"), "`parameters.scope` is set to 'Cluster'"))
+    return causes
+
+
+def validate_ingress_class_spec(s: Obj) -> list[Cause]:
+    causes: list[Cause] = []
+    controller = s.get("controller") or ""
+    if len(controller) > MAX_CONTROLLER_LEN:
+        causes.append(too_long("spec.controller", MAX_CONTROLLER_LEN))
+    causes.extend(is_domain_prefixed_path("spec.controller", controller))
+    causes.extend(_ingress_class_parameters(s.get("parameters"), "spec.parameters"))
+    return causes
+
+
 @register("networking.k8s.io", "IngressClass")
 class IngressClassStrategy(KindStrategy):
     tracks_generation = True
 
     def validate(self, obj: Obj) -> list[Cause]:
-        if not get(obj, "spec", "controller"):
-            return [required("spec.controller")]
-        return []
+        return validate_ingress_class_spec(obj.get("spec") or {})
 
     def validate_update(self, new: Obj, old: Obj) -> list[Cause]:
-        causes = self.validate(new)
-        if get(new, "spec", "controller") != get(old, "spec", "controller"):
-            causes.append(invalid("spec.controller", get(new, "spec", "controller"), "field is immutable"))
-        return causes
+        causes = validate_immutable(get(new, "spec", "controller"), get(old, "spec", "controller"), "spec.controller")
+        return causes + self.validate(new)
 
 
 @register("networking.k8s.io", "NetworkPolicy")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kybernetes.apiserver.strategies import warnings_nonpod
 from kybernetes.apiserver.strategies.base import KindStrategy, get
 from kybernetes.apiserver.strategy import Obj, register
 from kybernetes.machinery.errors import Cause
@@ -128,6 +129,12 @@ _BINDING_MODES = ("Immediate", "WaitForFirstConsumer")
 
 @register("storage.k8s.io", "StorageClass")
 class StorageClassStrategy(KindStrategy):
+    def warnings_on_create(self, obj: Obj) -> list[str]:
+        return warnings_nonpod.storage_class_warnings(obj)
+
+    def warnings_on_update(self, new: Obj, old: Obj) -> list[str]:
+        return warnings_nonpod.storage_class_warnings(new)
+
     def default(self, obj: Obj) -> None:
         if not obj.get("reclaimPolicy"):
             obj["reclaimPolicy"] = "Delete"
