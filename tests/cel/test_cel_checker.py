@@ -78,6 +78,18 @@ CHECKED = [
     t("[self.replicas, 'a']", Err("expected type 'int' but found 'string'", compile=True)),
     t("self.replicas.all(x, true)", Err("cannot be range of a comprehension", compile=True)),
     t("Foo{a: 1}", Err("undeclared reference to 'Foo'", compile=True)),
+    t(
+        "[self.port, 1]",
+        Err("expected type 'dyn' but found 'int'", compile=True),
+        id="dyn is not int in literals",
+    ),
+    t("{'a': 1, 'b': 'x'}", Err("expected type 'int' but found 'string'", compile=True)),
+    t("[[], [1]][1]", [1], id="empty literal takes the other element type"),
+    t("[optional.none(), optional.of(1)].size()", 2),
+    t("'%s: %d'.format([self.labels.app, 1])", "web: 1", id="format arguments are exempt"),
+    t("duration('1x') > self.timeout", Err("invalid duration argument", compile=True)),
+    t("timestamp('2020-13-01T00:00:00Z') < self.created", Err("invalid timestamp argument", compile=True)),
+    t("self.labels.app.matches('[')", Err("ERROR: <input>:1:25: invalid matches argument", compile=True)),
 ]
 
 

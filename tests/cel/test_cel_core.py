@@ -149,8 +149,9 @@ STRINGS = [
     case("'hello'.matches('^h.*o$')", True),
     case("'hello\\n'.matches('^hello$')", False, id="dollar is end of text as in RE2"),
     case("matches('abc', 'b')", True),
-    case("'a'.matches('(a)\\\\1')", Err("error parsing regexp")),
-    case("'a'.matches('(?=a)')", Err("error parsing regexp")),
+    case("'a'.matches('(a)\\\\1')", Err("invalid matches argument", compile=True)),
+    case("'a'.matches(p)", Err("error parsing regexp"), p="(a)\\1", id="backreference at runtime"),
+    case("'a'.matches('(?=a)')", Err("invalid matches argument", compile=True)),
 ]
 
 OPTIONALS = [

@@ -65,8 +65,12 @@ REGEX = [
     case("'123 abc 456'.findAll('[0-9]+')", ["123", "456"]),
     case("'123 abc 456'.findAll('[0-9]+', 1)", ["123"]),
     case("'ab'.matches('[[:alpha:]]+')", True, id="posix class"),
-    case("'ab'.matches('\\\\pL')", Err("error parsing regexp")),
-    case("'a'.matches('a**')", Err("error parsing regexp")),
+    case("'ab'.matches('^\\\\pL+$')", True, id="unicode letters"),
+    case("'ab'.matches('\\\\p{Greek}')", Err("invalid matches argument", compile=True)),
+    case("'\\u0661'.matches('\\\\d')", False, id="digits are ascii as in RE2"),
+    case("'É'.matches('(?i)é')", True, id="unicode case folding"),
+    case("'a'.matches('a**')", Err("invalid matches argument", compile=True)),
+    case("'a'.find(p)", Err("error parsing regexp"), p="a**"),
 ]
 
 URLS = [

@@ -42,7 +42,7 @@ def check(
 ) -> t.Type:
     """The expression's type; CompileError with every issue found otherwise."""
     checker = _Checker(variables, functions, constants)
-    result = checker.check(tree)
+    result = concrete(checker.check(tree))
     if checker.issues:
         raise CompileError(source, sorted(checker.issues, key=lambda i: i.offset))
     return result
@@ -57,6 +57,7 @@ class _Checker:
         self.constants = constants
         self.scopes: list[dict[str, t.Type]] = []
         self.issues: list[Issue] = []
+        self.format_depth = 0  # > 0 while checking format() arguments
 
     def error(self, offset: int, message: str) -> t.Type:
         self.issues.append(Issue(offset, message))
@@ -121,28 +122,28 @@ class _Checker:
                     args = [self.check(a) for a in node.args]
                     return self.resolve(node, full, self.functions[full], args, member=False)
             target = self.check(node.target)
-            args = [self.check_argument(node.function, a) for a in node.args]
+            exempt = node.function == "format"
+            self.format_depth += exempt
+            args = [self.check(a) for a in node.args]
+            self.format_depth -= exempt
             fn = self.functions.get(node.function)
             if fn is None or not any(o.member for o in fn.overloads):
                 return self.error(node.offset, f"undeclared reference to '{node.function}' (in container '')")
-            return self.resolve(node, node.function, fn, [target, *args], member=True)
+            result = self.resolve(node, node.function, fn, [target, *args], member=True)
+            self.validate_literals(node)
+            return result
         args = [self.check(a) for a in node.args]
         fn = self.functions.get(node.function)
         if fn is None or not any(not o.member for o in fn.overloads):
             return self.error(node.offset, f"undeclared reference to '{node.function}' (in container '')")
         result = self.resolve(node, node.function, fn, args, member=False)
+        self.validate_literals(node)
+        return result
+
+    def validate_literals(self, node: ast.Call) -> None:
         issue = validate_literal_call(node)
         if issue is not None:
             self.issues.append(issue)
-        return result
-
-    def check_argument(self, function: str, arg: ast.Expr) -> t.Type:
-        if function == "format" and isinstance(arg, ast.ListExpr) and not arg.optional_indices:
-            # cel-go exempts format()'s argument list from the homogeneous-literal rule.
-            for e in arg.elements:
-                self.check(e)
-            return t.ListType(t.DYN)
-        return self.check(arg)
 
     def resolve(self, node: ast.Call, name: str, fn: Function, args: list[t.Type], *, member: bool) -> t.Type:
         if any(a == t.ERROR for a in args):
@@ -159,13 +160,11 @@ class _Checker:
         return results[0] if len(results) == 1 else t.DYN
 
     def check_ListExpr(self, node: ast.ListExpr) -> t.Type:
-        elem: t.Type | None = None
+        types: list[t.Type] = []
         for i, e in enumerate(node.elements):
             et = self.check(e)
-            if i in node.optional_indices:
-                et = self.unwrap_optional(e, et)
-            elem = self.join(e.offset, elem, et)
-        return t.ListType(elem if elem is not None else t.DYN)
+            types.append(self.unwrap_optional(e, et) if i in node.optional_indices else et)
+        return t.ListType(self.homogeneous(node.elements, types, first_only=True))
 
     def unwrap_optional(self, node: ast.Expr, typ: t.Type) -> t.Type:
         if typ.name == "optional_type" and typ.params:
@@ -174,29 +173,34 @@ class _Checker:
             return t.DYN
         return self.error(node.offset, f"expected type 'optional_type' but found '{typ}'")
 
-    def join(self, offset: int, have: t.Type | None, new: t.Type) -> t.Type:
-        if have is None or have == t.ERROR:
-            return new
-        if new == t.ERROR:
-            return have
-        if t.is_dyn(have) or t.is_dyn(new):
-            return t.DYN if have != new else have
-        if _unify(have, new, {}) is not None:
-            return have
-        self.error(offset, f"expected type '{have}' but found '{new}'")
-        return have
+    def homogeneous(self, nodes: list[ast.Expr], types: list[t.Type], *, first_only: bool) -> t.Type:
+        """The common type of literal elements; Kubernetes enables cel-go's homogeneous
+        aggregate literal validation, so differing types (dyn included) are an error except
+        inside format() arguments."""
+        common: t.Type | None = None
+        for node, typ in zip(nodes, types, strict=True):
+            if typ == t.ERROR:
+                continue
+            if common is None or (_has_free(common) and _equivalent(common, typ)):
+                common = typ
+            elif not _equivalent(common, typ):
+                if self.format_depth:
+                    return t.DYN
+                self.error(node.offset, f"expected type '{common}' but found '{typ}'")
+                if first_only:
+                    break
+        return common if common is not None else t.FREE
 
     def check_MapExpr(self, node: ast.MapExpr) -> t.Type:
-        key: t.Type | None = None
-        value: t.Type | None = None
+        key_types: list[t.Type] = []
+        value_types: list[t.Type] = []
         for entry in node.entries:
-            kt = self.check(entry.key)
+            key_types.append(self.check(entry.key))
             vt = self.check(entry.value)
-            if entry.optional:
-                vt = self.unwrap_optional(entry.value, vt)
-            key = self.join(entry.key.offset, key, kt)
-            value = self.join(entry.value.offset, value, vt)
-        return t.MapType(key or t.DYN, value or t.DYN)
+            value_types.append(self.unwrap_optional(entry.value, vt) if entry.optional else vt)
+        keys = self.homogeneous([e.key for e in node.entries], key_types, first_only=False)
+        values = self.homogeneous([e.value for e in node.entries], value_types, first_only=False)
+        return t.MapType(keys, values)
 
     def check_StructExpr(self, node: ast.StructExpr) -> t.Type:
         for entry in node.fields:
@@ -271,6 +275,29 @@ class _Checker:
         return self.error(node.args[0].offset, f"expected type 'optional_type' but found '{body}'")
 
 
+def _equivalent(a: t.Type, b: t.Type) -> bool:
+    if a == t.FREE or b == t.FREE:
+        return True
+    if isinstance(a, t.ObjectType) or isinstance(b, t.ObjectType):
+        return a == b
+    if a.name != b.name or len(a.params) != len(b.params):
+        return False
+    return all(_equivalent(x, y) for x, y in zip(a.params, b.params, strict=True))
+
+
+def _has_free(typ: t.Type) -> bool:
+    return typ == t.FREE or any(_has_free(p) for p in typ.params)
+
+
+def concrete(typ: t.Type) -> t.Type:
+    """`typ` with the placeholders of empty literals replaced by dyn, for reporting."""
+    if typ == t.FREE:
+        return t.DYN
+    if not typ.params:
+        return typ
+    return t.Type(typ.name, tuple(concrete(p) for p in typ.params))
+
+
 def _no_overload(name: str, args: list[t.Type], member: bool) -> str:
     if member:
         shown = f"{args[0]}.({', '.join(str(a) for a in args[1:])})"
@@ -323,6 +350,8 @@ def _bind_params_dyn(param: t.Type, bindings: dict[str, t.Type]) -> None:
 
 
 def _substitute(result: t.Type, bindings: dict[str, t.Type]) -> t.Type:
+    if result == t.FREE:
+        return result
     if isinstance(result, t.TypeParam):
         return bindings.get(result.name, t.DYN)
     if not result.params:

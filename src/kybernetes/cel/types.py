@@ -62,6 +62,9 @@ QUANTITY = Type("kubernetes.Quantity")
 URL = Type("kubernetes.URL")
 IP = Type("net.IP")
 CIDR = Type("net.CIDR")
+# The type of an empty literal ([], {}, optional.none()) until something pins it down: it fits
+# any type, where an explicit dyn only fits dyn in list and map literals.
+FREE = TypeParam("_")
 # x-kubernetes-int-or-string has no CEL type of its own; upstream declares it dyn.
 IntOrStringType = DYN
 

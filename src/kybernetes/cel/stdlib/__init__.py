@@ -43,6 +43,8 @@ def parse_type(text: str) -> t.Type:
     text = text.strip()
     if len(text) == 1 and text.isupper():
         return t.TypeParam(text)
+    if text == "_":
+        return t.FREE
     if "(" not in text:
         return t.SCALARS.get(text) or _NAMED.get(text) or t.Type(text)
     name, _, rest = text.partition("(")

@@ -61,7 +61,7 @@ def or_(v: Any, other: Any) -> Any:
 
 
 define("optional.of", of, "optional.of(A) -> optional_type(A)")
-define("optional.none", none, "optional.none() -> optional_type(dyn)")
+define("optional.none", none, "optional.none() -> optional_type(_)")
 define("optional.ofNonZeroValue", of_non_zero_value, "optional.ofNonZeroValue(A) -> optional_type(A)")
 define("hasValue", has_value, "<optional_type(A)>.hasValue() -> bool")
 define("value", value, "<optional_type(A)>.value() -> A")

@@ -35,9 +35,37 @@ def compile_re2(pattern: str) -> re.Pattern[str]:
     """Compile an RE2 pattern; RegexError ("error parsing regexp: ...") when RE2 would refuse it."""
     try:
         translated = _translate(pattern)
-        return re.compile(translated, re.ASCII)
+        return re.compile(translated)
     except (re.error, ValueError) as e:
         raise RegexError(f"error parsing regexp: {e}: `{pattern}`") from None
+
+
+_ASCII_CLASSES: dict[str, tuple[str, str | None]] = {
+    "d": ("[0-9]", "0-9"),
+    "D": ("[^0-9]", None),
+    "w": ("[0-9A-Za-z_]", "0-9A-Za-z_"),
+    "W": ("[^0-9A-Za-z_]", None),
+    "s": ("[\\t\\n\\f\\r ]", "\\t\\n\\f\\r "),
+    "S": ("[^\\t\\n\\f\\r ]", None),
+    "b": ("(?a:\\b)", None),
+    "B": ("(?a:\\B)", None),
+}
+_LETTER, _NOT_LETTER = "[^\\W\\d_]", "[\\W\\d_]"
+
+
+def _unicode_class(p: str, i: int, in_class: bool) -> tuple[str, int]:
+    """\\pL / \\p{L} (letters) and their negations; other Unicode classes have no ``re`` form."""
+    negate = p[i + 1] == "P"
+    if p.startswith("{", i + 2):
+        end = p.find("}", i + 2)
+        name, nxt = p[i + 3 : end], end + 1
+    else:
+        name, nxt = p[i + 2 : i + 3], i + 3
+    if name.startswith("^"):
+        negate, name = not negate, name[1:]
+    if name != "L" or in_class:
+        raise ValueError(f"unsupported Unicode class: {p[i:nxt]}")
+    return (_NOT_LETTER if negate else _LETTER), nxt
 
 
 def _translate(p: str) -> str:
@@ -54,10 +82,16 @@ def _translate(p: str) -> str:
             if nxt.isdigit() and nxt != "0":
                 raise ValueError(f"invalid escape sequence: \\{nxt}")
             if nxt in "pP":
-                raise ValueError(f"unsupported Unicode class: \\{nxt}")
+                piece, i = _unicode_class(p, i, in_class)
+                out.append(piece)
+                continue
             if nxt == "Z" or nxt == "C" or nxt == "G":
                 raise ValueError(f"invalid escape sequence: \\{nxt}")
-            if nxt == "z":
+            if nxt in _ASCII_CLASSES:
+                # RE2's Perl classes are ASCII-only; the pattern itself runs in Unicode mode
+                # so that (?i) and \pL behave as in RE2.
+                out.append((_ASCII_CLASSES[nxt][1] or p[i : i + 2]) if in_class else _ASCII_CLASSES[nxt][0])
+            elif nxt == "z":
                 out.append("\\Z")
             elif nxt == "Q":
                 end = p.find("\\E", i + 2)
