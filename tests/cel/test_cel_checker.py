@@ -70,7 +70,7 @@ CHECKED = [
         Err("found no matching overload for '_+_' applied to '(int, string)'", compile=True),
     ),
     t("self.replicas + self.ratio", Err("applied to '(int, double)'", compile=True)),
-    t("self.replicas == null", Err("applied to '(int, null_type)'", compile=True)),
+    t("self.replicas == null", Err("applied to '(int, null)'", compile=True)),
     t("self.labels.app.startsWith(1)", Err("'startsWith' applied to 'string.(int)'", compile=True)),
     t("nope > 1", Err("undeclared reference to 'nope' (in container '')", compile=True)),
     t("self.replicas.frobnicate()", Err("undeclared reference to 'frobnicate'", compile=True)),

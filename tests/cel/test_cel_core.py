@@ -169,6 +169,9 @@ OPTIONALS = [
     case("{?'a': optional.none(), 'b': 1}", {"b": 1}),
     case("optional.of(2).optMap(v, v * 2).value()", 4),
     case("optional.none().value()", Err("optional.none() dereference")),
+    case("optional.of(1).orValue(1 / 0)", 1, id="orValue is lazy"),
+    case("optional.of(1).or(optional.of(1 / 0)).value()", 1, id="or is lazy"),
+    case("optional.none().orValue(1 / 0)", Err("division by zero")),
 ]
 
 TIME = [

@@ -109,9 +109,11 @@ class _Checker:
             return t.DYN
         if operand.name == "map" and len(operand.params) == 2:
             if not (t.is_dyn(operand.params[0]) or operand.params[0] == t.STRING):
-                return self.error(node.offset, f"type '{operand}' does not support field selection")
+                return self.error(
+                    node.offset, f"type '{t.format_type(operand)}' does not support field selection"
+                )
             return operand.params[1]
-        return self.error(node.offset, f"type '{operand}' does not support field selection")
+        return self.error(node.offset, f"type '{t.format_type(operand)}' does not support field selection")
 
     def check_Call(self, node: ast.Call) -> t.Type:
         if node.target is not None:
@@ -171,7 +173,7 @@ class _Checker:
             return typ.params[0]
         if t.is_dyn(typ):
             return t.DYN
-        return self.error(node.offset, f"expected type 'optional_type' but found '{typ}'")
+        return self.error(node.offset, f"expected type 'optional_type' but found '{t.format_type(typ)}'")
 
     def homogeneous(self, nodes: list[ast.Expr], types: list[t.Type], *, first_only: bool) -> t.Type:
         """The common type of literal elements; Kubernetes enables cel-go's homogeneous
@@ -186,7 +188,9 @@ class _Checker:
             elif not _equivalent(common, typ):
                 if self.format_depth:
                     return t.DYN
-                self.error(node.offset, f"expected type '{common}' but found '{typ}'")
+                self.error(
+                    node.offset, f"expected type '{t.format_type(common)}' but found '{t.format_type(typ)}'"
+                )
                 if first_only:
                     break
         return common if common is not None else t.FREE
@@ -225,7 +229,11 @@ class _Checker:
         for pred_node, pred in zip(node.args, predicates, strict=False):
             if not (t.is_dyn(pred) or pred == t.BOOL):
                 op = _PREDICATE_OP.get(kind, "_?_:_")
-                shown = f"(bool, {pred})" if op != "_?_:_" else f"({pred}, list(dyn), list(dyn))"
+                shown = (
+                    f"(bool, {t.format_type(pred)})"
+                    if op != "_?_:_"
+                    else f"({t.format_type(pred)}, list(dyn), list(dyn))"
+                )
                 self.error(pred_node.offset, f"found no matching overload for '{op}' applied to '{shown}'")
         transform = bodies[-1]
         if kind in ("all", "exists", "exists_one"):
@@ -239,7 +247,7 @@ class _Checker:
         if transform.name == "map" and len(transform.params) == 2:
             return transform
         if not t.is_dyn(transform):
-            self.error(node.args[-1].offset, f"expected type 'map' but found '{transform}'")
+            self.error(node.args[-1].offset, f"expected type 'map' but found '{t.format_type(transform)}'")
         return t.MapType(t.DYN, t.DYN)
 
     def range_types(self, node: ast.Comprehension, rng: t.Type) -> tuple[t.Type, t.Type]:
@@ -252,7 +260,7 @@ class _Checker:
             return t.DYN, t.DYN
         self.error(
             node.iter_range.offset,
-            f"expression of type '{rng}' cannot be range of a comprehension (must be list, map, or dynamic)",
+            f"expression of type '{t.format_type(rng)}' cannot be range of a comprehension (must be list, map, or dynamic)",
         )
         return t.DYN, t.DYN
 
@@ -272,7 +280,9 @@ class _Checker:
             return t.OptionalType(body)
         if body.name == "optional_type" or t.is_dyn(body):
             return body if body.name == "optional_type" else t.OptionalType(t.DYN)
-        return self.error(node.args[0].offset, f"expected type 'optional_type' but found '{body}'")
+        return self.error(
+            node.args[0].offset, f"expected type 'optional_type' but found '{t.format_type(body)}'"
+        )
 
 
 def _equivalent(a: t.Type, b: t.Type) -> bool:
@@ -300,9 +310,9 @@ def concrete(typ: t.Type) -> t.Type:
 
 def _no_overload(name: str, args: list[t.Type], member: bool) -> str:
     if member:
-        shown = f"{args[0]}.({', '.join(str(a) for a in args[1:])})"
+        shown = f"{t.format_type(args[0])}.({', '.join(t.format_type(a) for a in args[1:])})"
     else:
-        shown = f"({', '.join(str(a) for a in args)})"
+        shown = f"({', '.join(t.format_type(a) for a in args)})"
     return f"found no matching overload for '{name}' applied to '{shown}'"
 
 

@@ -147,6 +147,8 @@ class Planner:
                 and f"{qualified}.{name}" in self.functions
             ):
                 return self.call(self.functions[f"{qualified}.{name}"], node.args)
+            if name in ("or", "orValue") and len(node.args) == 1:
+                return _optional_or(name, self.plan(node.target), self.plan(node.args[0]))
             return self.call(self.lookup(name), [node.target, *node.args])
         special = _SPECIAL.get(name)
         if special is not None:
@@ -405,6 +407,24 @@ def _index_optional(container: Eval, key: Eval) -> Eval:
         return index_optional(container(f), key(f))
 
     return index_opt
+
+
+def _optional_or(name: str, target: Eval, alternative: Eval) -> Eval:
+    """opt.or(x) and opt.orValue(x) evaluate x only when opt is empty, as cel-go does."""
+
+    def optional_or(f: Frame) -> Any:
+        f.cost += 1
+        opt = target(f)
+        if type(opt) is not Optional:
+            raise NoSuchOverload(name, opt)
+        if opt.present:
+            return opt if name == "or" else opt.value
+        other = alternative(f)
+        if name == "or" and type(other) is not Optional:
+            raise NoSuchOverload(name, opt, other)
+        return other
+
+    return optional_or
 
 
 _SPECIAL: dict[str, Callable[..., Eval]] = {

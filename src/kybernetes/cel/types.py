@@ -85,6 +85,15 @@ def TypeType(inner: Type | None = None) -> Type:
     return Type("type", (inner,) if inner is not None else ())
 
 
+def format_type(t: Type) -> str:
+    """A type as cel-go's checker messages spell it (null_type is "null" there)."""
+    if t.name == "null_type":
+        return "null"
+    if not t.params or isinstance(t, ObjectType):
+        return t.name
+    return f"{t.name}({', '.join(format_type(p) for p in t.params)})"
+
+
 def is_dyn(t: Type) -> bool:
     return t.name == "dyn" or t.name == "*error*" or isinstance(t, TypeParam)
 
