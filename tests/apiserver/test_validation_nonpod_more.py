@@ -590,3 +590,68 @@ def test_warnings_survive_malformed_objects() -> None:
         warnings_nonpod.ingress_warnings,
     ):
         assert fn({"metadata": [], "spec": "x", "allowedTopologies": [1, {"matchLabelExpressions": 3}]}) == []
+
+
+CORE_CASES = [
+    pytest.param(
+        "ConfigMap",
+        {"metadata": {"name": "big"}, "data": {"a": "x" * (1024 * 1024 + 1)}},
+        [("", "Too long: must have at most 1048576 bytes")],
+        id="configmap-too-big",
+    ),
+    pytest.param(
+        "Secret",
+        {"metadata": {"name": "s"}, "type": "kubernetes.io/basic-auth", "data": {"username": ""}},
+        [],
+        id="basic-auth-empty-username-is-present",
+    ),
+    pytest.param(
+        "Secret",
+        {"metadata": {"name": "s"}, "type": "kubernetes.io/ssh-auth", "data": {"ssh-privatekey": ""}},
+        [("data[ssh-privatekey]", "Required value")],
+        id="ssh-auth-empty-key",
+    ),
+    pytest.param(
+        "PersistentVolume",
+        {
+            "metadata": {"name": "pv"},
+            "spec": {"accessModes": ["ReadWriteOncePod", "ReadOnlyMany"], "hostPath": {"path": "/x"}},
+        },
+        [
+            ("spec.accessModes", "Forbidden: may not use ReadWriteOncePod with other access modes"),
+            ("spec.capacity", "Required value"),
+            ("spec.capacity", 'Unsupported value: core.ResourceList(nil): supported values: "storage"'),
+        ],
+        id="pv-rwop-mixed-no-capacity",
+    ),
+    pytest.param(
+        "ResourceQuota",
+        {
+            "metadata": {"name": "q"},
+            "spec": {
+                "hard": {"cpu": "-1", "widgets": "1", "example.com/widgets": "2"},
+                "scopes": ["BestEffort", "NotBestEffort", "Someday"],
+            },
+        },
+        [
+            ("spec.hard[cpu]", 'Invalid value: "-1": must be greater than or equal to 0'),
+            ("spec.hard[widgets]", 'Invalid value: "widgets": must be a standard resource for quota'),
+            (
+                "spec.scopes",
+                'Invalid value: []core.ResourceQuotaScope{"BestEffort", "NotBestEffort", '
+                '"Someday"}: unsupported scope',
+            ),
+            (
+                "spec.scopes",
+                'Invalid value: []core.ResourceQuotaScope{"BestEffort", "NotBestEffort", '
+                '"Someday"}: conflicting scopes',
+            ),
+        ],
+        id="quota",
+    ),
+]
+
+
+@pytest.mark.parametrize(("kind", "obj", "want"), CORE_CASES)
+def test_core_kind_validation(kind: str, obj: Obj, want: list[tuple[str, str]]) -> None:
+    assert causes("", kind, obj) == want

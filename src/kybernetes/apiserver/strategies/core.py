@@ -19,6 +19,7 @@ from kybernetes.machinery.validation import (
     FIELD_IMMUTABLE,
     child,
     forbidden,
+    go_quote,
     index,
     invalid,
     is_config_map_key,
@@ -26,8 +27,10 @@ from kybernetes.machinery.validation import (
     key,
     name_is_dns_label,
     not_supported,
+    render_value,
     required,
     selector_matches,
+    too_long,
     validate_nonnegative,
 )
 
@@ -202,6 +205,10 @@ class ConfigMapStrategy(KindStrategy):
             if k in binary:
                 causes.append(invalid(key("data", k), k, "duplicate of key present in binaryData"))
         causes.extend(_validate_data_keys(binary, "binaryData"))
+        size = sum(len(str(v).encode()) for v in (obj.get("data") or {}).values())
+        size += sum(_decoded_len(v) for v in binary.values())
+        if size > MAX_SECRET_SIZE:
+            causes.append(too_long("", MAX_SECRET_SIZE))  # upstream's path: the whole object
         return causes
 
     def validate_update(self, new: Obj, old: Obj) -> list[Cause]:
@@ -211,7 +218,6 @@ class ConfigMapStrategy(KindStrategy):
 _SECRET_REQUIRED_KEYS = {
     "kubernetes.io/dockercfg": (".dockercfg",),
     "kubernetes.io/dockerconfigjson": (".dockerconfigjson",),
-    "kubernetes.io/ssh-auth": ("ssh-privatekey",),
     "kubernetes.io/tls": ("tls.crt", "tls.key"),
 }
 
@@ -247,9 +253,12 @@ class SecretStrategy(KindStrategy):
         if typ == "kubernetes.io/service-account-token":
             if not get(obj, "metadata", "annotations", "kubernetes.io/service-account.name"):
                 causes.append(required("metadata.annotations[kubernetes.io/service-account.name]"))
-        elif typ == "kubernetes.io/basic-auth" and not data.get("username") and not data.get("password"):
+        elif typ == "kubernetes.io/basic-auth" and "username" not in data and "password" not in data:
+            # either may be empty, but one of them must be there
             causes.append(required("data[username]"))
             causes.append(required("data[password]"))
+        elif typ == "kubernetes.io/ssh-auth" and not data.get("ssh-privatekey"):
+            causes.append(required("data[ssh-privatekey]"))  # present and non-empty
         for k in _SECRET_REQUIRED_KEYS.get(typ, ()):
             if k not in data:
                 causes.append(required(key("data", k)))
@@ -371,6 +380,13 @@ _PV_SOURCES = (
 )
 
 
+def not_supported_rendered(path: str, value: Any, supported: tuple[str, ...], shown: str | None) -> Cause:
+    cause = not_supported(path, value, supported)
+    if shown is None:
+        return cause
+    return Cause(cause.type, cause.message.replace(render_value(value), shown, 1), cause.field)
+
+
 def _validate_access_modes(modes: Any, path: str, detail: str) -> list[Cause]:
     if not modes:
         return [required(path, detail)]
@@ -406,11 +422,15 @@ class PersistentVolumeStrategy(KindStrategy):
     def validate(self, obj: Obj) -> list[Cause]:
         s = obj.get("spec") or {}
         causes = _validate_access_modes(s.get("accessModes"), "spec.accessModes", "")
+        modes = s.get("accessModes") or []
+        if "ReadWriteOncePod" in modes and len(modes) > 1:
+            causes.append(forbidden("spec.accessModes", "may not use ReadWriteOncePod with other access modes"))
         cap = s.get("capacity") or {}
         if not cap:
             causes.append(required("spec.capacity"))
-        elif "storage" not in cap or len(cap) > 1:
-            causes.append(not_supported("spec.capacity", cap, ("storage",)))
+        if "storage" not in cap or len(cap) > 1:
+            shown = "core.ResourceList(nil)" if not cap else None  # Go's %#v of an empty list
+            causes.append(not_supported_rendered("spec.capacity", cap, ("storage",), shown))
         rp = s.get("persistentVolumeReclaimPolicy") or ""
         if rp and rp not in RECLAIM_POLICIES:
             causes.append(not_supported("spec.persistentVolumeReclaimPolicy", rp, RECLAIM_POLICIES))
@@ -488,9 +508,50 @@ class PersistentVolumeClaimStrategy(KindStrategy):
 # --- small kinds --------------------------------------------------------------------------------
 
 
+# Resource names a quota may limit without a domain prefix (upstream's standardQuotaResources).
+STANDARD_QUOTA_RESOURCES = frozenset({
+    "cpu", "memory", "ephemeral-storage", "requests.cpu", "requests.memory", "requests.storage",
+    "requests.ephemeral-storage", "limits.cpu", "limits.memory", "limits.ephemeral-storage", "pods",
+    "resourcequotas", "services", "replicationcontrollers", "secrets", "persistentvolumeclaims", "configmaps",
+    "services.nodeports", "services.loadbalancers",
+})
+QUOTA_SCOPES = ("Terminating", "NotTerminating", "BestEffort", "NotBestEffort", "PriorityClass",
+                "CrossNamespacePodAffinity")
+_CONFLICTING_SCOPES = (("BestEffort", "NotBestEffort"), ("Terminating", "NotTerminating"))
+
+
+def _is_standard_quota_resource(name: str) -> bool:
+    return name in STANDARD_QUOTA_RESOURCES or name.startswith(("hugepages-", "requests.hugepages-"))
+
+
+def validate_resource_quota_spec(s: Obj) -> list[Cause]:
+    """Upstream's ValidateResourceQuotaSpec: names and values of spec.hard, the scopes."""
+    causes: list[Cause] = []
+    for name, value in sorted((s.get("hard") or {}).items()):
+        path = key("spec.hard", name)
+        causes.extend(invalid(path, name, m) for m in is_qualified_name(name))
+        if "/" not in name and not _is_standard_quota_resource(name):
+            causes.append(invalid(path, name, "must be a standard resource for quota"))
+        v = quantity_value(value)
+        if v is not None and v < 0:
+            causes.append(invalid(path, str(value), "must be greater than or equal to 0"))
+    scopes = list(s.get("scopes") or [])
+    shown = "[]core.ResourceQuotaScope{" + ", ".join(go_quote(str(x)) for x in scopes) + "}"
+    for scope in scopes:
+        if scope not in QUOTA_SCOPES:
+            causes.append(invalid("spec.scopes", scopes, "unsupported scope", rendered=shown))
+    for pair in _CONFLICTING_SCOPES:
+        if all(x in scopes for x in pair):
+            causes.append(invalid("spec.scopes", scopes, "conflicting scopes", rendered=shown))
+    return causes
+
+
 @register("", "ResourceQuota")
 class ResourceQuotaStrategy(KindStrategy):
     has_status = True
+
+    def validate(self, obj: Obj) -> list[Cause]:
+        return validate_resource_quota_spec(obj.get("spec") or {})
 
 
 @register("", "LimitRange")
