@@ -33,8 +33,15 @@ def validate_int_or_percent(value: Any, path: str) -> list[Cause]:
     shown = str(value)
     if isinstance(value, str):
         if not _PERCENT.match(value):
-            return [invalid(path, value, "a valid percent string must be a numeric string followed by an ending '%' "
-                            "(e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')", rendered=shown)]
+            return [
+                invalid(
+                    path,
+                    value,
+                    "a valid percent string must be a numeric string followed by an ending '%' "
+                    "(e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')",
+                    rendered=shown,
+                )
+            ]
         if int(value[:-1]) > 100:
             return [invalid(path, value, "must not be greater than 100%", rendered=shown)]
         return []
@@ -56,23 +63,36 @@ def validate_selector_and_template(s: Obj, kind: str, *, template_path: str = "s
         return [required("spec.selector")]
     causes.extend(validate_label_selector(sel, "spec.selector"))
     if selector_is_empty(sel):
-        causes.append(invalid("spec.selector", sel, f"empty selector is invalid for {kind}",
-                              rendered=render_label_selector(sel)))
+        causes.append(
+            invalid(
+                "spec.selector",
+                sel,
+                f"empty selector is invalid for {kind}",
+                rendered=render_label_selector(sel),
+            )
+        )
     template = s.get("template")
     if not isinstance(template, dict):
         causes.append(required(template_path))
         return causes
     labels = get(template, "metadata", "labels") or {}
     if not selector_is_empty(sel) and not selector_matches(sel, labels):
-        causes.append(invalid(f"{template_path}.metadata.labels", labels, "`selector` does not match template `labels`"))
+        causes.append(
+            invalid(f"{template_path}.metadata.labels", labels, "`selector` does not match template `labels`")
+        )
     causes.extend(validate_pod_template(template, template_path))
     rp = get(template, "spec", "restartPolicy")
     if rp and rp != "Always":
         causes.append(not_supported(f"{template_path}.spec.restartPolicy", rp, ("Always",)))
     ads = get(template, "spec", "activeDeadlineSeconds")
     if ads is not None and kind != "statefulset":
-        causes.append(invalid(f"{template_path}.spec.activeDeadlineSeconds", ads,
-                              "activeDeadlineSeconds in ReplicaSet is not Supported"))
+        causes.append(
+            invalid(
+                f"{template_path}.spec.activeDeadlineSeconds",
+                ads,
+                "activeDeadlineSeconds in ReplicaSet is not Supported",
+            )
+        )
     return causes
 
 
@@ -121,7 +141,11 @@ class DeploymentStrategy(_Workload):
         strategy = s.get("strategy") or {}
         typ = strategy.get("type") or ""
         if typ == "Recreate" and strategy.get("rollingUpdate") is not None:
-            causes.append(forbidden("spec.strategy.rollingUpdate", "may not be specified when strategy `type` is 'Recreate'"))
+            causes.append(
+                forbidden(
+                    "spec.strategy.rollingUpdate", "may not be specified when strategy `type` is 'Recreate'"
+                )
+            )
         elif typ not in ("Recreate", "RollingUpdate"):
             causes.append(not_supported("spec.strategy.type", typ, ("Recreate", "RollingUpdate")))
         ru = strategy.get("rollingUpdate") or {}
@@ -130,8 +154,14 @@ class DeploymentStrategy(_Workload):
             causes.extend(validate_int_or_percent(mu, "spec.strategy.rollingUpdate.maxUnavailable"))
             causes.extend(validate_int_or_percent(ms, "spec.strategy.rollingUpdate.maxSurge"))
             if _is_zero(mu) and _is_zero(ms):
-                causes.append(invalid("spec.strategy.rollingUpdate.maxUnavailable", mu,
-                                      "may not be 0 when `maxSurge` is 0", rendered=str(mu)))
+                causes.append(
+                    invalid(
+                        "spec.strategy.rollingUpdate.maxUnavailable",
+                        mu,
+                        "may not be 0 when `maxSurge` is 0",
+                        rendered=str(mu),
+                    )
+                )
         mrs = s.get("minReadySeconds") or 0
         causes.extend(validate_nonnegative(mrs, "spec.minReadySeconds"))
         causes.extend(validate_nonnegative(s.get("revisionHistoryLimit"), "spec.revisionHistoryLimit"))
@@ -139,7 +169,9 @@ class DeploymentStrategy(_Workload):
         if pds is not None:
             causes.extend(validate_nonnegative(pds, "spec.progressDeadlineSeconds"))
             if isinstance(pds, int) and isinstance(mrs, int) and pds <= mrs:
-                causes.append(invalid("spec.progressDeadlineSeconds", pds, "must be greater than minReadySeconds"))
+                causes.append(
+                    invalid("spec.progressDeadlineSeconds", pds, "must be greater than minReadySeconds")
+                )
         return causes
 
     def validate_update(self, new: Obj, old: Obj) -> list[Cause]:
@@ -176,10 +208,18 @@ class ReplicaSetStrategy(_Workload):
         return fields
 
 
-_STS_MUTABLE = ("replicas", "ordinals", "template", "updateStrategy", "persistentVolumeClaimRetentionPolicy",
-                "minReadySeconds")
-_STS_FORBIDDEN = ("updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', "
-                  "'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden")
+_STS_MUTABLE = (
+    "replicas",
+    "ordinals",
+    "template",
+    "updateStrategy",
+    "persistentVolumeClaimRetentionPolicy",
+    "minReadySeconds",
+)
+_STS_FORBIDDEN = (
+    "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', "
+    "'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden"
+)
 
 
 @register("apps", "StatefulSet")
@@ -225,8 +265,7 @@ class StatefulSetStrategy(_Workload):
         if not pmp:
             causes.append(required("spec.podManagementPolicy"))
         elif pmp not in ("OrderedReady", "Parallel"):
-            causes.append(invalid("spec.podManagementPolicy", pmp,
-                                  "must be 'OrderedReady' or 'Parallel'"))
+            causes.append(invalid("spec.podManagementPolicy", pmp, "must be 'OrderedReady' or 'Parallel'"))
         us = s.get("updateStrategy") or {}
         ust = us.get("type") or ""
         if not ust:
@@ -234,10 +273,18 @@ class StatefulSetStrategy(_Workload):
         elif ust not in ("OnDelete", "RollingUpdate"):
             causes.append(invalid("spec.updateStrategy", us, "must be 'RollingUpdate' or 'OnDelete'"))
         elif ust == "OnDelete" and us.get("rollingUpdate") is not None:
-            causes.append(invalid("spec.updateStrategy.rollingUpdate", us["rollingUpdate"],
-                                  "only allowed for updateStrategy 'RollingUpdate'"))
-        causes.extend(validate_nonnegative(get(us, "rollingUpdate", "partition"),
-                                           "spec.updateStrategy.rollingUpdate.partition"))
+            causes.append(
+                invalid(
+                    "spec.updateStrategy.rollingUpdate",
+                    us["rollingUpdate"],
+                    "only allowed for updateStrategy 'RollingUpdate'",
+                )
+            )
+        causes.extend(
+            validate_nonnegative(
+                get(us, "rollingUpdate", "partition"), "spec.updateStrategy.rollingUpdate.partition"
+            )
+        )
         causes.extend(validate_nonnegative(s.get("replicas", 0), "spec.replicas"))
         causes.extend(validate_nonnegative(s.get("minReadySeconds", 0), "spec.minReadySeconds"))
         causes.extend(validate_selector_and_template(s, "statefulset"))
@@ -271,7 +318,12 @@ class DaemonSetStrategy(_Workload):
         default_pod_template(s.get("template"))
 
     def initial_status(self, obj: Obj) -> Any:
-        return {"currentNumberScheduled": 0, "desiredNumberScheduled": 0, "numberMisscheduled": 0, "numberReady": 0}
+        return {
+            "currentNumberScheduled": 0,
+            "desiredNumberScheduled": 0,
+            "numberMisscheduled": 0,
+            "numberReady": 0,
+        }
 
     def validate(self, obj: Obj) -> list[Cause]:
         s = obj.get("spec") or {}
@@ -286,8 +338,14 @@ class DaemonSetStrategy(_Workload):
             causes.extend(validate_int_or_percent(mu, "spec.updateStrategy.rollingUpdate.maxUnavailable"))
             causes.extend(validate_int_or_percent(ms, "spec.updateStrategy.rollingUpdate.maxSurge"))
             if _is_zero(mu) and _is_zero(ms):
-                causes.append(invalid("spec.updateStrategy.rollingUpdate.maxUnavailable", mu,
-                                      "may not be 0 when `maxSurge` is 0", rendered=str(mu)))
+                causes.append(
+                    invalid(
+                        "spec.updateStrategy.rollingUpdate.maxUnavailable",
+                        mu,
+                        "may not be 0 when `maxSurge` is 0",
+                        rendered=str(mu),
+                    )
+                )
         causes.extend(validate_nonnegative(s.get("minReadySeconds", 0), "spec.minReadySeconds"))
         causes.extend(validate_nonnegative(s.get("revisionHistoryLimit"), "spec.revisionHistoryLimit"))
         return causes

@@ -46,7 +46,9 @@ def default_job_spec(s: Obj) -> None:
     if s.get("suspend") is None:
         s["suspend"] = False
     if not s.get("podReplacementPolicy"):
-        s["podReplacementPolicy"] = "Failed" if s.get("podFailurePolicy") is not None else "TerminatingOrFailed"
+        s["podReplacementPolicy"] = (
+            "Failed" if s.get("podFailurePolicy") is not None else "TerminatingOrFailed"
+        )
     for rule in get(s, "podFailurePolicy", "rules") or []:
         for cond in rule.get("onPodConditions") or [] if isinstance(rule, dict) else []:
             if isinstance(cond, dict) and not cond.get("status"):
@@ -82,7 +84,13 @@ def _labels_from_template(job: Obj) -> None:
 
 def validate_job_spec(s: Obj, path: str, *, selector_required: bool) -> list[Cause]:
     causes: list[Cause] = []
-    for f in ("parallelism", "completions", "activeDeadlineSeconds", "backoffLimit", "ttlSecondsAfterFinished"):
+    for f in (
+        "parallelism",
+        "completions",
+        "activeDeadlineSeconds",
+        "backoffLimit",
+        "ttlSecondsAfterFinished",
+    ):
         causes.extend(validate_nonnegative(s.get(f), f"{path}.{f}"))
     mode = s.get("completionMode")
     if mode is not None:
@@ -102,7 +110,9 @@ def validate_job_spec(s: Obj, path: str, *, selector_required: bool) -> list[Cau
         return causes
     labels = get(template, "metadata", "labels") or {}
     if sel is not None and not selector_matches(sel, labels):
-        causes.append(invalid(f"{path}.template.metadata.labels", labels, "`selector` does not match template `labels`"))
+        causes.append(
+            invalid(f"{path}.template.metadata.labels", labels, "`selector` does not match template `labels`")
+        )
     causes.extend(validate_pod_template(template, f"{path}.template"))
     rp = get(template, "spec", "restartPolicy")
     if rp not in _JOB_RESTART:
@@ -116,13 +126,18 @@ class JobStrategy(KindStrategy):
     tracks_generation = True
 
     def warnings_on_create(self, obj: Obj) -> list[str]:
-        return (warnings_nonpod.pod_name_warning(obj) + warnings_nonpod.job_spec_warnings(obj.get("spec"), "spec")
-                + super().warnings_on_create(obj))
+        return (
+            warnings_nonpod.pod_name_warning(obj)
+            + warnings_nonpod.job_spec_warnings(obj.get("spec"), "spec")
+            + super().warnings_on_create(obj)
+        )
 
     def warnings_on_update(self, new: Obj, old: Obj) -> list[str]:
         if self.spec_of(new) == self.spec_of(old):
             return []
-        return warnings_nonpod.job_spec_warnings(new.get("spec"), "spec") + super().warnings_on_update(new, old)
+        return warnings_nonpod.job_spec_warnings(new.get("spec"), "spec") + super().warnings_on_update(
+            new, old
+        )
 
     def default(self, obj: Obj) -> None:
         default_job_spec(spec(obj))
@@ -136,28 +151,48 @@ class JobStrategy(KindStrategy):
         copied = not get(obj, "metadata", "labels") or get(obj, "metadata", "labels") == before
         generate_selector(obj)
         if copied:
-            obj.setdefault("metadata", {})["labels"] = dict(get(obj, "spec", "template", "metadata", "labels") or {})
+            obj.setdefault("metadata", {})["labels"] = dict(
+                get(obj, "spec", "template", "metadata", "labels") or {}
+            )
 
     def validate(self, obj: Obj) -> list[Cause]:
         s = obj.get("spec") or {}
         causes = validate_job_spec(s, "spec", selector_required=True)
         uid = get(obj, "metadata", "uid")
-        if (s.get("manualSelector") is not True and uid and s.get("selector") is not None
-                and get(s, "selector", "matchLabels", UID_LABEL) != uid):
-            causes.insert(0, invalid("spec.selector", s["selector"], "`selector` not auto-generated",
-                                     rendered=render_label_selector(s["selector"])))
+        if (
+            s.get("manualSelector") is not True
+            and uid
+            and s.get("selector") is not None
+            and get(s, "selector", "matchLabels", UID_LABEL) != uid
+        ):
+            causes.insert(
+                0,
+                invalid(
+                    "spec.selector",
+                    s["selector"],
+                    "`selector` not auto-generated",
+                    rendered=render_label_selector(s["selector"]),
+                ),
+            )
         return causes
 
     def validate_update(self, new: Obj, old: Obj) -> list[Cause]:
         causes = self.validate(new)
         ns, os_ = new.get("spec") or {}, old.get("spec") or {}
         if ns.get("selector") != os_.get("selector"):
-            causes.append(invalid("spec.selector", ns.get("selector"), FIELD_IMMUTABLE,
-                                  rendered=render_label_selector(ns.get("selector"))))
+            causes.append(
+                invalid(
+                    "spec.selector",
+                    ns.get("selector"),
+                    FIELD_IMMUTABLE,
+                    rendered=render_label_selector(ns.get("selector")),
+                )
+            )
         if ns.get("template") != os_.get("template") and not _template_change_allowed(new, old):
             causes.append(invalid("spec.template", ns.get("template"), FIELD_IMMUTABLE))
         if ns.get("completions") != os_.get("completions") and not (
-                ns.get("completionMode") == "Indexed" and ns.get("completions") == ns.get("parallelism")):
+            ns.get("completionMode") == "Indexed" and ns.get("completions") == ns.get("parallelism")
+        ):
             causes.append(invalid("spec.completions", ns.get("completions"), FIELD_IMMUTABLE))
         for f in ("completionMode", "podFailurePolicy", "backoffLimitPerIndex", "managedBy"):
             if ns.get(f) != os_.get(f):
@@ -202,7 +237,9 @@ def validate_schedule(schedule: str, path: str) -> list[Cause]:
         return [invalid(path, schedule, f"unrecognized descriptor: {s}")]
     fields = s.split()
     if len(fields) != 5:
-        return [invalid(path, schedule, f"expected exactly 5 fields, found {len(fields)}: [{' '.join(fields)}]")]
+        return [
+            invalid(path, schedule, f"expected exactly 5 fields, found {len(fields)}: [{' '.join(fields)}]")
+        ]
     return []
 
 
@@ -213,14 +250,19 @@ class CronJobStrategy(KindStrategy):
 
     def warnings_on_create(self, obj: Obj) -> list[str]:
         job_spec = get(obj, "spec", "jobTemplate", "spec")
-        return (warnings_nonpod.pod_name_warning(obj) + warnings_nonpod.job_spec_warnings(job_spec, "spec.jobTemplate.spec")
-                + super().warnings_on_create(obj))
+        return (
+            warnings_nonpod.pod_name_warning(obj)
+            + warnings_nonpod.job_spec_warnings(job_spec, "spec.jobTemplate.spec")
+            + super().warnings_on_create(obj)
+        )
 
     def warnings_on_update(self, new: Obj, old: Obj) -> list[str]:
         out: list[str] = []
         if self.spec_of(new) != self.spec_of(old):
             job_spec = get(new, "spec", "jobTemplate", "spec")
-            out = warnings_nonpod.job_spec_warnings(job_spec, "spec.jobTemplate.spec") + super().warnings_on_update(new, old)
+            out = warnings_nonpod.job_spec_warnings(
+                job_spec, "spec.jobTemplate.spec"
+            ) + super().warnings_on_update(new, old)
         return out + warnings_nonpod.cron_schedule_warning(new)
 
     def default(self, obj: Obj) -> None:

@@ -123,8 +123,13 @@ class NamespaceStrategy(KindStrategy):
         for f in get(obj, "spec", "finalizers") or []:
             causes.extend(invalid("spec.finalizers", f, m) for m in is_qualified_name(f))
             if "/" not in f and f not in _STANDARD_FINALIZERS:
-                causes.append(invalid("spec.finalizers", f,
-                                      "name is neither a standard finalizer name nor is it fully qualified"))
+                causes.append(
+                    invalid(
+                        "spec.finalizers",
+                        f,
+                        "name is neither a standard finalizer name nor is it fully qualified",
+                    )
+                )
         return causes
 
     def validate_update(self, new: Obj, old: Obj) -> list[Cause]:
@@ -181,10 +186,14 @@ class NodeStrategy(KindStrategy):
         causes = self.validate(new)
         old_cidrs = get(old, "spec", "podCIDRs") or []
         if old_cidrs and (get(new, "spec", "podCIDRs") or []) != old_cidrs:
-            causes.append(forbidden("spec.podCIDRs", 'node updates may not change podCIDR except from "" to valid'))
+            causes.append(
+                forbidden("spec.podCIDRs", 'node updates may not change podCIDR except from "" to valid')
+            )
         old_pid = get(old, "spec", "providerID") or ""
         if old_pid and (get(new, "spec", "providerID") or "") != old_pid:
-            causes.append(forbidden("spec.providerID", 'node updates may not change providerID except from "" to valid'))
+            causes.append(
+                forbidden("spec.providerID", 'node updates may not change providerID except from "" to valid')
+            )
         return causes
 
     def selectable_fields(self, obj: Obj) -> dict[str, str]:
@@ -248,7 +257,9 @@ class SecretStrategy(KindStrategy):
         data = obj.get("data") or {}
         causes = _validate_data_keys(data, "data")
         if sum(_decoded_len(v) for v in data.values()) > MAX_SECRET_SIZE:
-            causes.append(Cause("FieldValueTooLong", f"Too long: must have at most {MAX_SECRET_SIZE} bytes", "data"))
+            causes.append(
+                Cause("FieldValueTooLong", f"Too long: must have at most {MAX_SECRET_SIZE} bytes", "data")
+            )
         typ = obj.get("type") or ""
         if typ == "kubernetes.io/service-account-token":
             if not get(obj, "metadata", "annotations", "kubernetes.io/service-account.name"):
@@ -341,16 +352,23 @@ class ReplicationControllerStrategy(KindStrategy):
             return causes
         labels = get(template, "metadata", "labels") or {}
         if selector and not selector_matches({"matchLabels": selector}, labels):
-            causes.append(invalid("spec.template.metadata.labels", labels,
-                                  "`selector` does not match template `labels`"))
+            causes.append(
+                invalid(
+                    "spec.template.metadata.labels", labels, "`selector` does not match template `labels`"
+                )
+            )
         causes.extend(validate_pod_template(template, "spec.template"))
         rp = get(template, "spec", "restartPolicy")
         if rp and rp != "Always":
             causes.append(not_supported("spec.template.spec.restartPolicy", rp, ("Always",)))
         if get(template, "spec", "activeDeadlineSeconds") is not None:
-            causes.append(invalid("spec.template.spec.activeDeadlineSeconds",
-                                  get(template, "spec", "activeDeadlineSeconds"),
-                                  "activeDeadlineSeconds in ReplicationController is not Supported"))
+            causes.append(
+                invalid(
+                    "spec.template.spec.activeDeadlineSeconds",
+                    get(template, "spec", "activeDeadlineSeconds"),
+                    "activeDeadlineSeconds in ReplicationController is not Supported",
+                )
+            )
         return causes
 
     def selectable_fields(self, obj: Obj) -> dict[str, str]:
@@ -374,9 +392,28 @@ ACCESS_MODES = ("ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOnce
 VOLUME_MODES = ("Block", "Filesystem")
 RECLAIM_POLICIES = ("Delete", "Recycle", "Retain")
 _PV_SOURCES = (
-    "gcePersistentDisk", "awsElasticBlockStore", "hostPath", "glusterfs", "nfs", "rbd", "iscsi", "cinder", "cephfs",
-    "fc", "flocker", "flexVolume", "azureFile", "vsphereVolume", "quobyte", "azureDisk", "photonPersistentDisk",
-    "portworxVolume", "scaleIO", "local", "storageos", "csi",
+    "gcePersistentDisk",
+    "awsElasticBlockStore",
+    "hostPath",
+    "glusterfs",
+    "nfs",
+    "rbd",
+    "iscsi",
+    "cinder",
+    "cephfs",
+    "fc",
+    "flocker",
+    "flexVolume",
+    "azureFile",
+    "vsphereVolume",
+    "quobyte",
+    "azureDisk",
+    "photonPersistentDisk",
+    "portworxVolume",
+    "scaleIO",
+    "local",
+    "storageos",
+    "csi",
 )
 
 
@@ -424,7 +461,9 @@ class PersistentVolumeStrategy(KindStrategy):
         causes = _validate_access_modes(s.get("accessModes"), "spec.accessModes", "")
         modes = s.get("accessModes") or []
         if "ReadWriteOncePod" in modes and len(modes) > 1:
-            causes.append(forbidden("spec.accessModes", "may not use ReadWriteOncePod with other access modes"))
+            causes.append(
+                forbidden("spec.accessModes", "may not use ReadWriteOncePod with other access modes")
+            )
         cap = s.get("capacity") or {}
         if not cap:
             causes.append(required("spec.capacity"))
@@ -472,7 +511,9 @@ class PersistentVolumeClaimStrategy(KindStrategy):
 
     def validate(self, obj: Obj) -> list[Cause]:
         s = obj.get("spec") or {}
-        causes = _validate_access_modes(s.get("accessModes"), "spec.accessModes", "at least 1 access mode is required")
+        causes = _validate_access_modes(
+            s.get("accessModes"), "spec.accessModes", "at least 1 access mode is required"
+        )
         storage = get(s, "resources", "requests", "storage")
         if storage is None:
             causes.append(required("spec.resources[storage]"))
@@ -496,7 +537,11 @@ class PersistentVolumeClaimStrategy(KindStrategy):
             nr["requests"]["storage"] = get(or_, "requests", "storage")
             ns["resources"] = nr
         if {k: v for k, v in ns.items() if v is not None} != {k: v for k, v in os_.items() if v is not None}:
-            causes.append(forbidden("spec", "spec is immutable after creation except resources.requests for bound claims"))
+            causes.append(
+                forbidden(
+                    "spec", "spec is immutable after creation except resources.requests for bound claims"
+                )
+            )
         return causes
 
     def selectable_fields(self, obj: Obj) -> dict[str, str]:
@@ -509,14 +554,37 @@ class PersistentVolumeClaimStrategy(KindStrategy):
 
 
 # Resource names a quota may limit without a domain prefix (upstream's standardQuotaResources).
-STANDARD_QUOTA_RESOURCES = frozenset({
-    "cpu", "memory", "ephemeral-storage", "requests.cpu", "requests.memory", "requests.storage",
-    "requests.ephemeral-storage", "limits.cpu", "limits.memory", "limits.ephemeral-storage", "pods",
-    "resourcequotas", "services", "replicationcontrollers", "secrets", "persistentvolumeclaims", "configmaps",
-    "services.nodeports", "services.loadbalancers",
-})
-QUOTA_SCOPES = ("Terminating", "NotTerminating", "BestEffort", "NotBestEffort", "PriorityClass",
-                "CrossNamespacePodAffinity")
+STANDARD_QUOTA_RESOURCES = frozenset(
+    {
+        "cpu",
+        "memory",
+        "ephemeral-storage",
+        "requests.cpu",
+        "requests.memory",
+        "requests.storage",
+        "requests.ephemeral-storage",
+        "limits.cpu",
+        "limits.memory",
+        "limits.ephemeral-storage",
+        "pods",
+        "resourcequotas",
+        "services",
+        "replicationcontrollers",
+        "secrets",
+        "persistentvolumeclaims",
+        "configmaps",
+        "services.nodeports",
+        "services.loadbalancers",
+    }
+)
+QUOTA_SCOPES = (
+    "Terminating",
+    "NotTerminating",
+    "BestEffort",
+    "NotBestEffort",
+    "PriorityClass",
+    "CrossNamespacePodAffinity",
+)
 _CONFLICTING_SCOPES = (("BestEffort", "NotBestEffort"), ("Terminating", "NotTerminating"))
 
 
@@ -588,5 +656,3 @@ class BindingStrategy(KindStrategy):
         if not get(obj, "target", "name"):
             return [required("target.name")]
         return []
-
-

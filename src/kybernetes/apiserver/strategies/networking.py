@@ -87,9 +87,13 @@ def _validate_backend(backend: Any, path: str) -> list[Cause]:
     if pname and pnum:
         causes.append(invalid(path, "", "cannot set both port name & port number"))
     elif pname:
-        causes.extend(invalid(child(path, "service", "port", "name"), pname, m) for m in is_valid_port_name(pname))
+        causes.extend(
+            invalid(child(path, "service", "port", "name"), pname, m) for m in is_valid_port_name(pname)
+        )
     elif pnum:
-        causes.extend(invalid(child(path, "service", "port", "number"), pnum, m) for m in is_valid_port_num(pnum))
+        causes.extend(
+            invalid(child(path, "service", "port", "number"), pnum, m) for m in is_valid_port_num(pnum)
+        )
     else:
         causes.append(required(path, "port name or number is required"))
     return causes
@@ -105,10 +109,16 @@ def _validate_http_path(p: Obj, path: str) -> list[Cause]:
         if not value.startswith("/"):
             causes.append(invalid(child(path, "path"), value, "must be an absolute path"))
         if value:
-            causes.extend(invalid(child(path, "path"), value, f"must not contain '{seq}'")
-                          for seq in _INVALID_PATH_SEQUENCES if seq in value)
-            causes.extend(invalid(child(path, "path"), value, f"cannot end with '{suf}'")
-                          for suf in _INVALID_PATH_SUFFIXES if value.endswith(suf))
+            causes.extend(
+                invalid(child(path, "path"), value, f"must not contain '{seq}'")
+                for seq in _INVALID_PATH_SEQUENCES
+                if seq in value
+            )
+            causes.extend(
+                invalid(child(path, "path"), value, f"cannot end with '{suf}'")
+                for suf in _INVALID_PATH_SUFFIXES
+                if value.endswith(suf)
+            )
     elif pt == "ImplementationSpecific":
         if value and not value.startswith("/"):
             causes.append(invalid(child(path, "path"), value, "must be an absolute path"))
@@ -122,8 +132,14 @@ def validate_ingress_spec(s: Obj) -> list[Cause]:
     causes: list[Cause] = []
     rules = s.get("rules") or []
     if s.get("defaultBackend") is None and not rules:
-        causes.append(invalid("spec", None, "either `defaultBackend` or `rules` must be specified",
-                              rendered="[]networking.IngressRule(nil)"))
+        causes.append(
+            invalid(
+                "spec",
+                None,
+                "either `defaultBackend` or `rules` must be specified",
+                rendered="[]networking.IngressRule(nil)",
+            )
+        )
     causes.extend(_validate_backend(s.get("defaultBackend"), "spec.defaultBackend"))
     for i, rule in enumerate(rules):
         if not isinstance(rule, dict):
@@ -180,7 +196,7 @@ PARAMETER_SCOPES = ("Cluster", "Namespace")
 
 
 def is_domain_prefixed_path(path: str, value: str) -> list[Cause]:
-    """"example.com/some/path" (upstream's IsDomainPrefixedPath)."""
+    """ "example.com/some/path" (upstream's IsDomainPrefixedPath)."""
     if not value:
         return [required(path)]
     host, slash, rest = value.partition("/")
@@ -208,8 +224,10 @@ def _ingress_class_parameters(params: Any, path: str) -> list[Cause]:
         if namespace is None:
             causes.append(required(child(path, "namespace"), "`parameters.scope` is set to 'Namespace'"))
         else:
-            causes.extend(invalid(child(path, "namespace"), namespace, m)
-                          for m in name_is_dns_label(str(namespace), False))
+            causes.extend(
+                invalid(child(path, "namespace"), namespace, m)
+                for m in name_is_dns_label(str(namespace), False)
+            )
     elif namespace is not None:
         causes.append(forbidden(child(path, "namespace"), "`parameters.scope` is set to 'Cluster'"))
     return causes
@@ -233,7 +251,9 @@ class IngressClassStrategy(KindStrategy):
         return validate_ingress_class_spec(obj.get("spec") or {})
 
     def validate_update(self, new: Obj, old: Obj) -> list[Cause]:
-        causes = validate_immutable(get(new, "spec", "controller"), get(old, "spec", "controller"), "spec.controller")
+        causes = validate_immutable(
+            get(new, "spec", "controller"), get(old, "spec", "controller"), "spec.controller"
+        )
         return causes + self.validate(new)
 
 
@@ -267,10 +287,14 @@ def _netpol_port(port: Obj, path: str) -> list[Cause]:
             causes.extend(invalid(child(path, "endPort"), end, m) for m in is_valid_port_num(end))
     elif isinstance(p, str):
         if end is not None:
-            causes.append(invalid(child(path, "endPort"), end, "may not be specified when `port` is non-numeric"))
+            causes.append(
+                invalid(child(path, "endPort"), end, "may not be specified when `port` is non-numeric")
+            )
         causes.extend(invalid(child(path, "port"), p, m) for m in is_valid_port_name(p))
     elif end is not None:
-        causes.append(invalid(child(path, "endPort"), end, "may not be specified when `port` is not specified"))
+        causes.append(
+            invalid(child(path, "endPort"), end, "may not be specified when `port` is not specified")
+        )
     return causes
 
 
@@ -290,7 +314,11 @@ def _ip_block(ipb: Obj, path: str) -> list[Cause]:
         except (ValueError, TypeError):
             causes.append(invalid(ep, ex, _CIDR_MSG))
             continue
-        if exnet.version != net.version or exnet.network_address not in net or net.prefixlen >= exnet.prefixlen:
+        if (
+            exnet.version != net.version
+            or exnet.network_address not in net
+            or net.prefixlen >= exnet.prefixlen
+        ):
             causes.append(invalid(ep, ex, "must be a strict subset of `cidr`"))
     return causes
 

@@ -53,7 +53,9 @@ class EndpointSliceStrategy(KindStrategy):
             causes.append(not_supported("addressType", at, _ADDRESS_TYPES))
         for i, ep in enumerate(obj.get("endpoints") or []):
             if isinstance(ep, dict) and not ep.get("addresses"):
-                causes.append(required(child(index("endpoints", i), "addresses"), "must contain at least 1 address"))
+                causes.append(
+                    required(child(index("endpoints", i), "addresses"), "must contain at least 1 address")
+                )
         return causes
 
     def validate_update(self, new: Obj, old: Obj) -> list[Cause]:
@@ -105,10 +107,17 @@ class PriorityClassStrategy(KindStrategy):
         name = get(obj, "metadata", "name") or ""
         value = obj.get("value", 0)
         if name.startswith("system-") and name not in ("system-cluster-critical", "system-node-critical"):
-            causes.append(forbidden("metadata.name", "priority class names with 'system-' prefix are reserved"))
-        elif (isinstance(value, int) and value > HUGE_PRIORITY
-              and name not in ("system-cluster-critical", "system-node-critical")):
-            causes.append(forbidden("value", f"maximum allowed value of a user defined priority is {HUGE_PRIORITY}"))
+            causes.append(
+                forbidden("metadata.name", "priority class names with 'system-' prefix are reserved")
+            )
+        elif (
+            isinstance(value, int)
+            and value > HUGE_PRIORITY
+            and name not in ("system-cluster-critical", "system-node-critical")
+        ):
+            causes.append(
+                forbidden("value", f"maximum allowed value of a user defined priority is {HUGE_PRIORITY}")
+            )
         pp = obj.get("preemptionPolicy")
         if pp and pp not in _PREEMPTION:
             causes.append(not_supported("preemptionPolicy", pp, _PREEMPTION))

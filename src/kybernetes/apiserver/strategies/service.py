@@ -118,12 +118,18 @@ def carry_allocated_values(new: Obj, old: Obj) -> None:
             if not isinstance(p, dict) or p.get("nodePort"):
                 continue
             for op in old_ports:
-                if op.get("nodePort") and op.get("port") == p.get("port") and \
-                        (op.get("protocol") or "TCP") == (p.get("protocol") or "TCP"):
+                if (
+                    op.get("nodePort")
+                    and op.get("port") == p.get("port")
+                    and (op.get("protocol") or "TCP") == (p.get("protocol") or "TCP")
+                ):
                     p["nodePort"] = op["nodePort"]
                     break
-        if not ns.get("healthCheckNodePort") and os_.get("healthCheckNodePort") and \
-                ns.get("externalTrafficPolicy") == "Local":
+        if (
+            not ns.get("healthCheckNodePort")
+            and os_.get("healthCheckNodePort")
+            and ns.get("externalTrafficPolicy") == "Local"
+        ):
             ns["healthCheckNodePort"] = os_["healthCheckNodePort"]
 
 
@@ -137,8 +143,10 @@ def _validate_target_port(tp: Any, path: str) -> list[Cause]:
 
 def _go_service_port(port: Any, proto: Any) -> str:
     """The duplicate key as Go's %#v prints upstream's ServicePort (only port and protocol set)."""
-    return (f"core.ServicePort{{Name:\"\", Protocol:{go_quote(str(proto))}, AppProtocol:(*string)(nil), "
-            f"Port:{port}, TargetPort:intstr.IntOrString{{Type:0, IntVal:0, StrVal:\"\"}}, NodePort:0}}")
+    return (
+        f'core.ServicePort{{Name:"", Protocol:{go_quote(str(proto))}, AppProtocol:(*string)(nil), '
+        f'Port:{port}, TargetPort:intstr.IntOrString{{Type:0, IntVal:0, StrVal:""}}, NodePort:0}}'
+    )
 
 
 def _session_affinity_config(s: Obj) -> list[Cause]:
@@ -243,10 +251,18 @@ def validate_cluster_ips_related(s: Obj) -> list[Cause]:
         if not ips:
             causes.append(required("spec.clusterIPs"))
         elif ips[0] != s["clusterIP"]:
-            causes.append(invalid("spec.clusterIPs", ips, "first value must match `clusterIP`", rendered=rendered_ips))
+            causes.append(
+                invalid("spec.clusterIPs", ips, "first value must match `clusterIP`", rendered=rendered_ips)
+            )
     elif ips:
-        causes.append(invalid("spec.clusterIPs", ips, "must be empty when `clusterIP` is not specified",
-                              rendered=rendered_ips))
+        causes.append(
+            invalid(
+                "spec.clusterIPs",
+                ips,
+                "must be empty when `clusterIP` is not specified",
+                rendered=rendered_ips,
+            )
+        )
     families = s.get("ipFamilies") or []
     seen: set[Any] = set()
     for i, fam in enumerate(families):
@@ -263,8 +279,14 @@ def validate_cluster_ips_related(s: Obj) -> list[Cause]:
         if i == 0 and ip == "None":
             if len(ips) > 1:
                 bad_ips = True
-                causes.append(invalid("spec.clusterIPs", ips, "'None' must be the first and only value",
-                                      rendered=rendered_ips))
+                causes.append(
+                    invalid(
+                        "spec.clusterIPs",
+                        ips,
+                        "'None' must be the first and only value",
+                        rendered=rendered_ips,
+                    )
+                )
             continue
         errs = ipaddr.is_valid_ip(index("spec.clusterIPs", i), ip)
         bad_ips = bad_ips or bool(errs)
@@ -276,18 +298,34 @@ def validate_cluster_ips_related(s: Obj) -> list[Cause]:
     if len(ips) > 1:
         parsed = [ipaddr.parse_ip_sloppy(ip) for ip in ips]
         if len({a.version for a in parsed if a is not None}) != len(ips):
-            causes.append(invalid("spec.clusterIPs", ips, "may specify no more than one IP for each IP family",
-                                  rendered=rendered_ips))
+            causes.append(
+                invalid(
+                    "spec.clusterIPs",
+                    ips,
+                    "may specify no more than one IP for each IP family",
+                    rendered=rendered_ips,
+                )
+            )
     if not _headless(s) and ips and families:
         for i, (ip, fam) in enumerate(zip(ips, families, strict=False)):
             addr = ipaddr.parse_ip_sloppy(ip)
             is6 = addr is not None and addr.version == 6
             if fam == "IPv4" and is6:
-                causes.append(invalid(index("spec.clusterIPs", i), ip,
-                                      f"expected an IPv4 value as indicated by `ipFamilies[{i}]`"))
+                causes.append(
+                    invalid(
+                        index("spec.clusterIPs", i),
+                        ip,
+                        f"expected an IPv4 value as indicated by `ipFamilies[{i}]`",
+                    )
+                )
             if fam == "IPv6" and not is6:
-                causes.append(invalid(index("spec.clusterIPs", i), ip,
-                                      f"expected an IPv6 value as indicated by `ipFamilies[{i}]`"))
+                causes.append(
+                    invalid(
+                        index("spec.clusterIPs", i),
+                        ip,
+                        f"expected an IPv6 value as indicated by `ipFamilies[{i}]`",
+                    )
+                )
     return causes
 
 
@@ -319,8 +357,12 @@ def _source_ranges(obj: Obj, s: Obj) -> list[Cause]:
 def _load_balancer_class(s: Obj, old: Obj | None) -> list[Cause]:
     causes: list[Cause] = []
     cls = s.get("loadBalancerClass")
-    if old is not None and old.get("type") == "LoadBalancer" and s.get("type") == "LoadBalancer" \
-            and old.get("loadBalancerClass") != cls:
+    if (
+        old is not None
+        and old.get("type") == "LoadBalancer"
+        and s.get("type") == "LoadBalancer"
+        and old.get("loadBalancerClass") != cls
+    ):
         causes.append(invalid("spec.loadBalancerClass", cls, "may not change once set"))
     if cls is None:
         return causes
@@ -336,11 +378,18 @@ def validate_service(obj: Obj) -> list[Cause]:
     s = obj.get("spec") or {}
     causes: list[Cause] = []
     annotations = (obj.get("metadata") or {}).get("annotations") or {}
-    if TOPOLOGY_HINTS_ANNOTATION in annotations and TOPOLOGY_MODE_ANNOTATION in annotations \
-            and annotations[TOPOLOGY_HINTS_ANNOTATION] != annotations[TOPOLOGY_MODE_ANNOTATION]:
-        causes.append(invalid(f"metadata.annotations[{TOPOLOGY_MODE_ANNOTATION}]",
-                              annotations[TOPOLOGY_MODE_ANNOTATION],
-                              f"must match annotations[{TOPOLOGY_HINTS_ANNOTATION}] when both are specified"))
+    if (
+        TOPOLOGY_HINTS_ANNOTATION in annotations
+        and TOPOLOGY_MODE_ANNOTATION in annotations
+        and annotations[TOPOLOGY_HINTS_ANNOTATION] != annotations[TOPOLOGY_MODE_ANNOTATION]
+    ):
+        causes.append(
+            invalid(
+                f"metadata.annotations[{TOPOLOGY_MODE_ANNOTATION}]",
+                annotations[TOPOLOGY_MODE_ANNOTATION],
+                f"must match annotations[{TOPOLOGY_HINTS_ANNOTATION}] when both are specified",
+            )
+        )
     typ = s.get("type") or ""
     ports = [p for p in (s.get("ports") or []) if isinstance(p, dict)]
     if not ports and not _headless(s) and typ != "ExternalName":
@@ -384,19 +433,30 @@ def validate_service(obj: Obj) -> list[Cause]:
     for i, p in enumerate(ports):
         port, proto = p.get("port"), p.get("protocol") or ""
         if (port, proto) in seen:
-            causes.append(Cause("FieldValueDuplicate", "Duplicate value: " + _go_service_port(port, proto),
-                                index("spec.ports", i)))
+            causes.append(
+                Cause(
+                    "FieldValueDuplicate",
+                    "Duplicate value: " + _go_service_port(port, proto),
+                    index("spec.ports", i),
+                )
+            )
         seen.add((port, proto))
     causes.extend(_source_ranges(obj, s))
     if s.get("allocateLoadBalancerNodePorts") is not None and typ != "LoadBalancer":
-        causes.append(forbidden("spec.allocateLoadBalancerNodePorts", "may only be used when `type` is 'LoadBalancer'"))
+        causes.append(
+            forbidden("spec.allocateLoadBalancerNodePorts", "may only be used when `type` is 'LoadBalancer'")
+        )
     if typ == "LoadBalancer" and s.get("allocateLoadBalancerNodePorts") is None:
         causes.append(required("allocateLoadBalancerNodePorts"))  # sic: upstream's path has no "spec."
     causes.extend(_load_balancer_class(s, None))
     etp = s.get("externalTrafficPolicy")
     if not _externally_accessible(s):
         if etp:
-            causes.append(invalid("spec.externalTrafficPolicy", etp, "may only be set for externally-accessible services"))
+            causes.append(
+                invalid(
+                    "spec.externalTrafficPolicy", etp, "may only be set for externally-accessible services"
+                )
+            )
     elif not etp:
         causes.append(required("spec.externalTrafficPolicy"))
     elif etp not in TRAFFIC_POLICIES:
@@ -424,15 +484,24 @@ def _validate_cluster_ips_update(new: Obj, old: Obj) -> list[Cause]:
     if len(old_ips) == len(ips):
         for i, ip in enumerate(old_ips):
             if ip != ips[i]:
-                causes.append(invalid(index("spec.clusterIPs", i), ips, "may not change once set", rendered=shown))
+                causes.append(
+                    invalid(index("spec.clusterIPs", i), ips, "may not change once set", rendered=shown)
+                )
     elif len(old_ips) > len(ips):
         if not ips:
-            causes.append(invalid("spec.clusterIPs[0]", ips, "primary clusterIP can not be unset", rendered=shown))
+            causes.append(
+                invalid("spec.clusterIPs[0]", ips, "primary clusterIP can not be unset", rendered=shown)
+            )
         elif ips[0] != old_ips[0]:
             causes.append(invalid("spec.clusterIPs[0]", ips, "may not change once set", rendered=shown))
         if len(ips) == 1 and new.get("ipFamilyPolicy") != "SingleStack":
-            causes.append(invalid("spec.ipFamilyPolicy", new.get("ipFamilyPolicy"),
-                                  "must be set to 'SingleStack' when releasing the secondary clusterIP"))
+            causes.append(
+                invalid(
+                    "spec.ipFamilyPolicy",
+                    new.get("ipFamilyPolicy"),
+                    "must be set to 'SingleStack' when releasing the secondary clusterIP",
+                )
+            )
     elif old_ips and ips[0] != old_ips[0]:
         causes.append(invalid("spec.clusterIPs[0]", ips, "may not change once set", rendered=shown))
     return causes
@@ -449,16 +518,24 @@ def _validate_ip_families_update(new: Obj, old: Obj) -> list[Cause]:
     if len(old_fams) == len(fams):
         for i, fam in enumerate(old_fams):
             if fam != fams[i]:
-                causes.append(invalid("spec.ipFamilies[0]", fams, "may not change once set", rendered=shown_fams))
+                causes.append(
+                    invalid("spec.ipFamilies[0]", fams, "may not change once set", rendered=shown_fams)
+                )
     elif len(old_fams) > len(fams):
         if not _cluster_ips(new):
-            causes.append(invalid("spec.ipFamilies[0]", fams, "primary ipFamily can not be unset",
-                                  rendered=shown_fams))
+            causes.append(
+                invalid("spec.ipFamilies[0]", fams, "primary ipFamily can not be unset", rendered=shown_fams)
+            )
         if fams and fams[0] != old_fams[0]:
             causes.append(invalid("spec.ipFamilies[0]", fams, "may not change once set", rendered=shown_ips))
         if len(fams) == 1 and new.get("ipFamilyPolicy") != "SingleStack":
-            causes.append(invalid("spec.ipFamilyPolicy", new.get("ipFamilyPolicy"),
-                                  "must be set to 'SingleStack' when releasing the secondary ipFamily"))
+            causes.append(
+                invalid(
+                    "spec.ipFamilyPolicy",
+                    new.get("ipFamilyPolicy"),
+                    "must be set to 'SingleStack' when releasing the secondary ipFamily",
+                )
+            )
     elif old_fams and fams and fams[0] != old_fams[0]:
         causes.append(invalid("spec.ipFamilies[0]", fams, "may not change once set", rendered=shown_ips))
     return causes
@@ -468,9 +545,14 @@ def validate_service_update(new: Obj, old: Obj) -> list[Cause]:
     ns, os_ = new.get("spec") or {}, old.get("spec") or {}
     causes = _validate_cluster_ips_update(ns, os_)
     causes.extend(_validate_ip_families_update(ns, os_))
-    if os_.get("type") == "LoadBalancer" and ns.get("type") == "LoadBalancer" \
-            and os_.get("loadBalancerClass") != ns.get("loadBalancerClass"):
-        causes.append(invalid("spec.loadBalancerClass", ns.get("loadBalancerClass"), "may not change once set"))
+    if (
+        os_.get("type") == "LoadBalancer"
+        and ns.get("type") == "LoadBalancer"
+        and os_.get("loadBalancerClass") != ns.get("loadBalancerClass")
+    ):
+        causes.append(
+            invalid("spec.loadBalancerClass", ns.get("loadBalancerClass"), "may not change once set")
+        )
     return causes + validate_service(new)
 
 
@@ -492,17 +574,24 @@ def drop_type_dependent_fields(new: Obj, old: Obj) -> None:
         for p in ns.get("ports") or []:
             if isinstance(p, dict):
                 p.pop("nodePort", None)
-    if needs_health_check(os_) and not needs_health_check(ns) \
-            and ns.get("healthCheckNodePort") == os_.get("healthCheckNodePort"):
+    if (
+        needs_health_check(os_)
+        and not needs_health_check(ns)
+        and ns.get("healthCheckNodePort") == os_.get("healthCheckNodePort")
+    ):
         ns.pop("healthCheckNodePort", None)
     if os_.get("type") == "LoadBalancer" and ns.get("type") != "LoadBalancer":
-        if ns.get("allocateLoadBalancerNodePorts") is not None \
-                and ns.get("allocateLoadBalancerNodePorts") == os_.get("allocateLoadBalancerNodePorts"):
+        if ns.get("allocateLoadBalancerNodePorts") is not None and ns.get(
+            "allocateLoadBalancerNodePorts"
+        ) == os_.get("allocateLoadBalancerNodePorts"):
             ns.pop("allocateLoadBalancerNodePorts", None)
         if ns.get("loadBalancerClass") == os_.get("loadBalancerClass"):
             ns.pop("loadBalancerClass", None)
-    if _externally_accessible(os_) and not _externally_accessible(ns) \
-            and ns.get("externalTrafficPolicy") == os_.get("externalTrafficPolicy"):
+    if (
+        _externally_accessible(os_)
+        and not _externally_accessible(ns)
+        and ns.get("externalTrafficPolicy") == os_.get("externalTrafficPolicy")
+    ):
         ns.pop("externalTrafficPolicy", None)
 
 
@@ -520,8 +609,10 @@ def service_warnings(obj: Obj) -> list[str]:
     annotations = (obj.get("metadata") or {}).get("annotations") or {}
     warnings: list[str] = []
     if TOPOLOGY_HINTS_ANNOTATION in annotations:
-        warnings.append(f"annotation {TOPOLOGY_HINTS_ANNOTATION} is deprecated, please use "
-                        f"{TOPOLOGY_MODE_ANNOTATION} instead")
+        warnings.append(
+            f"annotation {TOPOLOGY_HINTS_ANNOTATION} is deprecated, please use "
+            f"{TOPOLOGY_MODE_ANNOTATION} instead"
+        )
     if s.get("clusterIP") not in (None, "", "None"):
         for i, ip in enumerate(_cluster_ips(s)):
             warnings.extend(ipaddr.ip_warnings(index("spec.clusterIPs", i), ip))
