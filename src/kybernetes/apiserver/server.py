@@ -38,6 +38,8 @@ from kybernetes.apiserver.rest import (
 )
 from kybernetes.apiserver.strategy import strategy_for
 from kybernetes.machinery import errors, satoken
+from kybernetes.metrics.api import GROUP as METRICS_GROUP
+from kybernetes.metrics.api import MetricsAPI
 from kybernetes.storage.interface import Storage
 
 log = logging.getLogger(__name__)
@@ -99,7 +101,10 @@ class APIServer:
             self.stores[(r.group, r.plural)] = self._make_store(r)
         self.admission.bind(admission.AdmissionContext(self.cache, self.stores))
         self.rest = RestHandler(self.stores, decode_protobuf)
-        self.rest.pod_proxy = PodProxy(self.stores[("", "pods")], self.stores[("", "nodes")], config.data_dir)
+        self.rest.pod_proxy = pod_proxy = PodProxy(self.stores[("", "pods")], self.stores[("", "nodes")], config.data_dir)
+        # metrics.k8s.io: usage scraped from the kubelets by this process, never stored (docs/metrics.md)
+        self.metrics = MetricsAPI(self.cache, ssl_context=pod_proxy.ssl_context)
+        self.metrics.install(self.resources)
         # Service-account tokens: signed with tls/sa.key (ensure_pki makes it), checked on each request.
         self.sa_tokens = satoken.ServiceAccountTokens(satoken.load_or_generate_key(config.data_dir / "tls" / "sa.key"),
                                                       tokenrequest.lookup_uid(self.stores))
@@ -144,10 +149,12 @@ class APIServer:
         self.allocator.rebuild([e.obj for _, e in self.cache.iter_prefix("/registry/services/")])
         await self.bootstrap()
         await self.admission.bootstrap()
+        self.metrics.start()
         self.ready = True
 
     async def stop(self) -> None:
         self.ready = False
+        await self.metrics.stop()
         await self.crds.stop()
         await self.cache.stop()
 
@@ -226,6 +233,8 @@ class APIServer:
         resource = self.resources.lookup(info.group, info.version, info.resource)
         if resource is None:
             raise errors.server_not_found()
+        if resource.group == METRICS_GROUP and resource.custom is None:
+            return await self.metrics.handle(request, info, resource)
         return await self.rest.handle(request, info, resource)
 
     async def _nonresource(self, request: web.Request, path: str) -> web.StreamResponse:
