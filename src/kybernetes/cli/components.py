@@ -21,6 +21,7 @@ COMPONENTS["scheduler"] = "kybernetes.scheduler.app:run_in_server"
 COMPONENTS["controllers"] = "kybernetes.controllers.manager:run_in_server"
 COMPONENTS["kubelet"] = "kybernetes.kubelet.component:run"  # the local node: `kyb agent` as a child
 COMPONENTS["dns"] = "kybernetes.dns.component:run"  # cluster DNS; the kube-dns Service points at it
+COMPONENTS["ingress"] = "kybernetes.ingress.component:run"  # Ingress routing on the host's ports 80/443
 COMPONENTS["sim"] = "kybernetes.sim.component:run"  # only with KYB_SIM_NODES / KYB_SIM_PROFILE set
 
 

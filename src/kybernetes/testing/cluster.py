@@ -68,8 +68,9 @@ class KybServer:
         cmd = [sys.executable, "-m", "kybernetes.cli.main", "server", "--data-dir", str(self.data_dir),
                "--port", str(self.port), "--bind-address", "127.0.0.1", *self.extra_args]
         if not self.node:
-            # API-only tests need neither a node nor DNS (which would bind the host's port 53).
-            cmd += ["--disable", "kubelet,dns"]
+            # API-only tests need neither a node nor DNS (which would bind the host's port 53), nor
+            # the ingress controller (ports 80/443) unless they give it ports.
+            cmd += ["--disable", "kubelet,dns" + ("" if "KYB_INGRESS_HTTP" in self.env else ",ingress")]
         env = {**os.environ, **self.env}
         if self.node:
             env.setdefault("KYB_KUBELET_PORT", str(free_port()))
@@ -79,6 +80,8 @@ class KybServer:
 
             env.setdefault("KYB_DNS_LISTEN", f"{primary_address()}:{free_port()}")
             env.setdefault("KYB_DNS_HTTP", f"127.0.0.1:{free_port()}")
+            env.setdefault("KYB_INGRESS_HTTP", f"127.0.0.1:{free_port()}")
+            env.setdefault("KYB_INGRESS_HTTPS", f"127.0.0.1:{free_port()}")
             if self.bridge:
                 env["KYB_NODE_BRIDGE"] = self.bridge
         if self.cluster_cidr:
