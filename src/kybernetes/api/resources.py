@@ -207,6 +207,12 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("admissionregistration.k8s.io", "v1", "ValidatingWebhookConfiguration",
              "validatingwebhookconfigurations", "validatingwebhookconfiguration", False,
              "io.k8s.api.admissionregistration.v1.ValidatingWebhookConfiguration", categories=("api-extensions",)),
+    Resource("admissionregistration.k8s.io", "v1", "ValidatingAdmissionPolicy", "validatingadmissionpolicies",
+             "validatingadmissionpolicy", False, "io.k8s.api.admissionregistration.v1.ValidatingAdmissionPolicy",
+             categories=("api-extensions",), subresources=(_status("ValidatingAdmissionPolicy"),)),
+    Resource("admissionregistration.k8s.io", "v1", "ValidatingAdmissionPolicyBinding",
+             "validatingadmissionpolicybindings", "validatingadmissionpolicybinding", False,
+             "io.k8s.api.admissionregistration.v1.ValidatingAdmissionPolicyBinding", categories=("api-extensions",)),
     # apiextensions.k8s.io/v1
     Resource("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions",
              "customresourcedefinition", False,

@@ -1,6 +1,7 @@
 """Per-kind strategies; importing this package registers them all."""
 
 from kybernetes.apiserver.strategies import (  # noqa: F401  (imported to register)
+    admissionpolicy,
     admissionregistration,
     apps,
     autoscaling,

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from kybernetes.api.resources import Resource
-from kybernetes.apiserver.tables import certificates, cluster, core, hpa, pod, workloads
+from kybernetes.apiserver.tables import admissionpolicy, certificates, cluster, core, hpa, pod, workloads
 from kybernetes.apiserver.tables.format import Obj, created_at, name
 from kybernetes.apiserver.tables.printer import NAME, Printer, col
 
@@ -49,6 +49,8 @@ _PRINTERS: dict[tuple[str, str], Printer] = {
     ("storage.k8s.io", "StorageClass"): cluster.STORAGECLASS,
     ("rbac.authorization.k8s.io", "RoleBinding"): cluster.ROLEBINDING,
     ("rbac.authorization.k8s.io", "ClusterRoleBinding"): cluster.CLUSTERROLEBINDING,
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"): admissionpolicy.POLICY,
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"): admissionpolicy.BINDING,
 }
 
 

@@ -3,7 +3,8 @@
 Upstream's default list also has TaintNodesByCondition (between ServiceAccount and Priority);
 it is not built here. Plugins with a `bootstrap(ctx)` coroutine (Priority) need it called once
 at server start-up; PodSecurity leaves warnings in ``attrs.options["warnings"]``. The webhook
-plugins sit where upstream has them: after every built-in mutating plugin, before ResourceQuota.
+plugins sit where upstream has them: after every built-in mutating plugin, before ResourceQuota,
+with ValidatingAdmissionPolicy between the two webhook plugins.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from kybernetes.apiserver.admission.plugins.default_toleration_seconds import De
 from kybernetes.apiserver.admission.plugins.limit_ranger import LimitRanger
 from kybernetes.apiserver.admission.plugins.namespace_lifecycle import NamespaceLifecycle
 from kybernetes.apiserver.admission.plugins.pod_security import PodSecurity
+from kybernetes.apiserver.admission.plugins.policy import ValidatingAdmissionPolicy
 from kybernetes.apiserver.admission.plugins.priority import Priority
 from kybernetes.apiserver.admission.plugins.resource_quota import ResourceQuota
 from kybernetes.apiserver.admission.plugins.service_account import ServiceAccount
@@ -24,10 +26,11 @@ from kybernetes.apiserver.admission.plugins.webhook import (
 
 __all__ = ["DefaultStorageClass", "DefaultTolerationSeconds", "LimitRanger", "MutatingAdmissionWebhook",
            "NamespaceLifecycle", "PodSecurity", "Priority", "ResourceQuota", "ServiceAccount",
-           "ValidatingAdmissionWebhook", "builtin_plugins"]
+           "ValidatingAdmissionPolicy", "ValidatingAdmissionWebhook", "builtin_plugins"]
 
 
 def builtin_plugins() -> list[Plugin]:
     return [NamespaceLifecycle(), LimitRanger(), ServiceAccount(), Priority(), DefaultTolerationSeconds(),
-            DefaultStorageClass(), PodSecurity(), MutatingAdmissionWebhook(), ValidatingAdmissionWebhook(),
+            DefaultStorageClass(), PodSecurity(), MutatingAdmissionWebhook(), ValidatingAdmissionPolicy(),
+            ValidatingAdmissionWebhook(),
             ResourceQuota()]
