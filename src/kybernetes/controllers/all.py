@@ -16,6 +16,7 @@ import kybernetes.controllers.job
 import kybernetes.controllers.namespace
 import kybernetes.controllers.nodeipam
 import kybernetes.controllers.nodelifecycle
+import kybernetes.controllers.podautoscaler
 import kybernetes.controllers.podgc
 import kybernetes.controllers.replicaset
 import kybernetes.controllers.rootcacert
