@@ -32,7 +32,8 @@ def test_version_and_cluster_info(kyb: KybServer) -> None:
 
 def test_api_resources_and_versions(kyb: KybServer) -> None:
     out = kyb.kubectl("api-resources").stdout
-    lines = {line.split()[0]: line.split() for line in out.splitlines()[1:]}
+    # first row per name: metrics.k8s.io also serves "pods" and "nodes" (listed after the core group)
+    lines = {line.split()[0]: line.split() for line in reversed(out.splitlines()[1:])}
     assert lines["deployments"][1:] == ["deploy", "apps/v1", "true", "Deployment"]
     assert lines["pods"][1:] == ["po", "v1", "true", "Pod"]
     assert lines["namespaces"][1:] == ["ns", "v1", "false", "Namespace"]

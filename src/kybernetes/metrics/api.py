@@ -48,18 +48,13 @@ Obj = dict[str, Any]
 
 GROUP = objects.GROUP
 _SCHEMA = "io.k8s.metrics.pkg.apis.metrics.v1beta1."
+# No singular names in discovery (as metrics-server long served them): kubectl then derives the
+# singular from the kind, so `kubectl get nodemetrics` / `kubectl get podmetrics` work.
 NODE_METRICS = Resource(
-    GROUP,
-    objects.VERSION,
-    "NodeMetrics",
-    "nodes",
-    "node",
-    False,
-    _SCHEMA + "NodeMetrics",
-    verbs=("get", "list"),
+    GROUP, objects.VERSION, "NodeMetrics", "nodes", "", False, _SCHEMA + "NodeMetrics", verbs=("get", "list")
 )
 POD_METRICS = Resource(
-    GROUP, objects.VERSION, "PodMetrics", "pods", "pod", True, _SCHEMA + "PodMetrics", verbs=("get", "list")
+    GROUP, objects.VERSION, "PodMetrics", "pods", "", True, _SCHEMA + "PodMetrics", verbs=("get", "list")
 )
 METRICS_RESOURCES = (NODE_METRICS, POD_METRICS)
 # The resources' owner in the ResourceTable: no CustomResourceDefinition can have this name.
