@@ -215,3 +215,14 @@ spec:
     )  # our default backend, not their rule
     theirs = json.loads(kyb.kubectl("get", "ingress", "theirs", "-o", "json").stdout)
     assert not theirs.get("status", {}).get("loadBalancer", {}).get("ingress")
+
+
+def test_kubectl_create_ingress(kyb: KybServer, backends: dict[str, int]) -> None:
+    kyb.kubectl("apply", "-f", "-", input=backend_objects("green", backends["green"]))
+    kyb.kubectl("create", "ingress", "quick", "--rule=quick.example.com/api*=green:80")
+    hp = kyb.http_port  # type: ignore[attr-defined]
+    wait_for(lambda: get(hp, "quick.example.com", "/api/v1") == (200, "green /api/v1\n"), what="quick routed")
+    path = json.loads(kyb.kubectl("get", "ingress", "quick", "-o", "json").stdout)["spec"]["rules"][0][
+        "http"
+    ]["paths"][0]
+    assert (path["path"], path["pathType"]) == ("/api", "Prefix")

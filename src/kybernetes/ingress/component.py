@@ -212,7 +212,11 @@ class IngressController:
             await self._stale.wait()
             await asyncio.sleep(DEBOUNCE)  # let a burst of events land in one rebuild
             self._stale.clear()
-            handled = self.rebuild()
+            try:
+                handled = self.rebuild()
+            except Exception:  # an object we cannot read must not stop routing: keep the last table
+                log.exception("ingress: route table not rebuilt")
+                continue
             if not await self.publish_status(handled):
                 await asyncio.sleep(2.0)
                 self._stale.set()

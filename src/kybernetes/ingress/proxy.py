@@ -272,7 +272,8 @@ class IngressProxy:
                 and (resp.version == "HTTP/1.1" or "keep-alive" in resp.tokens("connection"))
             )
             keep_client = not wants_close and resp_framing != http1.UNTIL_CLOSE
-            headers = [(k, v) for k, v in resp.headers if k.lower() not in http1.HOP_BY_HOP]
+            drop = http1.HOP_BY_HOP | ({"content-length"} if resp_framing == http1.CHUNKED else set())
+            headers = [(k, v) for k, v in resp.headers if k.lower() not in drop]
             if resp_framing == http1.CHUNKED:
                 headers.append(("Transfer-Encoding", "chunked"))
             headers.append(("Connection", "keep-alive" if keep_client else "close"))
