@@ -19,7 +19,7 @@ MANIFEST = """
 apiVersion: storage.k8s.io/v1
 kind: StorageClass
 metadata: {name: sim}
-provisioner: sim.kybernetes.io/none
+provisioner: kybernetes.io/local-path  # provisions on the simulated node the scheduler picks
 volumeBindingMode: WaitForFirstConsumer
 ---
 apiVersion: v1

@@ -25,4 +25,6 @@ import kybernetes.controllers.serviceaccounttoken
 import kybernetes.controllers.servicelb
 import kybernetes.controllers.statefulset
 import kybernetes.controllers.tokencleaner
-import kybernetes.controllers.ttlafterfinished  # noqa: F401
+import kybernetes.controllers.ttlafterfinished
+import kybernetes.controllers.volume.localpath
+import kybernetes.controllers.volume.pvcontroller  # noqa: F401

@@ -40,6 +40,7 @@ from kybernetes.kubelet.machine import MachineInfo, parse_meminfo, read_machine
 from kybernetes.kubelet.podsync import PodSyncer, SyncContext
 from kybernetes.kubelet.runtime import RuntimeView, fingerprint
 from kybernetes.kubelet.tokens import TokenManager, has_token_projection
+from kybernetes.kubelet.volumes.localpath import LocalPathStorage
 from kybernetes.util.times import micro_time, rfc3339
 
 log = logging.getLogger("kyb.kubelet")
@@ -167,6 +168,8 @@ class Kubelet:
         self._tasks.append(asyncio.create_task(self._static_loop(), name="kubelet-static-pods"))
         self._tasks.append(asyncio.create_task(self._eviction_loop(), name="kubelet-eviction"))
         self._tasks.append(asyncio.create_task(self._token_refresh_loop(), name="kubelet-token-refresh"))
+        storage = LocalPathStorage(self.client, self.node_name, self.settings.data_dir / "storage")
+        self._tasks.append(asyncio.create_task(storage.run(), name="kubelet-local-path"))
         await self._start_server()
         await self._start_proxy()
         await self._start_netpol()

@@ -222,6 +222,24 @@ _STS_FORBIDDEN = (
 )
 
 
+def _with_claim_volumes(s: Obj) -> Obj:
+    """The spec with a volume for each volumeClaimTemplate the template does not name itself: the
+    controller gives each pod exactly those volumes, so containers may mount them."""
+    template = s.get("template")
+    if not isinstance(template, dict):
+        return s
+    pod_spec = template.get("spec")
+    claims = [get(t, "metadata", "name") for t in s.get("volumeClaimTemplates") or [] if isinstance(t, dict)]
+    if not isinstance(pod_spec, dict) or not claims:
+        return s
+    volumes = [v for v in pod_spec.get("volumes") or [] if isinstance(v, dict)]
+    named = {v.get("name") for v in volumes}
+    extra = [{"name": c, "persistentVolumeClaim": {"claimName": c}} for c in claims if c and c not in named]
+    if not extra:
+        return s
+    return {**s, "template": {**template, "spec": {**pod_spec, "volumes": [*(pod_spec.get("volumes") or []), *extra]}}}
+
+
 @register("apps", "StatefulSet")
 class StatefulSetStrategy(_Workload):
     def default(self, obj: Obj) -> None:
@@ -287,7 +305,7 @@ class StatefulSetStrategy(_Workload):
         )
         causes.extend(validate_nonnegative(s.get("replicas", 0), "spec.replicas"))
         causes.extend(validate_nonnegative(s.get("minReadySeconds", 0), "spec.minReadySeconds"))
-        causes.extend(validate_selector_and_template(s, "statefulset"))
+        causes.extend(validate_selector_and_template(_with_claim_volumes(s), "statefulset"))
         return causes
 
     def validate_update(self, new: Obj, old: Obj) -> list[Cause]:

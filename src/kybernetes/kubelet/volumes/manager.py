@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from kybernetes.kubelet.volumes import kinds
+from kybernetes.kubelet.volumes import kinds, localpath
 from kybernetes.kubelet.volumes.atomic_writer import FileProjection, current_data_dir, write_atomically
 from kybernetes.kubelet.volumes.hostpath import check_host_path
 from kybernetes.kubelet.volumes.mounts import LinuxMounter, Mounter, mounts_under
@@ -240,7 +240,7 @@ class VolumeManager:
             return path
         if spec.get("local") is not None:
             path = Path(str(spec["local"].get("path", "")))
-            if not path.exists():
+            if not path.exists() and not localpath.prepare_dir(pv, path):
                 raise VolumeSetupError(f"local volume path {path} does not exist")
             return path
         raise VolumeSetupError(f'persistentvolume "{pv_name}" has a volume type this node cannot mount')

@@ -1,8 +1,8 @@
 """The default (in-tree) plugins under upstream's names; `in_tree_registry()` maps names to factories.
 
-Not yet: NodeVolumeLimits, VolumeBinding. Their names are already in the default profile
+Not yet: NodeVolumeLimits. Its name is already in the default profile
 (`config.DEFAULT_MULTI_POINT`, with upstream's weights); registering a factory under the name here
-is all it takes to enable them by default.
+is all it takes to enable it by default.
 
 Plugins that read other API objects (Services, PVCs, ...) have ``attach_informers(factory,
 on_event)``; the scheduler calls it before it starts its informer factory (see `listers`).
@@ -26,6 +26,7 @@ from kybernetes.scheduler.plugins.simple import (
     SchedulingGates,
 )
 from kybernetes.scheduler.plugins.tainttoleration import TaintToleration
+from kybernetes.scheduler.plugins.volume_binding import VolumeBinding
 from kybernetes.scheduler.plugins.volume_restrictions import VolumeRestrictions
 from kybernetes.scheduler.plugins.volume_zone import VolumeZone
 
@@ -46,6 +47,7 @@ def in_tree_registry() -> Registry:
         "DefaultPreemption": lambda args, h: DefaultPreemption(args, h),
         "VolumeRestrictions": lambda args, h: VolumeRestrictions(args, h),
         "VolumeZone": lambda args, h: VolumeZone(args, h),
+        "VolumeBinding": lambda args, h: VolumeBinding(args, h),
         "PodTopologySpread": lambda args, h: PodTopologySpread(args, h),
         "InterPodAffinity": lambda args, h: InterPodAffinity(args, h),
     }
