@@ -28,6 +28,7 @@ from kybernetes.machinery.validation import (
     child,
     duplicate,
     forbidden,
+    go_quote,
     index,
     invalid,
     is_dns1035_label,
@@ -365,6 +366,10 @@ def validate_validation_actions(actions: list[Any], path: str) -> list[Cause]:
                 actions,
                 "must not contain both Deny and Warn (repeating the same validation "
                 "failure information in the API response and headers serves no purpose)",
+                # Go prints the internal slice type with %#v
+                rendered="[]admissionregistration.ValidationAction{"
+                + ", ".join(go_quote(str(a)) for a in actions)
+                + "}",
             )
         )
     if not seen:
