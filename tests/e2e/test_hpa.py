@@ -10,6 +10,7 @@ shortened only through the HPA's own ``spec.behavior``, as a user would.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -55,6 +56,7 @@ def wait_for(check: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
 
 @pytest.fixture(scope="module")
 def kyb() -> Iterator[KybServer]:
+    shutil.rmtree(DATA_DIR, ignore_errors=True)  # a fresh store: objects of an earlier run would collide
     server = KybServer(
         DATA_DIR,
         port=PORT,
@@ -70,6 +72,7 @@ def kyb() -> Iterator[KybServer]:
         yield server
     finally:
         server.stop()
+        shutil.rmtree(DATA_DIR, ignore_errors=True)
 
 
 def hpa(kyb: KybServer) -> dict[str, Any]:
