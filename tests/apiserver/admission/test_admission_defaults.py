@@ -1,4 +1,4 @@
-"""DefaultTolerationSeconds and DefaultStorageClass."""
+"""DefaultTolerationSeconds, DefaultStorageClass and DefaultIngressClass."""
 
 from __future__ import annotations
 
@@ -7,7 +7,12 @@ from typing import Any
 import pytest
 from admission_helpers import Api, ApiFactory, pod
 
-from kybernetes.apiserver.admission.plugins import DefaultStorageClass, DefaultTolerationSeconds
+from kybernetes.apiserver.admission.plugins import (
+    DefaultIngressClass,
+    DefaultStorageClass,
+    DefaultTolerationSeconds,
+)
+from kybernetes.apiserver.admission.plugins.default_ingress_class import default_ingress_class
 from kybernetes.apiserver.admission.plugins.default_storage_class import default_class
 from kybernetes.apiserver.admission.plugins.default_toleration_seconds import add_default_tolerations
 
@@ -20,7 +25,7 @@ UNREACHABLE = {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "e
 
 @pytest.fixture
 async def api(make_api: ApiFactory) -> Api:
-    return await make_api([DefaultTolerationSeconds(), DefaultStorageClass()])
+    return await make_api([DefaultTolerationSeconds(), DefaultStorageClass(), DefaultIngressClass()])
 
 
 @pytest.mark.parametrize(("given", "want"), [
@@ -76,3 +81,43 @@ async def test_claims_get_the_default_class(api: Api) -> None:
     assert got["spec"]["storageClassName"] == ""
     got = await api.ok("POST", f"{NS}/persistentvolumeclaims", claim("c", storageClassName="slow"))
     assert got["spec"]["storageClassName"] == "slow"
+
+
+def ingress_class(name: str, created: str, default: bool) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name, "creationTimestamp": created}
+    if default:
+        meta["annotations"] = {"ingressclass.kubernetes.io/is-default-class": "true"}
+    return {"metadata": meta, "spec": {"controller": "example.com/x"}}
+
+
+@pytest.mark.parametrize(("classes", "want"), [
+    ([], None),
+    ([ingress_class("a", "2024-01-01T00:00:00Z", False)], None),
+    ([ingress_class("old", "2024-01-01T00:00:00Z", True), ingress_class("new", "2024-06-01T00:00:00Z", True)], "new"),
+    ([ingress_class("b", "2024-01-01T00:00:00Z", True), ingress_class("a", "2024-01-01T00:00:00Z", True)], "a"),
+], ids=["none", "not-default", "newest", "same-time-by-name"])
+def test_default_ingress_class(classes: list[dict[str, Any]], want: str | None) -> None:
+    chosen = default_ingress_class(classes)
+    assert (chosen["metadata"]["name"] if chosen else None) == want
+
+
+def ingress(name: str, annotations: dict[str, str] | None = None, **spec: Any) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name, **({"annotations": annotations} if annotations else {})}
+    backend = {"service": {"name": "web", "port": {"number": 80}}}
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": meta,
+            "spec": {"defaultBackend": backend, **spec}}
+
+
+async def test_ingresses_get_the_default_class(api: Api) -> None:
+    ing = "/apis/networking.k8s.io/v1/namespaces/default/ingresses"
+    got = await api.ok("POST", ing, ingress("before"))
+    assert "ingressClassName" not in got["spec"]
+    await api.ok("POST", "/apis/networking.k8s.io/v1/ingressclasses", {
+        "metadata": {"name": "edge", "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"}},
+        "spec": {"controller": "example.com/edge"}})
+    got = await api.ok("POST", ing, ingress("a"))
+    assert got["spec"]["ingressClassName"] == "edge"
+    got = await api.ok("POST", ing, ingress("b", ingressClassName="other"))
+    assert got["spec"]["ingressClassName"] == "other"
+    got = await api.ok("POST", ing, ingress("c", annotations={"kubernetes.io/ingress.class": "legacy"}))
+    assert "ingressClassName" not in got["spec"]

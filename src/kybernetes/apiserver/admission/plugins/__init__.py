@@ -10,6 +10,7 @@ with ValidatingAdmissionPolicy between the two webhook plugins.
 from __future__ import annotations
 
 from kybernetes.apiserver.admission import Plugin
+from kybernetes.apiserver.admission.plugins.default_ingress_class import DefaultIngressClass
 from kybernetes.apiserver.admission.plugins.default_storage_class import DefaultStorageClass
 from kybernetes.apiserver.admission.plugins.default_toleration_seconds import DefaultTolerationSeconds
 from kybernetes.apiserver.admission.plugins.limit_ranger import LimitRanger
@@ -24,13 +25,13 @@ from kybernetes.apiserver.admission.plugins.webhook import (
     ValidatingAdmissionWebhook,
 )
 
-__all__ = ["DefaultStorageClass", "DefaultTolerationSeconds", "LimitRanger", "MutatingAdmissionWebhook",
+__all__ = ["DefaultIngressClass", "DefaultStorageClass", "DefaultTolerationSeconds", "LimitRanger", "MutatingAdmissionWebhook",
            "NamespaceLifecycle", "PodSecurity", "Priority", "ResourceQuota", "ServiceAccount",
            "ValidatingAdmissionPolicy", "ValidatingAdmissionWebhook", "builtin_plugins"]
 
 
 def builtin_plugins() -> list[Plugin]:
     return [NamespaceLifecycle(), LimitRanger(), ServiceAccount(), Priority(), DefaultTolerationSeconds(),
-            DefaultStorageClass(), PodSecurity(), MutatingAdmissionWebhook(), ValidatingAdmissionPolicy(),
+            DefaultStorageClass(), PodSecurity(), DefaultIngressClass(), MutatingAdmissionWebhook(), ValidatingAdmissionPolicy(),
             ValidatingAdmissionWebhook(),
             ResourceQuota()]
