@@ -272,3 +272,78 @@ async def test_missing_target_and_v1_view(env: tuple[APIClient, FakeMetrics]) ->
 
     h = await until("v1 status", v1_status)
     assert h["status"]["currentCPUUtilizationPercentage"] == 90
+
+
+CRDS = resource("apiextensions.k8s.io/v1", "customresourcedefinitions")
+WIDGETS = resource("example.com/v1", "widgets", namespaced=True)
+
+
+async def test_custom_resource_with_a_scale_subresource(env: tuple[APIClient, FakeMetrics]) -> None:
+    client, _ = env
+    schema = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    await client.create(
+        CRDS,
+        {
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": {"name": "widgets.example.com"},
+            "spec": {
+                "group": "example.com",
+                "scope": "Namespaced",
+                "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+                "versions": [
+                    {
+                        "name": "v1",
+                        "served": True,
+                        "storage": True,
+                        "schema": {"openAPIV3Schema": schema},
+                        "subresources": {
+                            "status": {},
+                            "scale": {
+                                "specReplicasPath": ".spec.replicas",
+                                "statusReplicasPath": ".status.replicas",
+                                "labelSelectorPath": ".status.selector",
+                            },
+                        },
+                    }
+                ],
+            },
+        },
+    )
+
+    async def created() -> bool:
+        try:
+            await client.create(
+                WIDGETS,
+                {
+                    "apiVersion": "example.com/v1",
+                    "kind": "Widget",
+                    "metadata": {"name": "w", "namespace": NS},
+                    "spec": {"replicas": 1},
+                },
+            )
+        except APIError:
+            return False
+        return True
+
+    await until("the CRD served", created)
+    spec = hpa("w")["spec"]
+    spec["scaleTargetRef"] = {"apiVersion": "example.com/v1", "kind": "Widget", "name": "w"}
+    spec["minReplicas"] = 3
+    await client.create(
+        HPAS,
+        {
+            "apiVersion": "autoscaling/v2",
+            "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "w", "namespace": NS},
+            "spec": spec,
+        },
+    )
+
+    async def scaled() -> bool:
+        w = await client.get(WIDGETS, "w", namespace=NS)
+        return bool(w["spec"]["replicas"] == 3)
+
+    await until("the widget scaled to minReplicas", scaled)
+    messages = await until("event", lambda: _events(client, "w", want=1))
+    assert messages == ["New size: 3; reason: Current number of replicas below Spec.MinReplicas"]
