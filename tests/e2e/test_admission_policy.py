@@ -80,6 +80,28 @@ def test_deny_limits_deployment_replicas(kyb: KybServer) -> None:
             "'max-replicas' with binding 'max-replicas-binding' denied request: failed expression: "
             "object.spec.replicas <= 5"
         )
+        # kubectl apply reports the 422 as an invalid object with one field-less cause (as upstream's docs show)
+        proc = kyb.kubectl(
+            "apply",
+            "-n",
+            "vap-deny",
+            "-f",
+            "-",
+            check=False,
+            input=textwrap.dedent("""\
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata: {name: applied}
+            spec:
+              replicas: 6
+              selector: {matchLabels: {app: applied}}
+              template: {metadata: {labels: {app: applied}}, spec: {containers: [{name: c, image: busybox}]}}
+            """),
+        )
+        assert proc.stderr.strip() == (
+            "The deployments \"applied\" is invalid: : ValidatingAdmissionPolicy 'max-replicas' with binding "
+            "'max-replicas-binding' denied request: failed expression: object.spec.replicas <= 5"
+        )
         kyb.kubectl("create", "deployment", "small", "--image=busybox", "--replicas=5", "-n", "vap-deny")
         # a scale past the limit is refused too (UPDATE)
         proc = kyb.kubectl("scale", "deployment", "small", "--replicas=8", "-n", "vap-deny", check=False)

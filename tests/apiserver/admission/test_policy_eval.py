@@ -352,6 +352,22 @@ def test_resolve_param_kind() -> None:
         params.resolve_kind({"apiVersion": "v2", "kind": "ConfigMap"}, RESOURCES)
 
 
+def test_resolve_custom_param_kind_in_any_served_version() -> None:
+    custom = Resource(
+        "example.com",
+        "v1",
+        "Limits",
+        "limits",
+        "limits",
+        True,
+        "",
+        storage_prefix="/registry/example.com/limits/",
+        custom=object(),
+    )
+    got = params.resolve_kind({"apiVersion": "example.com/v2", "kind": "Limits"}, [*RESOURCES, custom])
+    assert got.prefix == "/registry/example.com/limits/" and got.resource.namespaced
+
+
 # --- status, tables -------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("reason", "code"), [("", 422), ("Forbidden", 403), ("Unauthorized", 401), ("RequestEntityTooLarge", 413)]
