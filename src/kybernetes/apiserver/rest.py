@@ -23,7 +23,7 @@ from kybernetes.apiserver import authn, codec, tables
 from kybernetes.apiserver.authn import UserInfo
 from kybernetes.apiserver.cache import CacheEvent, Entry
 from kybernetes.apiserver.crd import conversion_client
-from kybernetes.apiserver.registry import eviction, podproxy, tokenrequest
+from kybernetes.apiserver.registry import accessreview, eviction, podproxy, tokenrequest
 from kybernetes.apiserver.registry.store import DeleteOptions, ListPage, Store, WriteOptions
 from kybernetes.apiserver.requestinfo import RequestInfo
 from kybernetes.machinery import errors, fieldcheck, fields, labels, managedfields, satoken
@@ -157,6 +157,7 @@ class RestHandler:
         self.decode_protobuf = decode_protobuf
         self.pod_proxy: podproxy.PodProxy | None = None  # pods/log, exec, attach, portforward → kubelet
         self.sa_tokens: satoken.ServiceAccountTokens | None = None  # serviceaccounts/token, TokenReview
+        self.authorizer: Any = None  # authz.authorizer.Authorizer: the authorization.k8s.io reviews ask it
 
     def store_for(self, resource: Resource) -> Store:
         return self.stores[(resource.group, resource.plural)]
@@ -192,6 +193,8 @@ class RestHandler:
         verb = info.verb
         if resource.group == tokenrequest.GROUP and not sub:
             return await self._authentication_review(request, info, resource)
+        if resource.group == accessreview.GROUP and not sub:
+            return await self._access_review(request, info, resource)
         if sub:
             return await self._subresource(request, info, resource, sub)
         if not info.name and resource.namespaced is False and info.namespace:
@@ -704,6 +707,14 @@ class RestHandler:
         if resource.plural == "selfsubjectreviews":
             return json_response(tokenrequest.self_subject_review(request.get(USER_KEY)), 201)
         return json_response(tokenrequest.token_review(body, self.sa_tokens, authn.user_of_subject), 201)
+
+    async def _access_review(self, request: web.Request, info: RequestInfo, resource: Resource) -> web.StreamResponse:
+        """SubjectAccessReview and friends: create-only, answered by the authorizer, never stored."""
+        if info.verb != "create" or info.name:
+            raise errors.method_not_allowed()
+        body = await self.read_object(request, resource)
+        user = request.get(USER_KEY) or UserInfo("system:anonymous", ("system:unauthenticated",))
+        return json_response(accessreview.review(resource.plural, body, user, info.namespace, self.authorizer), 201)
 
     async def _scale(self, request: web.Request, info: RequestInfo, resource: Resource, verb: str) -> web.StreamResponse:
         store = self.store_for(resource)

@@ -21,6 +21,7 @@ from kybernetes.api import resources as res
 from kybernetes.api.schemas import REGISTRY
 from kybernetes.apiserver import admission, authn, bootstrap, discovery, openapi
 from kybernetes.apiserver.cache import WatchCache, bucket_of
+from kybernetes.apiserver.authz import setup as authz_setup
 from kybernetes.apiserver.crd import openapi as crd_openapi
 from kybernetes.apiserver.crd.controller import CRDController
 from kybernetes.apiserver.registry import tokenrequest
@@ -62,6 +63,7 @@ class ServerConfig:
     service_cidr: str = "10.43.0.0/16"
     anonymous_auth: bool = False
     disabled_admission: frozenset[str] = frozenset()
+    authorization_mode: str = "AlwaysAllow"  # --authorization-mode (apiserver/authz/authorizer.py)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -112,11 +114,14 @@ class APIServer:
         self.authenticators: tuple[authn.Authenticator, ...] = (
             authn.authenticate_x509, authn.ServiceAccountTokenAuthenticator(self.sa_tokens))
         bootstrap.install(self)  # bootstrap tokens for joining nodes; CSRs name their requester
+        authz_setup.install(self)  # authorizer chain, NodeRestriction and RBAC escalation admission
         self.crds = CRDController(self.cache, self.resources, self.stores, self._make_store,
                                   on_change=self._resources_changed)
         self._docs: dict[Any, Any] = {}  # discovery/OpenAPI bodies for the current table generation
         self._docs_generation = -1
         self.ready = False
+
+    authorizer: Any  # authz.authorizer.Authorizer, set by authz_setup.install
 
     def _make_store(self, r: res.Resource) -> Store:
         hooks = self.allocator if (r.group, r.plural) == ("", "services") else None
@@ -148,6 +153,7 @@ class APIServer:
         openapi.warm()
         self.allocator.rebuild([e.obj for _, e in self.cache.iter_prefix("/registry/services/")])
         await self.bootstrap()
+        await authz_setup.bootstrap_policy(self)
         await self.admission.bootstrap()
         self.metrics.start()
         self.ready = True
@@ -225,9 +231,9 @@ class APIServer:
         user = authn.authenticate_request(request, self.authenticators)
         if user is None and not self.config.anonymous_auth:
             raise errors.unauthorized()
-        request[USER_KEY] = user
         info = parse_request(request.method, path, watch_param=request.query.get("watch", "").lower() in ("true", "1"))
-        bootstrap.authorize(user, info)
+        user = authz_setup.authorize_request(self, request, user, info)
+        request[USER_KEY] = user
         if not info.is_resource_request:
             return await self._nonresource(request, path)
         resource = self.resources.lookup(info.group, info.version, info.resource)

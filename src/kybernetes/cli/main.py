@@ -28,16 +28,19 @@ def cli() -> None:
 @click.option("--disable", multiple=True, help="Components not to run (e.g. kubelet,scheduler).")
 @click.option("--cluster-cidr", default="10.42.0.0/16", show_default=True,
               help="Pod addresses; each node gets a /24 of it.")
+@click.option("--authorization-mode", default="AlwaysAllow", show_default=True,
+              help="Comma-separated authorizers: Node, RBAC, AlwaysAllow, AlwaysDeny (docs/security.md).")
 @click.option("--log-level", default="info", show_default=True)
 def server(data_dir: Path, port: int, bind_address: str, advertise_address: str, datastore: str,
-           disable: tuple[str, ...], cluster_cidr: str, log_level: str) -> None:
+           disable: tuple[str, ...], cluster_cidr: str, authorization_mode: str, log_level: str) -> None:
     """Run the control plane (a single-node cluster as components land)."""
     from kybernetes.cli.serve import ServeOptions, run_server
 
     disabled = {d.strip() for item in disable for d in item.split(",") if d.strip()}
     run_server(ServeOptions(data_dir=data_dir.resolve(), port=port, bind_address=bind_address,
                             advertise_address=advertise_address, datastore=datastore,
-                            disabled=disabled, log_level=log_level, cluster_cidr=cluster_cidr))
+                            disabled=disabled, log_level=log_level, cluster_cidr=cluster_cidr,
+                            authorization_mode=authorization_mode))
 
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

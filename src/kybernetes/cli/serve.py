@@ -32,6 +32,7 @@ class ServeOptions:
     disabled: set[str] = field(default_factory=set)
     log_level: str = "info"
     cluster_cidr: str = ""
+    authorization_mode: str = "AlwaysAllow"
 
 
 async def open_storage(datastore: str, data_dir: Path) -> Storage:
@@ -64,7 +65,8 @@ async def serve(opts: ServeOptions, *, started: asyncio.Event | None = None) -> 
     os.environ.setdefault("KYB_CLUSTER_SIGNING_CERT_FILE", str(paths.ca_cert))
     os.environ.setdefault("KYB_CLUSTER_SIGNING_KEY_FILE", str(paths.ca_key))
     api = APIServer(ServerConfig(data_dir=opts.data_dir, port=opts.port, bind_address=opts.bind_address,
-                                 advertise_address=opts.advertise_address), storage)
+                                 advertise_address=opts.advertise_address,
+                                 authorization_mode=opts.authorization_mode), storage)
     await api.start()
     settle_gc()
     runner = web.AppRunner(api.app(), access_log=None, handle_signals=False, shutdown_timeout=1.0)

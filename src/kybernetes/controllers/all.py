@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import kybernetes.controllers.certificates.approver
 import kybernetes.controllers.certificates.signer
+import kybernetes.controllers.clusterroleaggregation
 import kybernetes.controllers.cronjob
 import kybernetes.controllers.daemonset
 import kybernetes.controllers.deployment
