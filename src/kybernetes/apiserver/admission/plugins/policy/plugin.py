@@ -279,7 +279,12 @@ class ValidatingAdmissionPolicy(Plugin):
             return
         dispatch = Dispatch(attrs, ctx)
         for hook in hook_list:
-            dispatch.run(hook)
+            try:
+                dispatch.run(hook)
+            except (TypeError, AttributeError, KeyError, IndexError, ValueError) as e:
+                # a stored object of an unexpected shape must not turn every write into a 500
+                log.warning("admission policy %s could not be applied: %r", hook.compiled.name, e)
+                dispatch.config_error(hook, None, f"internal error: {e}")
         sink = attrs.options.get("warnings")
         if isinstance(sink, list):
             sink.extend(dispatch.warnings)
