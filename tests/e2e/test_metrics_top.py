@@ -9,6 +9,7 @@ container's request). The API server scrapes every second here (KYB_METRICS_RESO
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -78,6 +79,7 @@ def rows(out: str) -> list[list[str]]:
 
 @pytest.fixture(scope="module")
 def kyb() -> Iterator[KybServer]:
+    shutil.rmtree(DATA_DIR, ignore_errors=True)
     server = KybServer(
         DATA_DIR, env={"KYB_SIM_NODES": "2", "KYB_SIM_STATS_PORT": "0", "KYB_METRICS_RESOLUTION": "1"}
     )
@@ -191,3 +193,18 @@ def test_raw_api_and_get(kyb: KybServer) -> None:
     assert "nodes" in kyb.kubectl("api-resources", "--api-group=metrics.k8s.io", "-o", "name").stdout
     denied = kyb.kubectl("delete", "podmetrics", "hot", check=False)
     assert denied.returncode != 0 and "(MethodNotAllowed)" in denied.stderr
+
+
+def test_metrics_return_after_a_server_restart(kyb: KybServer) -> None:
+    # metrics live in memory only; the restarted simulator serves stats on a new port and says so
+    kyb.stop()
+    kyb.start()
+    want = [
+        ["default", "half", "100m", "32Mi"],
+        ["default", "hot", "500m", "128Mi"],
+        ["other", "cool", "10m", "16Mi"],
+    ]
+    wait_for(
+        lambda: rows(kyb.kubectl("top", "pod", "-A", "--no-headers", check=False).stdout) == want,
+        "metrics after the restart",
+    )

@@ -39,7 +39,7 @@ from kybernetes.apiserver.requestinfo import RequestInfo
 from kybernetes.apiserver.rest import include_object, json_response
 from kybernetes.machinery import errors, fields, labels
 from kybernetes.metrics import objects
-from kybernetes.metrics.scraper import Scraper, default_period
+from kybernetes.metrics.scraper import SIM_LABEL, SIM_STATS_URL_ANNOTATION, Scraper, default_period
 from kybernetes.metrics.store import MetricsStore
 
 log = logging.getLogger(__name__)
@@ -106,11 +106,14 @@ class MetricsAPI:
 
     # --- the cluster's objects ---------------------------------------------------------------------
     def _nodes(self) -> list[Obj]:
-        return [e.obj for _, e in self.cache.iter_prefix(NODES_PREFIX)]
-
-    def _pods(self, namespace: str) -> list[Obj]:
-        prefix = f"{PODS_PREFIX}{namespace}/" if namespace else PODS_PREFIX
-        return [e.obj for _, e in self.cache.iter_prefix(prefix)]
+        """The Nodes worth a look by the scraper. A simulated node whose simulator serves no stats
+        is skipped without decoding it (a scale test may register thousands)."""
+        out = []
+        for _, e in self.cache.iter_prefix(NODES_PREFIX):
+            if SIM_LABEL in e.labels and SIM_STATS_URL_ANNOTATION.encode() not in e.raw:
+                continue
+            out.append(e.obj)
+        return out
 
     # --- HTTP --------------------------------------------------------------------------------------
     async def handle(self, request: web.Request, info: RequestInfo, resource: Resource) -> web.StreamResponse:
@@ -166,31 +169,34 @@ class MetricsAPI:
         self, label_sel: labels.Selector, field_sel: fields.FieldSelector, now: float
     ) -> list[Obj]:
         out = []
-        for node in self._nodes():
-            meta = node.get("metadata") or {}
-            if not label_sel.matches(meta.get("labels") or {}):
+        for key, e in self.cache.iter_prefix(NODES_PREFIX):
+            name = key[len(NODES_PREFIX) :]
+            usage = self.store.node(name)
+            if (
+                usage is None
+                or not label_sel.matches(e.labels)
+                or not field_sel.matches({"metadata.name": name})
+            ):
                 continue
-            if not field_sel.matches({"metadata.name": str(meta.get("name", ""))}):
-                continue
-            usage = self.store.node(str(meta.get("name", "")))
-            if usage is not None:
-                out.append(objects.node_metrics(node, usage, now))
-        return sorted(out, key=lambda o: o["metadata"]["name"])
+            out.append(objects.node_metrics(e.obj, usage, now))
+        return out  # key order is name order
 
     def list_pods(
         self, namespace: str, label_sel: labels.Selector, field_sel: fields.FieldSelector, now: float
     ) -> list[Obj]:
         usages = self.store.pods()
+        prefix = f"{PODS_PREFIX}{namespace}/" if namespace else PODS_PREFIX
         out = []
-        for pod in self._pods(namespace):
-            meta = pod.get("metadata") or {}
-            ns, name = str(meta.get("namespace", "")), str(meta.get("name", ""))
-            if not label_sel.matches(meta.get("labels") or {}):
+        # only pods with usage are decoded
+        for key, e in self.cache.iter_prefix(prefix):
+            ns, _, name = key[len(PODS_PREFIX) :].partition("/")
+            usage = usages.get((ns, name))
+            if usage is None or not label_sel.matches(e.labels):
                 continue
             if not field_sel.matches({"metadata.name": name, "metadata.namespace": ns}):
                 continue
-            usage = usages.get((ns, name))
-            if usage is not None and _same_pod(pod, usage.uid) and _running(pod):
+            pod = e.obj
+            if _same_pod(pod, usage.uid) and _running(pod):
                 out.append(objects.pod_metrics(pod, usage, now))
         return sorted(out, key=lambda o: (o["metadata"]["namespace"], o["metadata"]["name"]))
 

@@ -55,7 +55,14 @@ from kybernetes.kubelet.nodestatus import (
     render_lease,
     should_post_status,
 )
-from kybernetes.sim.nodes import SIM_LABEL, SimNode, plan_nodes, render_node, render_node_status
+from kybernetes.sim.nodes import (
+    SIM_LABEL,
+    STATS_URL_ANNOTATION,
+    SimNode,
+    plan_nodes,
+    render_node,
+    render_node_status,
+)
 from kybernetes.sim.podstate import TERMINAL, plan_pod
 from kybernetes.sim.profile import Profile
 from kybernetes.sim.stats import summary
@@ -276,6 +283,12 @@ class HollowNodes:
             await self._bucket.acquire()
             current = await self.client.get(NODES, st.sim.name)
             st.since = condition_times(current)
+            stats_url = self.stats_url(st.sim.name)
+            if ((current.get("metadata") or {}).get("annotations") or {}).get(STATS_URL_ANNOTATION, "") != stats_url:
+                # the stats endpoint moved with the restart (a new port, or none): metrics scrapers read it here
+                await self._bucket.acquire()
+                await self.client.patch(NODES, st.sim.name,
+                                        {"metadata": {"annotations": {STATS_URL_ANNOTATION: stats_url or None}}})
             await self._bucket.acquire()
             node = await self.client.patch(NODES, st.sim.name,
                                            {"status": render_node_status(st.sim, now, since=st.since)},
