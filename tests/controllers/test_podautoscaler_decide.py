@@ -461,3 +461,15 @@ def test_condition_transition_time_moves_only_on_change() -> None:
         "ScalingLimited": NOW_TEXT,
     }
     assert old["conditions"][1]["status"] == "False"  # the cached object is not touched
+
+
+def test_settings_from_options_and_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kybernetes.controllers.podautoscaler.controller import settings_from_env
+
+    monkeypatch.delenv("KYB_HPA_SYNC_PERIOD", raising=False)
+    assert settings_from_env().sync_period == 15.0 and settings_from_env().downscale_stabilization == 300.0
+    monkeypatch.setenv("KYB_HPA_SYNC_PERIOD", "2")
+    assert settings_from_env().sync_period == 2.0
+    assert settings_from_env({"sync_period": 0.5}).sync_period == 0.5
+    monkeypatch.setenv("KYB_HPA_SYNC_PERIOD", "nonsense")
+    assert settings_from_env().sync_period == 15.0

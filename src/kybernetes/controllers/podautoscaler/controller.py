@@ -155,19 +155,26 @@ class HorizontalController:
         return str((answer.get("preferredVersion") or {}).get("groupVersion") or "")
 
     async def _scale_resource(self, api_version: str, kind: str) -> ResourceRef:
+        """The resource serving `kind`: in the given version, else in its group's preferred one
+        (upstream maps the group and kind, whatever version the reference names)."""
         group = api_version.rpartition("/")[0]
-        candidates = [api_version]
-        preferred = await self._preferred_version(group)
-        if preferred and preferred != api_version:
-            candidates.append(preferred)
-        for gv in candidates:
-            for r in await self._resources(gv):
-                name = str(r.get("name") or "")
-                if r.get("kind") == kind and "/" not in name:
-                    g, _, v = gv.rpartition("/")
-                    return ResourceRef(g, v, name, bool(r.get("namespaced")), kind)
-            self._discovery.pop(gv, None)  # a kind we did not find may be a CRD that just arrived
-        raise TargetError(f'no matches for kind "{kind}" in group "{group}"')
+        found = await self._find_kind(api_version, kind)
+        if found is None:
+            preferred = await self._preferred_version(group)
+            if preferred and preferred != api_version:
+                found = await self._find_kind(preferred, kind)
+        if found is None:
+            raise TargetError(f'no matches for kind "{kind}" in group "{group}"')
+        return found
+
+    async def _find_kind(self, group_version: str, kind: str) -> ResourceRef | None:
+        for r in await self._resources(group_version):
+            name = str(r.get("name") or "")
+            if r.get("kind") == kind and "/" not in name:
+                g, _, v = group_version.rpartition("/")
+                return ResourceRef(g, v, name, bool(r.get("namespaced")), kind)
+        self._discovery.pop(group_version, None)  # a kind we did not find may be a CRD that just arrived
+        return None
 
     async def _get_scale(self, target: ResourceRef, namespace: str, name: str) -> Obj:
         try:
