@@ -45,7 +45,7 @@ CRD = textwrap.dedent("""\
                 - rule: "self.replicas <= self.maxReplicas"
                   message: "replicas must not exceed maxReplicas"
                 - rule: "self.maxReplicas <= 10"
-                  messageExpression: "'maxReplicas ' + string(self.maxReplicas) + ' is over 10'"
+                  messageExpression: "'maxReplicas %d is over 10'.format([self.maxReplicas])"
                   fieldPath: .maxReplicas
                 - rule: "!has(self.mode) || self.mode != 'Off'"
                   reason: FieldValueForbidden

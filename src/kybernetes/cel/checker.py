@@ -41,11 +41,23 @@ def check(
     constants: dict[str, Any],
 ) -> t.Type:
     """The expression's type; CompileError with every issue found otherwise."""
+    return check_types(source, tree, variables, functions, constants)[0]
+
+
+def check_types(
+    source: str,
+    tree: ast.Expr,
+    variables: Mapping[str, t.Type],
+    functions: dict[str, Function],
+    constants: dict[str, Any],
+) -> tuple[t.Type, dict[int, t.Type]]:
+    """Like check, and also the type inferred for every node (keyed by ``id(node)``), which
+    the cost estimator reads sizes from."""
     checker = _Checker(variables, functions, constants)
     result = concrete(checker.check(tree))
     if checker.issues:
         raise CompileError(source, sorted(checker.issues, key=lambda i: i.offset))
-    return result
+    return result, checker.node_types
 
 
 class _Checker:
@@ -58,6 +70,7 @@ class _Checker:
         self.scopes: list[dict[str, t.Type]] = []
         self.issues: list[Issue] = []
         self.format_depth = 0  # > 0 while checking format() arguments
+        self.node_types: dict[int, t.Type] = {}
 
     def error(self, offset: int, message: str) -> t.Type:
         self.issues.append(Issue(offset, message))
@@ -69,9 +82,18 @@ class _Checker:
                 return scope[name]
         return self.variables.get(name)
 
+    def is_dotted_variable(self, qualified: str) -> bool:
+        """``authorizer.requestResource``: a declared name with a dot, unless a comprehension
+        variable shadows its first part (cel-go resolves the longest declared name)."""
+        if "." not in qualified or qualified not in self.variables:
+            return False
+        root = qualified.split(".")[0]
+        return not any(root in scope for scope in self.scopes)
+
     def check(self, node: ast.Expr) -> t.Type:
         method = getattr(self, "check_" + type(node).__name__)
         result: t.Type = method(node)
+        self.node_types[id(node)] = result
         return result
 
     def check_Literal(self, node: ast.Literal) -> t.Type:
@@ -87,6 +109,8 @@ class _Checker:
 
     def check_Select(self, node: ast.Select) -> t.Type:
         qualified = qualified_name(node)
+        if qualified is not None and self.is_dotted_variable(qualified):
+            return self.variables[qualified]
         if qualified in self.constants and self.lookup_var(qualified.split(".")[0]) is None:
             return t.TypeType(self.constants[qualified])
         operand = self.check(node.operand)

@@ -98,6 +98,13 @@ class Planner:
         qualified = qualified_name(node)
         if (
             qualified is not None
+            and "." in qualified
+            and qualified in self.variables
+            and qualified.split(".")[0] not in self.scopes
+        ):
+            return self.plan_Ident(ast.Ident(node.offset, qualified))
+        if (
+            qualified is not None
             and qualified in self.constants
             and not self.is_variable(qualified.split(".")[0])
         ):

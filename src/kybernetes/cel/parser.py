@@ -45,6 +45,7 @@ _RECEIVER_MACROS = {
     "transformMapEntry": (3, 4),
 }
 _OPTIONAL_MACROS = {"optMap": 2, "optFlatMap": 2}
+_LEXER_KEYWORDS = frozenset({"in", "true", "false", "null"})
 
 
 class _SyntaxError(Exception):
@@ -192,7 +193,9 @@ class _Parser:
                 if name_tok.kind not in ("ident", "quoted_ident"):
                     raise self.unexpected(name_tok, "IDENTIFIER")
                 name = name_tok.text
-                if name_tok.kind == "ident" and name in RESERVED:
+                # Reserved words are only barred as variables: cel-go accepts them as field and
+                # method names (the authorizer's .namespace()); its lexer keywords it does not.
+                if name_tok.kind == "ident" and name in _LEXER_KEYWORDS:
                     raise _SyntaxError(name_tok.offset, f"reserved identifier: {name}")
                 if not optional and name_tok.kind == "ident" and self.at("("):
                     open_tok = self.next()

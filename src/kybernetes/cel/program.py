@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from kybernetes.cel import ast
 from kybernetes.cel import types as t
-from kybernetes.cel.checker import check
+from kybernetes.cel.checker import check_types
+from kybernetes.cel.cost import Estimate, estimate
 from kybernetes.cel.errors import CompileError, EvalError, Issue
 from kybernetes.cel.evaluator import NO_LIMIT, Eval, Frame, Planner
+from kybernetes.cel.library import Library, merge_functions, merge_variables
 from kybernetes.cel.parser import parse
-from kybernetes.cel.stdlib import load
+from kybernetes.cel.stdlib import Function, load
 
 # Each nesting level of an expression costs the recursive parser, checker and evaluator a few
 # Python frames; the parser bounds nesting at 250, which needs more than Python's default 1000.
@@ -54,14 +58,40 @@ def _recursion_headroom() -> Iterator[None]:
             sys.setrecursionlimit(old)
 
 
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """What static cost estimation needs from compilation, kept until it is asked for."""
+
+    tree: ast.Expr
+    node_types: dict[int, t.Type]
+    functions: Mapping[str, Function]
+    variables: Mapping[str, t.Type]
+
+
 class Program:
     """A compiled expression."""
 
-    def __init__(self, source: str, output_type: t.Type, plan: Eval, estimated_cost: int | None) -> None:
+    def __init__(self, source: str, output_type: t.Type, plan: Eval, checked: _Checked) -> None:
         self.source = source
         self.output_type = output_type
-        self.estimated_cost = estimated_cost
         self._plan = plan
+        self._checked = checked
+        self._cost: Estimate | None = None
+
+    @property
+    def cost_estimate(self) -> Estimate:
+        """The static (min, max) cost of one evaluation, as cel-go's estimator with Kubernetes'
+        prices gives it (computed on first use)."""
+        if self._cost is None:
+            c = self._checked
+            with _recursion_headroom():
+                self._cost = estimate(c.tree, c.node_types, c.functions, c.variables, TYPE_CONSTANTS)
+        return self._cost
+
+    @property
+    def estimated_cost(self) -> int:
+        """The worst-case static cost (the max of cost_estimate)."""
+        return self.cost_estimate.max
 
     def evaluate(self, activation: Mapping[str, Any], *, cost_limit: int | None = None) -> Any:
         """Evaluate with `activation` (variable name -> plain Python value)."""
@@ -88,18 +118,31 @@ class Program:
         return f"Program({self.source!r}, output_type={self.output_type})"
 
 
-def compile(expression: str, *, variables: Mapping[str, t.Type], optionals: bool = True) -> Program:
-    """Parse and type-check `expression` against the declared `variables`."""
+def compile(
+    expression: str,
+    *,
+    variables: Mapping[str, t.Type],
+    optionals: bool = True,
+    libraries: Sequence[Library] = (),
+) -> Program:
+    """Parse and type-check `expression` against the declared `variables` (names may be
+    dotted, like ``authorizer.requestResource``), with the standard libraries plus
+    `libraries`."""
     try:
         with _recursion_headroom():
-            return _compile(expression, variables, optionals)
+            return _compile(expression, variables, optionals, libraries)
     except RecursionError:
         raise CompileError(expression, [Issue(-1, "expression recursion limit exceeded")]) from None
 
 
-def _compile(expression: str, variables: Mapping[str, t.Type], optionals: bool) -> Program:
+def _compile(
+    expression: str, variables: Mapping[str, t.Type], optionals: bool, libraries: Sequence[Library]
+) -> Program:
     tree = parse(expression, optionals=optionals)
     functions = load()
-    output_type = check(expression, tree, variables, functions, TYPE_CONSTANTS)
+    if libraries:
+        functions = merge_functions(functions, libraries)
+        variables = merge_variables(variables, libraries)
+    output_type, node_types = check_types(expression, tree, variables, functions, TYPE_CONSTANTS)
     plan = Planner(functions, set(variables), TYPE_CONSTANTS).plan(tree)
-    return Program(expression, output_type, plan, None)
+    return Program(expression, output_type, plan, _Checked(tree, node_types, functions, dict(variables)))

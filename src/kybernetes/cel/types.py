@@ -16,6 +16,10 @@ from dataclasses import dataclass, field
 class Type:
     name: str
     params: tuple[Type, ...] = ()
+    # The largest size() a value of this declaration can have (characters of a string, items
+    # of a list, entries of a map), for static cost estimation; None when nothing bounds it.
+    # It is not part of the type: list(string) with and without a bound are the same type.
+    max_size: int | None = field(default=None, compare=False, hash=False)
 
     def __str__(self) -> str:
         if not self.params:
@@ -34,9 +38,10 @@ class ObjectType(Type):
 
     fields: Mapping[str, Type] = field(default_factory=dict)
 
-    def __init__(self, name: str, fields: Mapping[str, Type]) -> None:
+    def __init__(self, name: str, fields: Mapping[str, Type], *, max_size: int | None = None) -> None:
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "params", ())
+        object.__setattr__(self, "max_size", max_size)
         object.__setattr__(self, "fields", fields)
 
     def __eq__(self, other: object) -> bool:
@@ -69,12 +74,22 @@ FREE = TypeParam("_")
 IntOrStringType = DYN
 
 
-def ListType(elem: Type) -> Type:
-    return Type("list", (elem,))
+def ListType(elem: Type, *, max_items: int | None = None) -> Type:
+    """``list(elem)``; `max_items` bounds its size for cost estimation (schema maxItems)."""
+    return Type("list", (elem,), max_items)
 
 
-def MapType(key: Type, value: Type) -> Type:
-    return Type("map", (key, value))
+def MapType(key: Type, value: Type, *, max_properties: int | None = None) -> Type:
+    """``map(key, value)``; `max_properties` bounds its size for cost estimation."""
+    return Type("map", (key, value), max_properties)
+
+
+def sized(typ: Type, max_size: int | None) -> Type:
+    """`typ` declared with a size bound: ``sized(STRING, 64)`` is a string of at most 64
+    characters (what maxLength gives a schema string), for cost estimation only."""
+    if isinstance(typ, ObjectType):
+        return ObjectType(typ.name, typ.fields, max_size=max_size)
+    return Type(typ.name, typ.params, max_size)
 
 
 def OptionalType(inner: Type) -> Type:

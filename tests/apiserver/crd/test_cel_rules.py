@@ -177,8 +177,10 @@ def test_old_self_in_uncorrelatable_list_items() -> None:
                 "properties": {
                     "atomic": {
                         "type": "array",
+                        "maxItems": 10,
                         "items": {
                             "type": "string",
+                            "maxLength": 10,
                             "x-kubernetes-validations": [{"rule": "self == oldSelf"}],
                         },
                     },

@@ -298,14 +298,18 @@ def _field_problems(rule: Obj, schema: Schema, path: str) -> list[Cause]:
     return out
 
 
-def _min_size(schema: Schema) -> int:
-    """The smallest JSON text of a value (upstream's MinSerializedSize, roughly)."""
-    t = schema.get("type")
-    if t in ("object", "array", "string"):
-        return 2
-    if t == "boolean":
-        return 4
-    return 1
+_MAX_UINT = 2**64 - 1
+
+
+def _times_cardinality(cost: int, cardinality: int) -> int:
+    """cost x cardinality, saturating as upstream's multiplyWithOverflowGuard."""
+    return 0 if cost == 0 else min(cost * cardinality, _MAX_UINT)
+
+
+def unbounded_cardinality(schema: Schema, *, resource_root: bool) -> int:
+    """How many values of `schema` a request could hold when no maxItems/maxProperties above
+    it bounds that: as many of its smallest serialization as fit in the request size limit."""
+    return MAX_REQUEST_SIZE_BYTES // (celtypes.min_serialized_size(schema, resource_root=resource_root) + 1)
 
 
 @dataclass
@@ -349,9 +353,11 @@ def _rules_at(
         cr = compile_rule(rule, self_type, schema)
         if cr.max_cost is not None:
             card = (
-                cardinality if cardinality is not None else MAX_REQUEST_SIZE_BYTES // (_min_size(schema) + 1)
+                cardinality
+                if cardinality is not None
+                else unbounded_cardinality(schema, resource_root=resource_root)
             )
-            cost = cr.max_cost * card
+            cost = _times_cardinality(cr.max_cost, card)
             if cost > STATIC_ESTIMATED_COST_LIMIT:
                 walk.out.append(
                     v.forbidden(
@@ -367,10 +373,7 @@ def _rules_at(
                 v.invalid(f"{rpath}.messageExpression", None, cr.message_error, rendered=go_rule_value(rule))
             )
         elif cr.message_max_cost is not None:
-            card = (
-                cardinality if cardinality is not None else MAX_REQUEST_SIZE_BYTES // (_min_size(schema) + 1)
-            )
-            cost = cr.message_max_cost * card
+            cost = cr.message_max_cost  # upstream does not multiply messageExpression costs
             if cost > STATIC_ESTIMATED_COST_LIMIT:
                 walk.out.append(
                     v.forbidden(
@@ -419,7 +422,11 @@ def _walk_schema(
     additional = schema.get("additionalProperties")
     if isinstance(additional, dict):
         max_props = schema.get("maxProperties")
-        card = cardinality * max_props if cardinality is not None and isinstance(max_props, int) else None
+        card = (
+            _times_cardinality(cardinality, max(max_props, 0))
+            if cardinality is not None and isinstance(max_props, int)
+            else None
+        )
         errors += _walk_schema(
             additional,
             f"{path}.additionalProperties",
@@ -445,7 +452,11 @@ def _walk_schema(
     items = schema.get("items")
     if isinstance(items, dict):
         max_items = schema.get("maxItems")
-        card = cardinality * max_items if cardinality is not None and isinstance(max_items, int) else None
+        card = (
+            _times_cardinality(cardinality, max(max_items, 0))
+            if cardinality is not None and isinstance(max_items, int)
+            else None
+        )
         list_map = schema.get("x-kubernetes-list-type") == "map"
         errors += _walk_schema(
             items,
@@ -507,9 +518,15 @@ def validate_schema_rules(schema: Schema, path: str) -> list[Cause]:
         return []
     walk = _Walk()
     _walk_schema(schema, path, walk, resource_root=True, uncorrelatable=None, cardinality=1, type_name="self")
-    total = sum(c for c, _ in walk.costs)
+    total = min(sum(c for c, _ in walk.costs), _MAX_UINT)
     if total > STATIC_ESTIMATED_CRD_COST_LIMIT:
-        for _, where in sorted(walk.costs, reverse=True)[:4]:
+        # upstream names the four dearest rules among those costing at least 1% of the limit
+        dearest = sorted(
+            (c for c in walk.costs if c[0] >= STATIC_ESTIMATED_CRD_COST_LIMIT // 100),
+            key=lambda c: c[0],
+            reverse=True,
+        )
+        for _, where in dearest[:4]:
             walk.out.append(
                 v.forbidden(
                     where,

@@ -20,6 +20,12 @@ left out. ``to_cel_value`` converts a (pruned, defaulted) JSON value the same wa
 keys, formatted strings as bytes/duration/timestamp, integers of ``number`` fields as doubles.
 Each object type gets a name from its schema path, so ``self == oldSelf`` type-checks while
 two different objects do not.
+
+Every declared type also carries upstream's size bound for static cost estimation
+(``Type.max_size``): maxItems/maxProperties, maxLength (x4: characters may take 4 bytes),
+the longest enum value, fixed lengths for date/date-time/duration, and otherwise as many of
+the smallest values as fit in a 3 MiB request (``min_serialized_size``); numbers, booleans and
+objects have 0, as upstream's estimator answers for them.
 """
 
 from __future__ import annotations
@@ -100,6 +106,63 @@ def with_type_and_object_meta(schema: Schema) -> Schema:
     return dict(schema, type="object", properties=props)
 
 
+# --- size bounds for cost estimation (upstream's DeclType MaxElements and MinSerializedSize) ----
+
+MAX_REQUEST_SIZE_BYTES = 3 * 1024 * 1024
+_LONGEST_STRING = MAX_REQUEST_SIZE_BYTES - 2  # a string filling a request, less its quotes
+_FORMAT_MAX_LENGTH = {"duration": 32, "date": 12, "date-time": 32}
+_FORMAT_MIN_SIZE = {"byte": 2, "duration": 3, "date": 12, "date-time": 21}
+_MAP_KEY = cel.sized(cel.STRING, 0)  # upstream's key declaration carries no bound: size 0
+
+
+def _bound(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return max(value, 0)
+    return None
+
+
+def min_serialized_size(schema: Schema, *, resource_root: bool = False) -> int:
+    """The fewest JSON bytes a value of `schema` can take (a required property without a
+    default counts with its name, quotes and separators)."""
+    if schema.get(INT_OR_STRING):
+        return 1
+    if resource_root:
+        schema = with_type_and_object_meta(schema)
+    t = schema.get("type")
+    if t == "object" and not isinstance(schema.get("additionalProperties"), dict):
+        required = set(schema.get("required") or [])
+        size = 2
+        for prop, sub in (schema.get("properties") or {}).items():
+            if not (prop in required and isinstance(sub, dict) and "default" not in sub):
+                continue
+            embedded = bool(sub.get(EMBEDDED))
+            if schema_type(sub, resource_root=embedded) is not None:
+                size += len(prop) + min_serialized_size(sub, resource_root=embedded) + 4
+        return size
+    if t in ("object", "array"):
+        return 2
+    if t == "string":
+        return _FORMAT_MIN_SIZE.get(str(schema.get("format")), 2)
+    if t == "boolean":
+        return 4
+    return 1
+
+
+def _string_max_length(schema: Schema) -> int:
+    fmt = schema.get("format")
+    if fmt in _FORMAT_MAX_LENGTH:
+        return _FORMAT_MAX_LENGTH[fmt]
+    max_length = _bound(schema.get("maxLength"))
+    if fmt == "byte":
+        return max_length if max_length is not None else _LONGEST_STRING
+    if max_length is not None:
+        return max_length * 4  # maxLength counts characters; a character is up to 4 bytes
+    enum = [e for e in schema.get("enum") or [] if isinstance(e, str)]
+    if schema.get("enum"):
+        return max((len(e.encode()) for e in enum), default=0)
+    return _LONGEST_STRING
+
+
 def _string_type(fmt: Any) -> cel.Type:
     if fmt == "byte":
         return cel.BYTES
@@ -115,7 +178,8 @@ def schema_type(schema: Schema | None, *, resource_root: bool = False, name: str
     if not isinstance(schema, dict):
         return None
     if schema.get(INT_OR_STRING):
-        return cel.DYN
+        max_length = _bound(schema.get("maxLength"))
+        return cel.sized(cel.DYN, max_length * 4 if max_length is not None else _LONGEST_STRING)
     if resource_root:
         schema = with_type_and_object_meta(schema)
     t = schema.get("type")
@@ -123,15 +187,25 @@ def schema_type(schema: Schema | None, *, resource_root: bool = False, name: str
         items = schema.get("items")
         if not isinstance(items, dict):
             return None
-        elem = schema_type(items, resource_root=bool(items.get(EMBEDDED)), name=name + "[@items]")
-        return cel.ListType(elem) if elem is not None else None
+        embedded = bool(items.get(EMBEDDED))
+        elem = schema_type(items, resource_root=embedded, name=name + "[@items]")
+        if elem is None:
+            return None
+        max_items = _bound(schema.get("maxItems"))
+        if max_items is None:
+            max_items = _LONGEST_STRING // (min_serialized_size(items, resource_root=embedded) + 1)
+        return cel.ListType(elem, max_items=max_items)
     if t == "object":
         additional = schema.get("additionalProperties")
         if isinstance(additional, dict):
-            value = schema_type(
-                additional, resource_root=bool(additional.get(EMBEDDED)), name=name + "[@values]"
-            )
-            return cel.MapType(cel.STRING, value) if value is not None else None
+            embedded = bool(additional.get(EMBEDDED))
+            value = schema_type(additional, resource_root=embedded, name=name + "[@values]")
+            if value is None:
+                return None
+            max_props = _bound(schema.get("maxProperties"))
+            if max_props is None:
+                max_props = _LONGEST_STRING // (min_serialized_size(additional, resource_root=embedded) + 6)
+            return cel.MapType(_MAP_KEY, value, max_properties=max_props)
         fields: dict[str, cel.Type] = {}
         for prop, sub in (schema.get("properties") or {}).items():
             if not isinstance(sub, dict):
@@ -142,16 +216,22 @@ def schema_type(schema: Schema | None, *, resource_root: bool = False, name: str
             ft = schema_type(sub, resource_root=bool(sub.get(EMBEDDED)), name=f"{name}.{escaped}")
             if ft is not None:
                 fields[escaped] = ft
-        return cel.ObjectType(name, fields)
+        return cel.ObjectType(name, fields, max_size=0)
     if t == "string":
-        return _string_type(schema.get("format"))
+        return cel.sized(_string_type(schema.get("format")), _string_max_length(schema))
     if t == "integer":
-        return cel.INT
+        return _SIZELESS_INT
     if t == "number":
-        return cel.DOUBLE
+        return _SIZELESS_DOUBLE
     if t == "boolean":
-        return cel.BOOL
+        return _SIZELESS_BOOL
     return None
+
+
+# Upstream's size estimator answers 0 for a declared number or boolean (no MaxElements).
+_SIZELESS_INT = cel.sized(cel.INT, 0)
+_SIZELESS_DOUBLE = cel.sized(cel.DOUBLE, 0)
+_SIZELESS_BOOL = cel.sized(cel.BOOL, 0)
 
 
 # --- values ------------------------------------------------------------------------------------

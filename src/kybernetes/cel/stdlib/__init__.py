@@ -32,6 +32,8 @@ class Function:
     overloads: list[Overload] = field(default_factory=list)
     # Extra runtime cost beyond the flat 1 per call, from the evaluated arguments.
     cost: Callable[..., int] | None = None
+    # Fixed static cost estimate of a call (arguments excluded); None: the estimator's own rule.
+    estimated_cost: int | None = None
 
 
 REGISTRY: dict[str, Function] = {}
@@ -79,15 +81,21 @@ def _split(params: str) -> list[str]:
 
 
 def define(
-    name: str, impl: Callable[..., Any], *signatures: str, cost: Callable[..., int] | None = None
+    name: str,
+    impl: Callable[..., Any],
+    *signatures: str,
+    cost: Callable[..., int] | None = None,
+    registry: dict[str, Function] | None = None,
 ) -> Function:
-    """Register `impl` as CEL function `name` with the given signatures."""
-    fn = REGISTRY.get(name)
+    """Register `impl` as CEL function `name` with the given signatures (in the shared
+    registry unless another is given)."""
+    registry = REGISTRY if registry is None else registry
+    fn = registry.get(name)
     if fn is None:
-        fn = REGISTRY[name] = Function(name, impl, cost=cost)
+        fn = registry[name] = Function(name, impl, cost=cost)
     elif fn.impl is not impl:
         # Two libraries define the same name (strings and lists both have indexOf).
-        fn.impl = _either(fn.impl, impl)
+        fn.impl = either(fn.impl, impl)
     for sig in signatures:
         m = _SIG.match(sig)
         if m is None or m["name"] != name:
@@ -100,7 +108,7 @@ def define(
     return fn
 
 
-def _either(first: Callable[..., Any], second: Callable[..., Any]) -> Callable[..., Any]:
+def either(first: Callable[..., Any], second: Callable[..., Any]) -> Callable[..., Any]:
     from kybernetes.cel.values import NoSuchOverload
 
     def either(*args: Any) -> Any:
@@ -114,6 +122,7 @@ def _either(first: Callable[..., Any], second: Callable[..., Any]) -> Callable[.
 
 def load() -> dict[str, Function]:
     """Import every library module (each registers its functions) and return the registry."""
+    from kybernetes.cel import authz  # noqa: F401
     from kybernetes.cel.stdlib import (  # noqa: F401
         core,
         ext_strings,
