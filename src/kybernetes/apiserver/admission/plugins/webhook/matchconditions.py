@@ -5,8 +5,9 @@ qualified name (unique within the webhook), a non-empty ``expression`` that comp
 with the variables ``object``, ``oldObject``, ``request``, ``authorizer`` and
 ``authorizer.requestResource``, and a webhook may have at most 64 of them; errors have
 upstream's paths and texts (``webhooks[0].matchConditions[0].expression: Invalid value:
-"...": compilation failed: ERROR: ...``). The variables are declared dyn: the checker cannot
-reject ``object.spec.foo`` here the way upstream's typed declarations would for ``request``.
+"...": compilation failed: ERROR: ...``). ``object``, ``oldObject`` and ``request`` are declared
+dyn: the checker cannot reject ``object.spec.foo`` here the way upstream's typed declarations
+would for ``request``; the authorizer variables have the authorizer library's types.
 
 At admission (``evaluate``, pure): conditions are evaluated in order with ``object`` /
 ``oldObject`` the request's objects as the webhook's chosen version shows them (null when
@@ -15,9 +16,11 @@ webhook (whatever errors others had); otherwise errors follow failurePolicy: Fai
 request with 403 ``<resource> "<name>" is forbidden: expression '<expr>' resulted in error:
 <err>``, Ignore skips the webhook; all true calls it.
 
-``authorizer``: the project has no authorization yet, so it is bound to a value that answers
-every check with "allowed" (see ``ALLOW_ALL``); expressions that call authorizer functions
-compile only as far as the CEL package offers such functions.
+``authorizer`` is the CEL authorizer library (``kybernetes.cel.authz``) bound to the requesting
+user, and ``authorizer.requestResource`` to the request's own resource. Its checks go to the
+``authorize`` callback of ``evaluate``; the server has no authorization yet, so callers pass
+nothing and every check is allowed (``cel.authz.allow_all``). When RBAC lands, should_call
+must pass the server's authorizer and checks will answer as it does.
 """
 
 from __future__ import annotations
@@ -46,11 +49,8 @@ VARIABLES: dict[str, cel.Type] = {
     "object": cel.DYN,
     "oldObject": cel.DYN,
     "request": cel.DYN,
-    "authorizer": cel.DYN,
-    "authorizer.requestResource": cel.DYN,
+    **cel.authz.VARIABLES,
 }
-# Stand-in for the authorizer variables until the server authorizes requests: every check allowed.
-ALLOW_ALL: Obj = {"allowed": True, "reason": "", "errored": False, "error": ""}
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,16 +120,37 @@ class MatchResult:
     failed_condition: str = ""
 
 
+def authorizer_variables(request: Obj, authorize: cel.authz.AuthorizeFn) -> dict[str, Any]:
+    """``authorizer`` for the requesting user and ``authorizer.requestResource`` for the resource
+    the request was made to (before any conversion to the webhook's version)."""
+    resource = request.get("requestResource") or request.get("resource") or {}
+    subresource = request.get("requestSubResource", request.get("subResource"))
+    return cel.authz.activation(
+        request.get("userInfo") or {},
+        authorize,
+        group=str(resource.get("group") or ""),
+        resource=str(resource.get("resource") or ""),
+        subresource=str(subresource or ""),
+        namespace=str(request.get("namespace") or ""),
+        name=str(request.get("name") or ""),
+    )
+
+
 def evaluate(
-    conditions: list[Any], *, failure_policy: str, obj: Obj | None, old: Obj | None, request: Obj
+    conditions: list[Any],
+    *,
+    failure_policy: str,
+    obj: Obj | None,
+    old: Obj | None,
+    request: Obj,
+    authorize: cel.authz.AuthorizeFn = cel.authz.allow_all,
 ) -> MatchResult:
     """Whether a webhook with these conditions should be called for this request."""
     activation: dict[str, Any] = {
         "object": obj,
         "oldObject": old,
         "request": request,
-        "authorizer": ALLOW_ALL,
-        "authorizer.requestResource": ALLOW_ALL,
+        **authorizer_variables(request, authorize),
     }
     errors: list[str] = []
     for cond in conditions:
