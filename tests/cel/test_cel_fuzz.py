@@ -1,4 +1,4 @@
-"""Random input never crashes the compiler or the evaluator: only CompileError / EvalError."""
+"""Random input never crashes the compiler, the cost estimator or the evaluator: only CompileError / EvalError."""
 
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ def _try(expr: str) -> None:
     except cel.CompileError as e:
         assert str(e).startswith("ERROR: <input>:")
         return
+    estimate = program.cost_estimate  # static estimation never fails on a checked expression
+    assert 0 <= estimate.min <= estimate.max <= 2**64 - 1
     with contextlib.suppress(cel.EvalError):
         program.evaluate(ACTIVATION, cost_limit=10_000)
 

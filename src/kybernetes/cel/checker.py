@@ -363,7 +363,10 @@ def _unify(param: t.Type, arg: t.Type, bindings: dict[str, t.Type]) -> dict[str,
         _bind_params_dyn(param, bindings)
         return bindings
     if isinstance(param, t.ObjectType) or isinstance(arg, t.ObjectType):
-        return bindings if param == arg else None
+        # null is assignable to object (message) types in cel-go: obj == null type-checks
+        if param == arg or t.NULL in (param, arg):
+            return bindings
+        return None
     if param.name != arg.name:
         return None
     if param.name == "type":
