@@ -85,7 +85,7 @@ MC = "webhooks[0].matchConditions"
                 (
                     "FieldValueInvalid",
                     f"{MC}[0].expression",
-                    'Invalid value: "object.metadata.name": must evaluate to bool',
+                    'Invalid value: "object.metadata.name": must evaluate to bool but got dyn',
                 )
             ],
             id="not-bool",

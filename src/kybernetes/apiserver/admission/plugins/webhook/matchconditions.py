@@ -56,7 +56,7 @@ VARIABLES: dict[str, cel.Type] = {
 @dataclass(frozen=True, slots=True)
 class Compiled:
     program: Any | None
-    error: str | None  # upstream's detail: "compilation failed: ..." or "must evaluate to bool"
+    error: str | None  # upstream's detail: "compilation failed: ..." or "must evaluate to bool but got <type>"
 
 
 @lru_cache(maxsize=1024)
@@ -67,7 +67,7 @@ def compile_expression(expression: str) -> Compiled:
     except cel.CompileError as e:
         return Compiled(None, f"compilation failed: {e}")
     if program.output_type != cel.BOOL:
-        return Compiled(None, "must evaluate to bool")
+        return Compiled(None, f"must evaluate to bool but got {program.output_type}")
     return Compiled(program, None)
 
 
