@@ -49,7 +49,9 @@ def update_causes(group: str, kind: str, old: Obj, new: Obj) -> list[tuple[str, 
 def test_every_resource_kind_is_registered() -> None:
     plain = {("", "ConfigMap"),  # fine with the base behaviour too, but registered anyway
              # create-only reviews, answered and never stored: no strategy runs for them
-             ("authentication.k8s.io", "SelfSubjectReview"), ("authentication.k8s.io", "TokenReview")}
+             ("authentication.k8s.io", "SelfSubjectReview"), ("authentication.k8s.io", "TokenReview"),
+             *(("authorization.k8s.io", k) for k in ("LocalSubjectAccessReview", "SelfSubjectAccessReview",
+                                                     "SelfSubjectRulesReview", "SubjectAccessReview"))}
     for r in RESOURCES:
         assert type(strategy_for(r)) is not Strategy or (r.group, r.kind) in plain, r.kind
 

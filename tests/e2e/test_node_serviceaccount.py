@@ -94,6 +94,8 @@ def test_pod_calls_the_api_with_its_token(kyb: KybServer) -> None:
         "clusters": [{"name": "c", "cluster": {"server": kyb.url, "certificate-authority": str(kyb.data_dir / "tls/ca.crt")}}],
         "users": [{"name": "u", "user": {}}], "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}]}))
     env = {"KUBECONFIG": str(plain)}
+    # authorization is on (RBAC): the account reads pods once bound to a role that allows it
+    kyb.kubectl("create", "rolebinding", "default-view", "--clusterrole=view", "--serviceaccount=default:default")
     assert "caller" in kyb.kubectl("get", "pods", "--token", token, env=env).stdout
 
     # deleting the pod kills its token at once

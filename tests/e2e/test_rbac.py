@@ -18,9 +18,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def kyb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KybServer]:
-    server = KybServer(
-        Path(tmp_path_factory.mktemp("kyb-rbac")), extra_args=["--authorization-mode", "Node,RBAC"]
-    )
+    server = KybServer(Path(tmp_path_factory.mktemp("kyb-rbac")))  # Node,RBAC: the default
     server.start()
     try:
         yield server

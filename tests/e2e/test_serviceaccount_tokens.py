@@ -50,6 +50,8 @@ def test_create_token_then_use_it(kyb: KybServer) -> None:
     token = kyb.kubectl("create", "token", "default").stdout.strip()
     assert token.startswith("eyJ")
     cfg = str(token_kubeconfig(kyb, token, "default"))
+    # authorization is on (RBAC): the account may read pods once bound to a role that allows it
+    kyb.kubectl("create", "rolebinding", "default-view", "--clusterrole=view", "--serviceaccount=default:default")
     got = kyb.kubectl("get", "pods", env={"KUBECONFIG": cfg}, check=False)
     assert got.returncode == 0, got.stderr
     who = kyb.kubectl("auth", "whoami", "-o", "json", env={"KUBECONFIG": cfg})

@@ -63,7 +63,8 @@ class ServerConfig:
     service_cidr: str = "10.43.0.0/16"
     anonymous_auth: bool = False
     disabled_admission: frozenset[str] = frozenset()
-    authorization_mode: str = "AlwaysAllow"  # --authorization-mode (apiserver/authz/authorizer.py)
+    # `kyb server --authorization-mode` (default Node,RBAC); in-process test servers allow everything
+    authorization_mode: str = "AlwaysAllow"
     extra: dict[str, Any] = field(default_factory=dict)
 
 

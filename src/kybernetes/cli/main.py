@@ -28,7 +28,7 @@ def cli() -> None:
 @click.option("--disable", multiple=True, help="Components not to run (e.g. kubelet,scheduler).")
 @click.option("--cluster-cidr", default="10.42.0.0/16", show_default=True,
               help="Pod addresses; each node gets a /24 of it.")
-@click.option("--authorization-mode", default="AlwaysAllow", show_default=True,
+@click.option("--authorization-mode", default="Node,RBAC", show_default=True,
               help="Comma-separated authorizers: Node, RBAC, AlwaysAllow, AlwaysDeny (docs/security.md).")
 @click.option("--log-level", default="info", show_default=True)
 def server(data_dir: Path, port: int, bind_address: str, advertise_address: str, datastore: str,

@@ -32,7 +32,7 @@ class ServeOptions:
     disabled: set[str] = field(default_factory=set)
     log_level: str = "info"
     cluster_cidr: str = ""
-    authorization_mode: str = "AlwaysAllow"
+    authorization_mode: str = "Node,RBAC"
 
 
 async def open_storage(datastore: str, data_dir: Path) -> Storage:

@@ -37,10 +37,12 @@ from kybernetes.kubelet.containerd import ContainerdSettings, ContainerdSupervis
 from kybernetes.kubelet.cri.client import CRIClient
 from kybernetes.kubelet.criconfig import parse_resolv_conf
 from kybernetes.kubelet.machine import MachineInfo, parse_meminfo, read_machine
+from kybernetes.kubelet.objectrefs import ReferencedObjects
 from kybernetes.kubelet.podsync import PodSyncer, SyncContext
 from kybernetes.kubelet.runtime import RuntimeView, fingerprint
 from kybernetes.kubelet.tokens import TokenManager, has_token_projection
 from kybernetes.kubelet.volumes.localpath import LocalPathStorage
+from kybernetes.machinery import podrefs
 from kybernetes.util.times import micro_time, rfc3339
 
 log = logging.getLogger("kyb.kubelet")
@@ -109,8 +111,9 @@ class Kubelet:
         self.config = nodestatus.NodeConfig(name=self.node_name, address=self.node_ip, kubelet_port=s.kubelet_port,
                                             labels=s.labels, zone=s.zone, region=s.region)
         self.pods = Informer(client, PODS, field_selector=f"spec.nodeName={self.node_name}")
-        self.configmaps = Informer(client, CONFIGMAPS)
-        self.secrets = Informer(client, SECRETS)
+        # only what this node's pods refer to, each watched by name (the Node authorizer allows no more)
+        self.configmaps: Any = ReferencedObjects(client, CONFIGMAPS, podrefs.referenced_configmaps)
+        self.secrets: Any = ReferencedObjects(client, SECRETS, podrefs.referenced_secrets)
         self.services = Informer(client, SERVICES)
         self.queue: WorkQueue[str] = WorkQueue(name="kubelet-pods",
                                                rate_limiter=ItemExponentialFailureRateLimiter(0.2, 30.0))
@@ -494,6 +497,8 @@ class Kubelet:
         uid = pod["metadata"].get("uid")
         if uid:
             self.by_uid.pop(uid, None)
+            self.configmaps.release(uid)
+            self.secrets.release(uid)
             self.queue.add(uid)
 
     def _on_config(self, obj: Obj) -> None:
@@ -557,6 +562,9 @@ class Kubelet:
                     continue
                 pod = self.by_uid.get(key)
                 rt = self.runtime.pods.get(key)
+                if pod is not None and not staticpods.is_static_pod(pod):
+                    await self.configmaps.track(pod)
+                    await self.secrets.track(pod)
                 again = await self.syncer.sync(pod, rt)
                 self.queue.forget(key)
                 if again is not None:

@@ -13,7 +13,8 @@ Which identities are bound (see docs/security.md):
   (the last also for system:unauthenticated);
 - group system:nodes (joined kubelets; the Node authorizer grants their node-scoped rights):
   kyb:node-network (kube-proxy's reads plus what the agent's network policy and pod-route loops
-  list) and the CSR self-renewal role;
+  list), kyb:node-local-path (reading PersistentVolumes for the local-path volume collector) and the
+  CSR self-renewal role;
 - group system:bootstrappers (bootstrap tokens): system:node-bootstrapper, the node-client CSR
   role, and reading the public cluster-info and CA ConfigMaps in kube-public;
 - upstream's component users (system:kube-controller-manager, system:kube-scheduler,
@@ -360,6 +361,8 @@ CLUSTER_ROLES: list[Obj] = [
     _signer_approver("kubernetes.io/kubelet-serving"),
     _signer_approver("kubernetes.io/legacy-unknown"),
     cluster_role("kyb:node-network", _NODE_NETWORK_RULES),
+    # the agent's local-path volume collector: which PersistentVolumes still exist
+    cluster_role("kyb:node-local-path", [rule([""], ["persistentvolumes"], READ)]),
 ]
 
 CLUSTER_ROLE_BINDINGS: list[Obj] = [
@@ -407,6 +410,7 @@ CLUSTER_ROLE_BINDINGS: list[Obj] = [
         [subject("Group", "system:nodes")],
     ),
     cluster_role_binding("kyb:node-network", "kyb:node-network", [subject("Group", "system:nodes")]),
+    cluster_role_binding("kyb:node-local-path", "kyb:node-local-path", [subject("Group", "system:nodes")]),
 ]
 
 # Namespaced: a joining node reads the public cluster-info and the CA bundle it pins.
