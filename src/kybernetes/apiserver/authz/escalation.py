@@ -20,7 +20,7 @@ from kybernetes.apiserver import admission
 from kybernetes.apiserver.authn import UserInfo
 from kybernetes.apiserver.authz.attributes import Attributes
 from kybernetes.apiserver.authz.authorizer import MASTERS_GROUP, Authorizer
-from kybernetes.apiserver.authz.rbac import RBAC_GROUP, RBACAuthorizer, role_reference_rules
+from kybernetes.apiserver.authz.rbac import RBAC_GROUP, RBACAuthorizer, aggregate_errors, role_reference_rules
 from kybernetes.apiserver.authz.rules import Rule, compact, compact_string, covers, go_quoted_list
 from kybernetes.machinery import errors
 
@@ -36,7 +36,7 @@ def escalation_message(user: UserInfo, missing: list[Rule], resolution_errors: l
         f"permissions not currently held:\n" + "\n".join(lines)
     )
     if resolution_errors:
-        msg += f"; resolution errors: [{' '.join(resolution_errors)}]"
+        msg += f"; resolution errors: [{aggregate_errors(resolution_errors)}]"
     return msg
 
 
