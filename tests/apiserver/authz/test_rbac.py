@@ -286,3 +286,11 @@ def test_default_policy_is_self_consistent() -> None:
     for b in policy.CLUSTER_ROLE_BINDINGS:
         assert b["roleRef"]["name"] in names, b["metadata"]["name"]
     assert len(names) == len(policy.CLUSTER_ROLES)
+
+
+async def test_aggregation_rule_takes_full_authority() -> None:
+    agg = {**role("agg"), "aggregationRule": {"clusterRoleSelectors": [{"matchLabels": {"a": "b"}}]}}
+    with pytest.raises(errors.StatusError) as e:
+        await run_escalation(ALICE, "clusterroles", agg, ns="")
+    assert e.value.message == ('clusterroles.rbac.authorization.k8s.io "agg" is forbidden: must have cluster-admin '
+                               "privileges to use the aggregationRule")

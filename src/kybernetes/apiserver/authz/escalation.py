@@ -27,6 +27,10 @@ from kybernetes.machinery import errors
 Obj = dict[str, Any]
 ROLE_KINDS = {"roles": "Role", "clusterroles": "ClusterRole"}
 BINDING_KINDS = {"rolebindings", "clusterrolebindings"}
+FULL_AUTHORITY: list[Rule] = [
+    {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
+    {"nonResourceURLs": ["*"], "verbs": ["*"]},
+]
 
 
 def escalation_message(user: UserInfo, missing: list[Rule], resolution_errors: list[str]) -> str:
@@ -96,17 +100,15 @@ class EscalationPlugin(admission.Plugin):
             return  # nothing granted changes (metadata, owner references, finalizers)
         if self._allowed(user, "escalate", plural, attrs.namespace, name):
             return
-        if plural == "clusterroles" and attrs.obj.get("aggregationRule"):
-            raise errors.StatusError(
-                403,
-                "Forbidden",
-                f'{plural}.{RBAC_GROUP} "{name}" is forbidden: must have '
-                "cluster-admin privileges to use the aggregationRule",
-                {"name": name, "group": RBAC_GROUP, "kind": plural},
-            )
         refusal = confirm_no_escalation(rbac, user, attrs.namespace, _rules(attrs.obj))
         if refusal:
             raise _forbidden(plural, name, refusal)
+        # an aggregationRule can gather any rule there is: it takes holding every permission
+        aggregating = plural == "clusterroles" and (
+            attrs.obj.get("aggregationRule") or (attrs.old or {}).get("aggregationRule")
+        )
+        if aggregating and confirm_no_escalation(rbac, user, "", FULL_AUTHORITY):
+            raise _forbidden(plural, name, "must have cluster-admin privileges to use the aggregationRule")
 
     def _check_binding(
         self, rbac: RBACAuthorizer, user: UserInfo, attrs: admission.Attributes, plural: str, name: str

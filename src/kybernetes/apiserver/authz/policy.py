@@ -361,6 +361,12 @@ CLUSTER_ROLES: list[Obj] = [
     _signer_approver("kubernetes.io/kubelet-serving"),
     _signer_approver("kubernetes.io/legacy-unknown"),
     cluster_role("kyb:node-network", _NODE_NETWORK_RULES),
+    # metrics.k8s.io is served by the API server itself; metrics-server's role, aggregated into view
+    cluster_role(
+        "system:aggregated-metrics-reader",
+        [rule(["metrics.k8s.io"], ["pods", "nodes"], READ)],
+        labels={AGGREGATE_TO + "view": "true", AGGREGATE_TO + "edit": "true", AGGREGATE_TO + "admin": "true"},
+    ),
     # the agent's local-path volume collector: which PersistentVolumes still exist
     cluster_role("kyb:node-local-path", [rule([""], ["persistentvolumes"], READ)]),
 ]
