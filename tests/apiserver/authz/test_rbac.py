@@ -292,5 +292,7 @@ async def test_aggregation_rule_takes_full_authority() -> None:
     agg = {**role("agg"), "aggregationRule": {"clusterRoleSelectors": [{"matchLabels": {"a": "b"}}]}}
     with pytest.raises(errors.StatusError) as e:
         await run_escalation(ALICE, "clusterroles", agg, ns="")
-    assert e.value.message == ('clusterroles.rbac.authorization.k8s.io "agg" is forbidden: must have cluster-admin '
-                               "privileges to use the aggregationRule")
+    assert e.value.message == (
+        'clusterroles.rbac.authorization.k8s.io "agg" is forbidden: must have cluster-admin '
+        "privileges to use the aggregationRule"
+    )

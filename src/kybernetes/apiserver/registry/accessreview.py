@@ -71,15 +71,19 @@ def attributes_of(spec: Obj, user: UserInfo) -> Attributes:
 
 
 def _check_one_of(kind: str, spec: Obj) -> None:
-    has_ra, has_nra = (
-        isinstance(spec.get("resourceAttributes"), dict),
-        isinstance(spec.get("nonResourceAttributes"), dict),
-    )
-    if has_ra == has_nra:
+    ra, nra = spec.get("resourceAttributes"), spec.get("nonResourceAttributes")
+    if isinstance(ra, dict) and isinstance(nra, dict):
+        raise _invalid(
+            kind,
+            "spec.nonResourceAttributes",
+            nra,
+            "cannot be specified in combination with resourceAttributes",
+        )
+    if not isinstance(ra, dict) and not isinstance(nra, dict):
         raise _invalid(
             kind,
             "spec.resourceAttributes",
-            spec.get("resourceAttributes"),
+            None,
             "exactly one of nonResourceAttributes or resourceAttributes must be specified",
         )
 
@@ -112,9 +116,7 @@ def review(plural: str, body: Obj, requester: UserInfo, namespace: str, authoriz
     else:
         user, groups = str(spec.get("user") or ""), [str(g) for g in spec.get("groups") or []]
         if not user and not groups:
-            raise _invalid(
-                kind, "spec.user,spec.groups", user, "at least one of user or group must be specified"
-            )
+            raise _invalid(kind, "spec.user", user, "at least one of user or group must be specified")
         extra = {str(k): tuple(str(x) for x in v or []) for k, v in (spec.get("extra") or {}).items()}
         subject = UserInfo(user, tuple(groups), str(spec.get("uid") or ""), extra)
     if plural == "localsubjectaccessreviews":
@@ -127,12 +129,8 @@ def review(plural: str, body: Obj, requester: UserInfo, namespace: str, authoriz
                 "disallowed on this kind of request",
             )
         if (ra.get("namespace") or "") != namespace:
-            raise _invalid(
-                kind,
-                "spec.resourceAttributes.namespace",
-                ra.get("namespace") or "",
-                "must match metadata.namespace",
-            )
+            raise errors.bad_request(f"spec.resourceAttributes.namespace must match namespace: {namespace}")
+        out["metadata"] = {**out["metadata"], "namespace": namespace}
     allowed, reason = authorizer.authorize(attributes_of(spec, subject))
     out["status"] = _status(allowed, reason)
     return out
