@@ -121,6 +121,9 @@ class APIServer:
         self._docs: dict[Any, Any] = {}  # discovery/OpenAPI bodies for the current table generation
         self._docs_generation = -1
         self.ready = False
+        from kybernetes.clusterlogs.http import LogAPI
+
+        self.logs = LogAPI(config.data_dir / "logs")  # cluster log store under /kyb/logs/v1/ (docs/logging.md)
 
     authorizer: Any  # authz.authorizer.Authorizer, set by authz_setup.install
 
@@ -162,6 +165,7 @@ class APIServer:
     async def stop(self) -> None:
         self.ready = False
         await self.metrics.stop()
+        await self.logs.stop()
         await self.crds.stop()
         await self.cache.stop()
 
@@ -235,6 +239,8 @@ class APIServer:
         info = parse_request(request.method, path, watch_param=request.query.get("watch", "").lower() in ("true", "1"))
         user = authz_setup.authorize_request(self, request, user, info)
         request[USER_KEY] = user
+        if path.startswith("/kyb/logs/v1/"):
+            return await self.logs.handle(request, user.name if user is not None else "")
         if not info.is_resource_request:
             return await self._nonresource(request, path)
         resource = self.resources.lookup(info.group, info.version, info.resource)

@@ -107,6 +107,7 @@ NODE_RULES: list[Obj] = [
     rule(["storage.k8s.io"], ["csidrivers"], READ),
     rule(["storage.k8s.io"], ["csinodes"], ["create", "delete", "get", "patch", "update"]),
     rule(["node.k8s.io"], ["runtimeclasses"], READ),
+    urls(["/kyb/logs/v1/ingest"], ["post"]),  # the node's log shipper (docs/logging.md)
 ]
 
 DISCOVERY_URLS = [
