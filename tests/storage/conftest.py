@@ -8,14 +8,32 @@ from pathlib import Path
 
 import pytest
 
+from kybernetes.storage.etcd.channel import EtcdConnection
+from kybernetes.storage.etcd.store import EtcdStorage
 from kybernetes.storage.interface import Event, Storage
 from kybernetes.storage.memory import MemoryStorage
 from kybernetes.storage.sqlite import SQLiteStorage
 
-BACKENDS = ["memory", "sqlite"]
+from .etcd_server import fresh_prefix, shared_etcd
+
+BACKENDS = ["memory", "sqlite", "etcd"]
 
 
-async def open_store(kind: str, directory: Path) -> MemoryStorage | SQLiteStorage:
+async def open_etcd_store() -> EtcdStorage:
+    """A store on the session's etcd under a fresh prefix, numbering revisions from now."""
+    connection = EtcdConnection(endpoints=(shared_etcd(),), prefix=fresh_prefix())
+    probe = EtcdStorage(connection, revision_offset=0)
+    await probe.open()
+    offset = await probe.current_revision()
+    await probe.close()
+    store = EtcdStorage(connection, revision_offset=offset)
+    await store.open()
+    return store
+
+
+async def open_store(kind: str, directory: Path) -> Storage:
+    if kind == "etcd":
+        return await open_etcd_store()
     store: MemoryStorage | SQLiteStorage
     store = MemoryStorage() if kind == "memory" else SQLiteStorage(str(directory / "kv.db"))
     await store.open()

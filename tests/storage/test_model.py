@@ -147,3 +147,9 @@ def test_memory_matches_model(ops: list[tuple[str, int, bytes, int]]) -> None:
 @given(ops=st.lists(operation, max_size=40))
 def test_sqlite_matches_model(ops: list[tuple[str, int, bytes, int]]) -> None:
     asyncio.run(check(BACKENDS[1], ops))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=st.lists(operation, max_size=40))
+def test_etcd_matches_model(ops: list[tuple[str, int, bytes, int]]) -> None:
+    asyncio.run(check("etcd", ops))
