@@ -23,6 +23,7 @@ COMPONENTS["kubelet"] = "kybernetes.kubelet.component:run"  # the local node: `k
 COMPONENTS["dns"] = "kybernetes.dns.component:run"  # cluster DNS; the kube-dns Service points at it
 COMPONENTS["ingress"] = "kybernetes.ingress.component:run"  # Ingress routing on the host's ports 80/443
 COMPONENTS["sim"] = "kybernetes.sim.component:run"  # only with KYB_SIM_NODES / KYB_SIM_PROFILE set
+COMPONENTS["dashboard"] = "kybernetes.dashboard.component:run"  # web UI on KYB_DASHBOARD_LISTEN
 
 
 def load(name: str) -> Callable[[Path], Awaitable[None]]:

@@ -70,7 +70,8 @@ class KybServer:
         if not self.node:
             # API-only tests need neither a node nor DNS (which would bind the host's port 53), nor
             # the ingress controller (ports 80/443) unless they give it ports.
-            cmd += ["--disable", "kubelet,dns" + ("" if "KYB_INGRESS_HTTP" in self.env else ",ingress")]
+            cmd += ["--disable", "kubelet,dns" + ("" if "KYB_INGRESS_HTTP" in self.env else ",ingress")
+                    + ("" if "KYB_DASHBOARD_LISTEN" in self.env else ",dashboard")]
         env = {**os.environ, **self.env}
         if self.node:
             env.setdefault("KYB_KUBELET_PORT", str(free_port()))
@@ -82,6 +83,7 @@ class KybServer:
             env.setdefault("KYB_DNS_HTTP", f"127.0.0.1:{free_port()}")
             env.setdefault("KYB_INGRESS_HTTP", f"127.0.0.1:{free_port()}")
             env.setdefault("KYB_INGRESS_HTTPS", f"127.0.0.1:{free_port()}")
+            env.setdefault("KYB_DASHBOARD_LISTEN", f"127.0.0.1:{free_port()}")
             if self.bridge:
                 env["KYB_NODE_BRIDGE"] = self.bridge
         if self.cluster_cidr:
