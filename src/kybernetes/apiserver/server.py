@@ -24,6 +24,8 @@ from kybernetes.apiserver.cache import WatchCache, bucket_of
 from kybernetes.apiserver.authz import setup as authz_setup
 from kybernetes.apiserver.crd import openapi as crd_openapi
 from kybernetes.apiserver.crd.controller import CRDController
+from kybernetes.apiserver.ha import lifecycle as ha_lifecycle
+from kybernetes.apiserver.ha.allocations import ReservingServiceAllocator
 from kybernetes.apiserver.registry import tokenrequest
 from kybernetes.apiserver.registry.podproxy import PodProxy
 from kybernetes.apiserver.registry.services import ServiceAllocator
@@ -92,7 +94,11 @@ class APIServer:
         if admission_plugins is None:
             admission_plugins = admission.default_plugins(config.disabled_admission)
         self.admission = admission.Chain(admission_plugins)
-        self.allocator = ServiceAllocator(config.service_cidr)
+        # reservations in the datastore keep values unique across API servers (apiserver/ha/allocations.py)
+        self.allocator: ServiceAllocator = ReservingServiceAllocator(storage, config.service_cidr)
+        self.endpoint_reconciler: Any = None  # apiserver/ha/endpoints.py, set at start
+        # (method, path, handler) served ahead of the API (the /v1-kyb/ join paths)
+        self.extra_routes: list[tuple[str, str, Any]] = []
         # Built-ins plus custom resources; the CRD controller adds and removes the latter (and
         # their stores) while the server runs. `stores` is shared with the REST handler and
         # admission, so a store added here is served at once.
@@ -157,6 +163,7 @@ class APIServer:
         openapi.warm()
         self.allocator.rebuild([e.obj for _, e in self.cache.iter_prefix("/registry/services/")])
         await self.bootstrap()
+        await ha_lifecycle.start(self)  # reservations repaired, `kubernetes` endpoints from server leases
         await authz_setup.bootstrap_policy(self)
         await self.admission.bootstrap()
         self.metrics.start()
@@ -164,6 +171,7 @@ class APIServer:
 
     async def stop(self) -> None:
         self.ready = False
+        await ha_lifecycle.stop(self)
         await self.metrics.stop()
         await self.logs.stop()
         await self.crds.stop()
@@ -190,21 +198,13 @@ class APIServer:
                             "sessionAffinity": "None"}}
             with contextlib.suppress(errors.StatusError):
                 await svc_store.create(svc, namespace="default", opts=opts)
-        address = self.config.advertise_address or host_ip()
-        ep = {"apiVersion": "v1", "kind": "Endpoints",
-              "metadata": {"name": "kubernetes", "namespace": "default",
-                           "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
-              "subsets": [{"addresses": [{"ip": address}],
-                           "ports": [{"name": "https", "port": self.config.port, "protocol": "TCP"}]}]}
-        ep_store = self.stores[("", "endpoints")]
-        current = self.cache.get("/registry/endpoints/default/kubernetes")
-        if current is None or current.obj.get("subsets") != ep["subsets"]:
-            with contextlib.suppress(errors.StatusError):
-                await ep_store.update("default", "kubernetes", ep, opts=opts)
+        # The Endpoints (every live server) are written by the lease endpoint reconciler (ha_lifecycle.start).
 
     # --- HTTP ------------------------------------------------------------------------------------
     def app(self) -> web.Application:
         app = web.Application(client_max_size=0, middlewares=[self._errors_middleware])
+        for method, path, handler in self.extra_routes:
+            app.router.add_route(method, path, handler)
         app.router.add_route("*", "/{tail:.*}", self.dispatch)
         return app
 
