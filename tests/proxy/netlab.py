@@ -1,8 +1,8 @@
 """A tiny network lab for datapath tests: a "node" namespace that routes between a client namespace
 and backend namespaces ("pods"), with small TCP/UDP servers in the backends.
 
-    kybp1-client  10.99.1.2 ──veth── 10.99.1.1  kybp1-node  10.42.N.1 ──veth── 10.42.N.2  kybp1-beN
-                                                 10.99.2.1 ──veth── 10.99.2.2  kybp1-up (default
+    kybpx-client 10.158.1.2 ──veth── 10.158.1.1  kybpx-node  10.158.128+N.1 ──veth── .2  kybpx-beN
+                                                 10.158.2.1 ──veth── 10.158.2.2  kybpx-up (default
                                                  route: an upstream router that does not forward)
 
 Every interface is created inside the namespaces, so deleting the namespaces removes everything.
@@ -19,10 +19,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-PREFIX = "kybp1-"
-NODE_IP = "10.99.1.1"
-CLIENT_IP = "10.99.1.2"
-CLUSTER_CIDR = "10.42.0.0/16"
+PREFIX = "kybpx-"
+NODE_IP = "10.158.1.1"
+CLIENT_IP = "10.158.1.2"
+CLUSTER_CIDR = "10.158.128.0/17"
 
 SERVER = r"""
 import socket, sys, threading
@@ -97,7 +97,7 @@ class NetLab:
         return f"{PREFIX}be{i}"
 
     def backend_ip(self, i: int) -> str:
-        return f"10.42.{i}.2"
+        return f"10.158.{128 + i}.2"
 
     def namespaces(self) -> list[str]:
         return [self.node, self.client, self.upstream, *(self.backend(i) for i in range(1, self.backends + 1))]
@@ -110,11 +110,12 @@ class NetLab:
         sh("ip", "netns", "exec", self.node, "sysctl", "-qw", "net.ipv4.ip_forward=1")
         self._link(self.client, "c0", f"{NODE_IP}/24", f"{CLIENT_IP}/24", NODE_IP)
         for i in range(1, self.backends + 1):
-            self._link(self.backend(i), f"b{i}", f"10.42.{i}.1/24", f"{self.backend_ip(i)}/24", f"10.42.{i}.1")
+            gateway = f"10.158.{128 + i}.1"
+            self._link(self.backend(i), f"b{i}", f"{gateway}/24", f"{self.backend_ip(i)}/24", gateway)
         # An upstream router as the node's default route (every real node has one); it does not
         # forward, so traffic to a VIP that the proxy does not catch dies there, silently.
-        self._link(self.upstream, "u0", "10.99.2.1/24", "10.99.2.2/24", "10.99.2.1")
-        sh("ip", "-n", self.node, "route", "add", "default", "via", "10.99.2.2")
+        self._link(self.upstream, "u0", "10.158.2.1/24", "10.158.2.2/24", "10.158.2.1")
+        sh("ip", "-n", self.node, "route", "add", "default", "via", "10.158.2.2")
         for i in range(1, self.backends + 1):
             self.start_server(self.backend(i), f"be{i}", 8080)
         self.start_server(self.client, "client", 9000)

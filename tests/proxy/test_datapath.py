@@ -109,7 +109,7 @@ async def test_hairpin_and_egress_masquerade(lab: NetLab) -> None:
     svc = service("self", "10.43.7.15", port(80))
     await program(lab, [svc], [endpoint_slice("self", endpoint(lab.backend_ip(1)))])
     # be1 reaches itself through the VIP: must be masqueraded or the reply would bypass the NAT.
-    assert lab.request(lab.backend(1), "tcp", "10.43.7.15", 80) == ["be1 10.42.1.1"]
+    assert lab.request(lab.backend(1), "tcp", "10.43.7.15", 80) == ["be1 10.158.129.1"]
     # A pod reaching outside the cluster CIDR leaves with the node's address.
     assert lab.request(lab.backend(1), "tcp", CLIENT_IP, 9000) == [f"client {NODE_IP}"]
 
@@ -135,7 +135,7 @@ async def test_udp_and_conntrack_cleanup_moves_flows(lab: NetLab) -> None:
 @pytest.mark.parametrize("protocol", ["TCP", "UDP", "SCTP"])
 async def test_rendered_script_passes_nft_check(lab: NetLab, protocol: str) -> None:
     svc = service("all", "10.43.7.17", port(80, protocol=protocol, node_port=30090), type="LoadBalancer",
-                  lb=["10.99.1.1"], sessionAffinity="ClientIP", externalTrafficPolicy="Local")
+                  lb=[NODE_IP], sessionAffinity="ClientIP", externalTrafficPolicy="Local")
     sl = endpoint_slice("all", endpoint(lab.backend_ip(1)), ports=[{"name": "", "port": 8080, "protocol": protocol}])
     model = build_model([svc], [sl], node_name=NODE)
     script = render_model(model, node_ips=[NODE_IP], cluster_cidr=CLUSTER_CIDR, table="kyb-check")

@@ -26,6 +26,7 @@ from kybernetes.proxy.healthcheck import (
 )
 from kybernetes.proxy.model import build_model
 from kybernetes.proxy.runner import ServiceProxy
+from kybernetes.proxy.sync import TableInventory
 
 from .objects import endpoint, endpoint_slice, port, service
 
@@ -214,6 +215,14 @@ class FakeApplier:
 
     async def affinity_state(self) -> dict[str, list[tuple[str, int]]]:
         return {}
+
+    table = "kyb-proxy-a"
+
+    async def inventory(self, table: str | None = None) -> TableInventory:
+        return TableInventory()
+
+    async def present_tables(self) -> set[str]:
+        return set()
 
     async def clear_conntrack(self, cmds: list[list[str]]) -> None:
         pass

@@ -15,6 +15,8 @@ import logging
 import time
 from collections.abc import Sequence
 
+from kybernetes.proxy.sync import TableInventory
+
 log = logging.getLogger("kyb.proxy.apply")
 
 
@@ -86,6 +88,21 @@ class NftApplier:
             return {}
         return parse_affinity_sets(out)
 
+    async def inventory(self, table: str | None = None) -> TableInventory:
+        """Names of the chains and sets in `table` (default: the base name) and their affinity
+        timeouts, without rules or elements: what a full in-place sync needs to know."""
+        name = table or self.table
+        code, out, _ = await self._run(self.nft, "-j", "list", "chains", "ip")
+        if code != 0:
+            raise NftError(f"nft list chains failed ({code})")
+        _, sets_out, _ = await self._run(self.nft, "-t", "-j", "list", "sets", "table", "ip", name)
+        return parse_inventory(out, sets_out, name)
+
+    async def present_tables(self) -> set[str]:
+        """Which of the proxy's two names exist (the twin is left by earlier table-swapping syncs)."""
+        _, out, _ = await self._run(self.nft, "list", "tables", "ip")
+        return {line.split()[-1] for line in out.decode().splitlines() if line.startswith("table ")} & set(self.names)
+
     async def delete(self) -> None:
         """Remove the table and its twin (idempotent)."""
         for name in self.names:
@@ -131,3 +148,24 @@ def parse_affinity_sets(raw: bytes | str) -> dict[str, list[tuple[str, int]]]:
         if entries:
             out[s["name"]] = entries
     return out
+
+
+def parse_inventory(chains_raw: bytes | str, sets_raw: bytes | str, table: str) -> TableInventory:
+    """`TableInventory` of `table` from `nft -j list chains ip` (every table's chains) and
+    `nft -t -j list sets table ip TABLE` output (empty when the table does not exist)."""
+    def items(raw: bytes | str) -> list[dict[str, object]]:
+        try:
+            doc = json.loads(raw or "{}")
+        except ValueError:
+            return []
+        return [i for i in doc.get("nftables") or [] if isinstance(i, dict)]
+
+    chains = frozenset(str(c["name"]) for i in items(chains_raw) if isinstance(c := i.get("chain"), dict)
+                       and c.get("family") == "ip" and c.get("table") == table)
+    sets: dict[str, int] = {}
+    for i in items(sets_raw):
+        s = i.get("set")
+        if isinstance(s, dict) and s.get("table") == table:
+            timeout = s.get("timeout")
+            sets[str(s["name"])] = timeout if isinstance(timeout, int) else 0
+    return TableInventory(exists=bool(chains or sets), chains=chains, sets=sets)

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from kybernetes.proxy.model import Endpoint, ServicePort, build_model
@@ -77,22 +78,39 @@ def affinity_set(sp: ServicePort, ep: Endpoint) -> str:
     return f"aff-{_ep_suffix(sp, ep)}"
 
 
-class _Script:
-    """Collects the table body; the output order is fixed so equal inputs give equal text."""
+Chain = tuple[str, tuple[str, ...]]  # (hook header, or "" for a regular chain; rules)
+
+# The table's named maps and sets: fixed declarations, only their elements change.
+MAP_TYPES = {"service-ips": "ipv4_addr . inet_proto . inet_service : verdict",
+             "service-nodeports": "inet_proto . inet_service : verdict",
+             "no-endpoint-services": "ipv4_addr . inet_proto . inet_service : verdict",
+             "no-endpoint-nodeports": "inet_proto . inet_service : verdict"}
+SET_TYPES = {"nodeport-ips": "ipv4_addr", "cluster-ips": "ipv4_addr", "hairpin": "ipv4_addr . ipv4_addr"}
+
+
+@dataclass
+class Ruleset:
+    """The table's content as data. The full script is printed from it, and an incremental sync
+    (sync.py) compares two of them. Affinity sets carry only their timeout: their elements are
+    written by packets, so they belong to the kernel."""
+
+    maps: dict[str, dict[str, str]] = field(default_factory=lambda: {m: {} for m in MAP_TYPES})
+    sets: dict[str, frozenset[str]] = field(default_factory=lambda: {s: frozenset() for s in SET_TYPES})
+    affinity: dict[str, int] = field(default_factory=dict)  # set name -> timeout seconds
+    chains: dict[str, Chain] = field(default_factory=dict)  # insertion order is the script's order
+
+
+class _Builder:
+    """Fills a Ruleset service by service; the first Service to claim a front end wins."""
 
     def __init__(self) -> None:
-        self.sets: list[str] = []
-        self.chains: list[str] = []
-        self.service_ips: list[str] = []
-        self.service_nodeports: list[str] = []
-        self.noep_services: list[str] = []
-        self.noep_nodeports: list[str] = []
-        self.cluster_ips: list[str] = []
+        self.rs = Ruleset()
         self.endpoint_ips: set[str] = set()
+        self.cluster_ips: set[str] = set()
         self._keys: set[tuple[str, str, int]] = set()  # (ip or "", proto, port) claimed so far
 
     def claim(self, ip: str, proto: str, port: int) -> bool:
-        """First Service to claim a front end wins (two LoadBalancers on one node IP and port)."""
+        """Two LoadBalancers on one node IP and port: only the first (in key order) is programmed."""
         key = (ip, proto, port)
         if key in self._keys:
             return False
@@ -100,13 +118,10 @@ class _Script:
         return True
 
     def chain(self, name: str, rules: Iterable[str], header: str = "") -> None:
-        body = [f"\t\t{header}"] if header else []
-        body += [f"\t\t{r}" for r in rules]
-        self.chains.append(f"\tchain {name} {{\n" + "\n".join(body) + ("\n" if body else "") + "\t}")
+        self.rs.chains[name] = (header, tuple(rules))
 
-
-def _elements(items: Sequence[str]) -> str:
-    return ("\t\telements = { " + ",\n\t\t\t".join(items) + " }\n") if items else ""
+    def element(self, map_name: str, key: str, verdict: str) -> None:
+        self.rs.maps[map_name][key] = verdict
 
 
 def _pick_rules(sp: ServicePort, eps: Sequence[Endpoint]) -> list[str]:
@@ -125,28 +140,25 @@ def _no_endpoint_verdict(sp: ServicePort) -> str:
     return "drop" if sp.all_endpoints else "goto reject-chain"
 
 
-def _service(out: _Script, sp: ServicePort, cluster_cidr: str, affinity_state: AffinityState) -> None:
+def _service(out: _Builder, sp: ServicePort, cluster_cidr: str) -> None:
     proto = sp.protocol.lower()
     eps = sorted(set(sp.cluster_endpoints) | set(sp.external_endpoints))
     out.endpoint_ips.update(ep.ip for ep in eps)
     for ep in eps if sp.affinity_timeout else ():
         name = affinity_set(sp, ep)
-        seeds = [f"{ip} timeout {sp.affinity_timeout}s expires {min(left, sp.affinity_timeout)}s"
-                 for ip, left in affinity_state.get(name, ()) if left > 0]
-        out.sets.append(f"\tset {name} {{\n\t\ttype ipv4_addr\n\t\tflags dynamic,timeout\n"
-                        f"\t\ttimeout {sp.affinity_timeout}s\n{_elements(seeds)}\t}}")
+        out.rs.affinity[name] = sp.affinity_timeout
         out.chain(ep_chain(sp, ep), [f"update @{name} {{ ip saddr }}", f"meta l4proto {proto} dnat to {ep.ip}:{ep.port}"])
 
     if sp.cluster_endpoints:
         rules = [f"ip saddr != {cluster_cidr} jump mark-for-masquerade"] if cluster_cidr else []
         out.chain(svc_chain(sp), rules + _pick_rules(sp, sp.cluster_endpoints))
     for ip in sp.cluster_ips:
-        out.cluster_ips.append(ip)
+        out.cluster_ips.add(ip)
         if out.claim(ip, proto, sp.port):
             if sp.cluster_endpoints:
-                out.service_ips.append(f"{ip} . {proto} . {sp.port} : goto {svc_chain(sp)}")
+                out.element("service-ips", f"{ip} . {proto} . {sp.port}", f"goto {svc_chain(sp)}")
             else:
-                out.noep_services.append(f"{ip} . {proto} . {sp.port} : {_no_endpoint_verdict(sp)}")
+                out.element("no-endpoint-services", f"{ip} . {proto} . {sp.port}", _no_endpoint_verdict(sp))
 
     if not sp.has_external:
         return
@@ -167,67 +179,98 @@ def _service(out: _Script, sp: ServicePort, cluster_cidr: str, affinity_state: A
         out.chain(ext_chain(sp), rules)
     for ip in sp.external_ips:
         if out.claim(ip, proto, sp.port):
-            (out.service_ips if rules else out.noep_services).append(f"{ip} . {proto} . {sp.port} : {target}")
+            out.element("service-ips" if rules else "no-endpoint-services", f"{ip} . {proto} . {sp.port}", target)
     if sp.node_port and out.claim("", proto, sp.node_port):
-        (out.service_nodeports if rules else out.noep_nodeports).append(f"{proto} . {sp.node_port} : {target}")
+        out.element("service-nodeports" if rules else "no-endpoint-nodeports", f"{proto} . {sp.node_port}", target)
 
 
-def render_model(model: Iterable[ServicePort], *, node_ips: Sequence[str], cluster_cidr: str,
-                 table: str = "kyb-proxy", affinity_state: AffinityState | None = None,
-                 replace_table: str | None = None) -> str:
-    """The script; with `replace_table`, the same transaction also deletes that (previous) table."""
-    out = _Script()
-    for sp in model:
-        _service(out, sp, cluster_cidr, affinity_state or {})
-    lines = [f"add table ip {table}", f"delete table ip {table}", f"table ip {table} {{",
-             '\tcomment "kybernetes service proxy"']
-    lines.append("\tmap service-ips {\n\t\ttype ipv4_addr . inet_proto . inet_service : verdict\n"
-                 f"{_elements(out.service_ips)}\t}}")
-    lines.append("\tmap service-nodeports {\n\t\ttype inet_proto . inet_service : verdict\n"
-                 f"{_elements(out.service_nodeports)}\t}}")
-    lines.append("\tmap no-endpoint-services {\n\t\ttype ipv4_addr . inet_proto . inet_service : verdict\n"
-                 f"{_elements(out.noep_services)}\t}}")
-    lines.append("\tmap no-endpoint-nodeports {\n\t\ttype inet_proto . inet_service : verdict\n"
-                 f"{_elements(out.noep_nodeports)}\t}}")
-    lines.append(f"\tset nodeport-ips {{\n\t\ttype ipv4_addr\n{_elements(sorted(set(node_ips)))}\t}}")
-    lines.append(f"\tset cluster-ips {{\n\t\ttype ipv4_addr\n{_elements(sorted(set(out.cluster_ips)))}\t}}")
-    hairpin = [f"{ip} . {ip}" for ip in sorted(out.endpoint_ips)]
-    lines.append(f"\tset hairpin {{\n\t\ttype ipv4_addr . ipv4_addr\n{_elements(hairpin)}\t}}")
-    lines += out.sets
-    fixed = _Script()
-    fixed.chain("nat-prerouting", ["jump services"], "type nat hook prerouting priority dstnat; policy accept;")
-    fixed.chain("nat-output", ["jump services"], "type nat hook output priority -100; policy accept;")
+def _fixed_chains(out: _Builder, cluster_cidr: str) -> None:
+    out.chain("nat-prerouting", ["jump services"], "type nat hook prerouting priority dstnat; policy accept;")
+    out.chain("nat-output", ["jump services"], "type nat hook output priority -100; policy accept;")
     # Hairpin: after dnat, an endpoint talking to itself through its Service must be masqueraded,
     # or its reply would skip the reverse translation.
     post = ["jump masquerading", "ct status dnat ip saddr . ip daddr @hairpin masquerade"]
     if cluster_cidr:  # egress: pods reaching outside the cluster leave with the node's address
         post.append(f"ip saddr {cluster_cidr} ip daddr != {{ {cluster_cidr}, 224.0.0.0/4 }} masquerade")
-    fixed.chain("nat-postrouting", post, "type nat hook postrouting priority srcnat; policy accept;")
-    fixed.chain("services", ["ip daddr . meta l4proto . th dport vmap @service-ips",
-                             "ip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports"])
-    fixed.chain("mark-for-masquerade", [f"meta mark set meta mark | {MASQ_MARK:#x}"])
-    fixed.chain("masquerading", [f"meta mark & {MASQ_MARK:#x} == 0 return",
-                                 f"meta mark set meta mark ^ {MASQ_MARK:#x}",
-                                 "masquerade fully-random"])
-    fixed.chain("filter-input", ["ct state new jump nodeport-endpoints-check",
-                                 "ct state new jump service-endpoints-check"],
-                "type filter hook input priority -110; policy accept;")
-    fixed.chain("filter-forward", ["ct state new jump service-endpoints-check",
-                                   "ct state new jump cluster-ips-check"],
-                "type filter hook forward priority -110; policy accept;")
-    fixed.chain("filter-output", ["ct state new jump service-endpoints-check"],
-                "type filter hook output priority -110; policy accept;")
+    out.chain("nat-postrouting", post, "type nat hook postrouting priority srcnat; policy accept;")
+    out.chain("services", ["ip daddr . meta l4proto . th dport vmap @service-ips",
+                           "ip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports"])
+    out.chain("mark-for-masquerade", [f"meta mark set meta mark | {MASQ_MARK:#x}"])
+    out.chain("masquerading", [f"meta mark & {MASQ_MARK:#x} == 0 return",
+                               f"meta mark set meta mark ^ {MASQ_MARK:#x}",
+                               "masquerade fully-random"])
+    out.chain("filter-input", ["ct state new jump nodeport-endpoints-check",
+                               "ct state new jump service-endpoints-check"],
+              "type filter hook input priority -110; policy accept;")
+    out.chain("filter-forward", ["ct state new jump service-endpoints-check",
+                                 "ct state new jump cluster-ips-check"],
+              "type filter hook forward priority -110; policy accept;")
+    out.chain("filter-output", ["ct state new jump service-endpoints-check"],
+              "type filter hook output priority -110; policy accept;")
     # Runs after nat-output (-100), so a cluster IP still seen here matched no Service port.
-    fixed.chain("filter-output-post-dnat", ["ct state new jump cluster-ips-check"],
-                "type filter hook output priority -90; policy accept;")
-    fixed.chain("service-endpoints-check", ["ip daddr . meta l4proto . th dport vmap @no-endpoint-services"])
-    fixed.chain("nodeport-endpoints-check",
-                ["ip daddr @nodeport-ips meta l4proto . th dport vmap @no-endpoint-nodeports"])
-    fixed.chain("cluster-ips-check", ["ip daddr @cluster-ips goto reject-chain"])
-    fixed.chain("reject-chain", ["meta l4proto tcp reject with tcp reset", "reject"])
-    lines += fixed.chains
-    lines += out.chains
+    out.chain("filter-output-post-dnat", ["ct state new jump cluster-ips-check"],
+              "type filter hook output priority -90; policy accept;")
+    out.chain("service-endpoints-check", ["ip daddr . meta l4proto . th dport vmap @no-endpoint-services"])
+    out.chain("nodeport-endpoints-check",
+              ["ip daddr @nodeport-ips meta l4proto . th dport vmap @no-endpoint-nodeports"])
+    out.chain("cluster-ips-check", ["ip daddr @cluster-ips goto reject-chain"])
+    out.chain("reject-chain", ["meta l4proto tcp reject with tcp reset", "reject"])
+
+
+def build_ruleset(model: Iterable[ServicePort], *, node_ips: Sequence[str], cluster_cidr: str) -> Ruleset:
+    """The table's content for a model (pure; equal inputs give equal rulesets, in equal order)."""
+    out = _Builder()
+    _fixed_chains(out, cluster_cidr)
+    for sp in model:
+        _service(out, sp, cluster_cidr)
+    out.rs.sets = {"nodeport-ips": frozenset(node_ips), "cluster-ips": frozenset(out.cluster_ips),
+                   "hairpin": frozenset(f"{ip} . {ip}" for ip in out.endpoint_ips)}
+    return out.rs
+
+
+def elements_text(items: Iterable[str]) -> str:
+    items = list(items)
+    return ("\t\telements = { " + ",\n\t\t\t".join(items) + " }\n") if items else ""
+
+
+def sorted_elements(elements: Iterable[str]) -> list[str]:
+    """Set elements in a stable, readable order (addresses numerically)."""
+    return sorted(elements, key=lambda e: [tuple(int(x) for x in part.split(".")) if part.count(".") == 3 else part
+                                           for part in e.split(" . ")])
+
+
+def chain_text(name: str, chain: Chain) -> str:
+    header, rules = chain
+    body = ([f"\t\t{header}"] if header else []) + [f"\t\t{r}" for r in rules]
+    return f"\tchain {name} {{\n" + "\n".join(body) + ("\n" if body else "") + "\t}"
+
+
+def render_table(rs: Ruleset, *, table: str = "kyb-proxy", affinity_state: AffinityState | None = None,
+                 replace_table: str | None = None) -> str:
+    """The script that recreates `table` with `rs`; with `replace_table`, the same transaction
+    also deletes that (previous) table. Affinity sets are seeded from `affinity_state`."""
+    state = affinity_state or {}
+    lines = [f"add table ip {table}", f"delete table ip {table}", f"table ip {table} {{",
+             '\tcomment "kybernetes service proxy"']
+    for name, decl in MAP_TYPES.items():
+        items = [f"{k} : {v}" for k, v in rs.maps[name].items()]
+        lines.append(f"\tmap {name} {{\n\t\ttype {decl}\n{elements_text(items)}\t}}")
+    for name, decl in SET_TYPES.items():
+        lines.append(f"\tset {name} {{\n\t\ttype {decl}\n{elements_text(sorted_elements(rs.sets[name]))}\t}}")
+    for name, timeout in rs.affinity.items():
+        seeds = [f"{ip} timeout {timeout}s expires {min(left, timeout)}s" for ip, left in state.get(name, ()) if left > 0]
+        lines.append(f"\tset {name} {{\n\t\ttype ipv4_addr\n\t\tflags dynamic,timeout\n"
+                     f"\t\ttimeout {timeout}s\n{elements_text(seeds)}\t}}")
+    lines += [chain_text(name, chain) for name, chain in rs.chains.items()]
     lines.append("}")
     if replace_table and replace_table != table:
         lines += [f"add table ip {replace_table}", f"delete table ip {replace_table}"]
     return "\n".join(lines) + "\n"
+
+
+def render_model(model: Iterable[ServicePort], *, node_ips: Sequence[str], cluster_cidr: str,
+                 table: str = "kyb-proxy", affinity_state: AffinityState | None = None,
+                 replace_table: str | None = None) -> str:
+    """The whole-table script for a model (see `render_table`)."""
+    rs = build_ruleset(model, node_ips=node_ips, cluster_cidr=cluster_cidr)
+    return render_table(rs, table=table, affinity_state=affinity_state, replace_table=replace_table)

@@ -1,10 +1,13 @@
 """The service proxy a node agent runs: informers on Services and EndpointSlices, and a debounced
-loop that renders the whole table and applies it.
+loop that renders the table's content and applies the difference.
 
 Theory of operation. Every informer event only marks the proxy dirty. One loop task waits for
 dirty, waits until `min_sync_interval` has passed since the previous sync started (so a burst of
-events becomes one or two syncs), then renders from the informer caches and applies the script in
-one nft transaction. Events that arrive during a sync mark it dirty again, so nothing is lost.
+events becomes one or two syncs), then builds the desired `Ruleset` from the informer caches (a
+pure function of the objects) and applies one nft transaction (sync.py): only the difference from
+the ruleset the kernel holds (a partial sync), or the whole table rewritten in place (a full sync:
+the first one, the one after a failed apply, and one every `full_sync_period`). Events that
+arrive during a sync mark it dirty again, so nothing is lost.
 
 Invariants:
 1. The first sync happens only after both informers listed (never program an empty ruleset over
@@ -12,10 +15,12 @@ Invariants:
 2. A change is programmed within `min_sync_interval` + one sync's duration; a failed sync is retried
    after a backoff capped at `max_delay`. With the defaults (0.1 s, 1 s) and syncs of a few ms for
    ordinary clusters, a change is in the kernel well within a second.
-3. UDP conntrack cleanup runs after the new rules are in place, comparing the last applied model
+3. After a failed apply the ruleset the kernel holds is unknown, so the next sync is a full one;
+   a partial sync is only ever computed against a ruleset that was applied successfully.
+4. UDP conntrack cleanup runs after the new rules are in place, comparing the last applied model
    with the new one.
-4. `stop()` deletes the table: a stopped proxy leaves no rules behind.
-5. Health-check node ports (healthcheck.py) follow each sync's model; the proxy counts as unhealthy
+5. `stop()` deletes the table: a stopped proxy leaves no rules behind.
+6. Health-check node ports (healthcheck.py) follow each sync's model; the proxy counts as unhealthy
    when an event has waited longer than `health_timeout` to be programmed.
 """
 
@@ -32,7 +37,8 @@ from kybernetes.client.syncloop import SyncLoop
 from kybernetes.proxy.apply import NftApplier
 from kybernetes.proxy.healthcheck import ProxyHealthServer, ServiceHealthServers, desired_health_ports
 from kybernetes.proxy.model import ServicePort, build_model, stale_udp_flows
-from kybernetes.proxy.render import render_model
+from kybernetes.proxy.render import Ruleset, build_ruleset
+from kybernetes.proxy.sync import full_script, incremental_script
 
 log = logging.getLogger("kyb.proxy")
 
@@ -43,16 +49,18 @@ ENDPOINT_SLICES = resource("discovery.k8s.io/v1", "endpointslices", namespaced=T
 class ServiceProxy:
     """Programs this node's Service datapath. Metrics are plain attributes:
 
-    syncs, sync_failures, last_sync_seconds (render + apply + cleanup), last_render_seconds (model,
-    affinity read-back and text), last_affinity_read_seconds, last_nft_seconds (the nft process alone), last_sync_at (time.time()), last_error, rules_bytes,
-    service_ports (in the last model), generation (events seen) and programmed_generation
-    (events whose effect is in the kernel)."""
+    syncs, full_syncs, partial_syncs, last_sync_kind ("full", "partial" or "noop"), sync_failures,
+    last_sync_seconds (render + apply + cleanup), last_render_seconds (model, ruleset, inventory
+    and script), last_nft_seconds (the nft process alone), last_sync_at (time.time()), last_error,
+    rules_bytes (the last script), service_ports (in the last model), generation (events seen) and
+    programmed_generation (events whose effect is in the kernel)."""
 
     def __init__(self, client: APIClient, *, node_name: str, node_ips: list[str], cluster_cidr: str,
                  min_sync_interval: float = 0.1, max_delay: float = 1.0, table: str = "kyb-proxy",
                  applier: NftApplier | None = None, resync_period: float = 60.0,
                  health_servers: ServiceHealthServers | None = None,
-                 healthz_address: tuple[str, int] | None = None, health_timeout: float = 60.0) -> None:
+                 healthz_address: tuple[str, int] | None = None, health_timeout: float = 60.0,
+                 full_sync_period: float = 900.0) -> None:
         self.client = client
         self.node_name = node_name
         self.node_ips = list(node_ips)
@@ -65,6 +73,9 @@ class ServiceProxy:
         self.loop = SyncLoop(self.sync, name="kyb-proxy-sync", min_interval=min_sync_interval,
                              max_delay=max_delay, resync_period=resync_period)
         self._model: list[ServicePort] = []
+        self._ruleset: Ruleset | None = None  # what the kernel holds; None = unknown, sync fully
+        self.full_sync_period = full_sync_period
+        self._last_full = float("-inf")
         # health: per-Service health-check node ports, and optionally the proxy's own /healthz
         self.health = health_servers if health_servers is not None else ServiceHealthServers()
         self.health.proxy_healthy = self.healthy
@@ -73,9 +84,11 @@ class ServiceProxy:
         self.healthz = ProxyHealthServer(*healthz_address, state=self.health_state) if healthz_address else None
         # metrics
         self.syncs = 0
+        self.full_syncs = 0
+        self.partial_syncs = 0
+        self.last_sync_kind = ""
         self.last_sync_seconds = 0.0
         self.last_render_seconds = 0.0
-        self.last_affinity_read_seconds = 0.0
         self.last_nft_seconds = 0.0
         self.last_sync_at = 0.0
         self.rules_bytes = 0
@@ -137,23 +150,42 @@ class ServiceProxy:
         return self.loop.last_error
 
     # --- one sync ---------------------------------------------------------------------------------
+    def request_full_sync(self) -> None:
+        """Make the next sync rewrite the whole table (e.g. after something else touched it)."""
+        self._ruleset = None
+        self.loop.kick()
+
     async def sync(self) -> None:
-        """Render everything from the caches and apply it (one nft transaction)."""
+        """Build the desired ruleset from the caches and apply what differs (one nft transaction)."""
         started = time.monotonic()
         generation = self.generation
         services = self.services.store.list()
         slices = self.slices.store.list()
         node_ips, cidr = list(self.node_ips), self.cluster_cidr
-        model = await asyncio.to_thread(build_model, services, slices, node_name=self.node_name)
-        t_aff = time.monotonic()
-        affinity = await self.applier.affinity_state() if any(sp.affinity_timeout for sp in model) else {}
-        self.last_affinity_read_seconds = time.monotonic() - t_aff
-        table, live = await self.applier.target()
-        script = await asyncio.to_thread(render_model, model, node_ips=node_ips, cluster_cidr=cidr, table=table,
-                                         affinity_state=affinity, replace_table=live)
+        model, desired = await asyncio.to_thread(_desired, services, slices, self.node_name, node_ips, cidr)
+        table = self.applier.table
+        script: str | None = None
+        if self._ruleset is not None and started - self._last_full < self.full_sync_period:
+            script = await asyncio.to_thread(incremental_script, self._ruleset, desired, table=table)
+        kind = "partial" if script is not None else "full"
+        if script is None:
+            inventory = await self.applier.inventory(table)
+            twins = await self.applier.present_tables() - {table}
+            script = await asyncio.to_thread(full_script, desired, inventory, table=table, drop_tables=sorted(twins))
         self.last_render_seconds = time.monotonic() - started
-        await self.applier.apply(script, table=table)
-        self.last_nft_seconds = self.applier.last_nft_seconds
+        if script:
+            self._ruleset = None  # unknown until the transaction is known to have gone in
+            await self.applier.apply(script, table=table)
+            self.last_nft_seconds = self.applier.last_nft_seconds
+        else:
+            kind = "noop"
+        self._ruleset = desired
+        if kind == "full":
+            self._last_full = started
+            self.full_syncs += 1
+        elif kind == "partial":
+            self.partial_syncs += 1
+        self.last_sync_kind = kind
         stale = stale_udp_flows(self._model, model)
         if stale:
             await self.applier.clear_conntrack(stale)
@@ -164,7 +196,7 @@ class ServiceProxy:
             log.warning("proxy health check ports: %s", exc)
         self.pending_since = None if self.generation == generation else started
         self.syncs += 1
-        self.rules_bytes = len(script)
+        self.rules_bytes = len(script or "")
         self.service_ports = len(model)
         self.programmed_generation = generation
         self.loop.last_error = ""
@@ -189,3 +221,9 @@ class ServiceProxy:
                 return False
             await asyncio.sleep(0.005)
         return True
+
+
+def _desired(services: list[Any], slices: list[Any], node_name: str, node_ips: list[str],
+             cluster_cidr: str) -> tuple[list[ServicePort], Ruleset]:
+    model = build_model(services, slices, node_name=node_name)
+    return model, build_ruleset(model, node_ips=node_ips, cluster_cidr=cluster_cidr)
