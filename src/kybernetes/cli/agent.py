@@ -48,11 +48,18 @@ import click
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="KubeletConfiguration file; its evictionHard is re-read when the file changes "
                    "(default: DATA_DIR/config.yaml, if present).")
+@click.option("--container-log-max-size", default="10Mi", show_default=True, envvar="KYB_CONTAINER_LOG_MAX_SIZE",
+              help="Rotate a container's log file once it reaches this size (a quantity; negative: never).")
+@click.option("--container-log-max-files", type=int, default=5, show_default=True,
+              envvar="KYB_CONTAINER_LOG_MAX_FILES", help="Log files kept per container, the live one included (>1).")
+@click.option("--container-log-monitor-interval", type=float, default=10.0, show_default=True, hidden=True,
+              envvar="KYB_CONTAINER_LOG_MONITOR_INTERVAL", help="Seconds between log size checks.")
 @click.option("--log-level", default="info", show_default=True)
 def agent(kubeconfig: Path | None, server: str, token: str, ca_file: Path | None, ca_cert_hash: str, data_dir: Path, node_name: str, node_ip: str, kubelet_port: int, zone: str, region: str,
           labels: tuple[str, ...], registries: Path | None, ca_cert: Path | None, ca_key: Path | None,
           cluster_cidr: str, bridge: str, cgroup_parent: str, pod_routes: bool, pod_manifest_path: Path | None,
-          eviction_hard_memory: str, config_file: Path | None, log_level: str) -> None:
+          eviction_hard_memory: str, config_file: Path | None, container_log_max_size: str,
+          container_log_max_files: int, container_log_monitor_interval: float, log_level: str) -> None:
     """Run a node: register it, run containerd, and keep the pods bound to it running."""
     from kybernetes.client.config import load_kubeconfig
     from kybernetes.client.rest import APIClient
@@ -61,6 +68,12 @@ def agent(kubeconfig: Path | None, server: str, token: str, ca_file: Path | None
     logging.basicConfig(level=getattr(logging, log_level.upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     extra = dict(item.split("=", 1) for item in labels if "=" in item)
+    from kybernetes.kubelet.logrotation import RotationConfigError, make_policy
+
+    try:
+        make_policy(container_log_max_size, container_log_max_files, monitor_interval=container_log_monitor_interval)
+    except RotationConfigError as e:
+        raise click.BadParameter(str(e)) from None
     data_dir = data_dir.resolve()
     if kubeconfig is None:
         # joining: the bootstrap token buys this node its own certificate (kubelet/bootstrap.py)
@@ -83,7 +96,10 @@ def agent(kubeconfig: Path | None, server: str, token: str, ca_file: Path | None
                              pod_routes=pod_routes,
                              pod_manifest_path=pod_manifest_path.resolve() if pod_manifest_path else None,
                              eviction_hard_memory=eviction_hard_memory,
-                             config_file=config_file.resolve() if config_file else None)
+                             config_file=config_file.resolve() if config_file else None,
+                             container_log_max_size=container_log_max_size,
+                             container_log_max_files=container_log_max_files,
+                             container_log_monitor_interval=container_log_monitor_interval)
 
     async def main() -> int:
         stop = asyncio.Event()

@@ -145,6 +145,9 @@ def _add_subcommands() -> None:
 
     for command in (agent, node_reset, image, dev):
         cli.add_command(command)
+    from kybernetes.cli.logs import logs
+
+    cli.add_command(logs)  # `kyb logs query` (docs/logging.md)
 
 
 _add_subcommands()

@@ -98,6 +98,9 @@ class AgentSettings:
                                             # default <data_dir>/config.yaml
     cgroup_parent: str = ""                 # pod cgroup tree; default cgroup_parent(bridge)
     pod_routes: bool = True                 # route other nodes' pod CIDRs via them (kubelet/routes.py)
+    container_log_max_size: str = "10Mi"    # rotate a container's log at this size (docs/logging.md)
+    container_log_max_files: int = 5        # live file + rotated ones kept per container
+    container_log_monitor_interval: float = 10.0
 
 
 class Kubelet:
@@ -173,6 +176,9 @@ class Kubelet:
         self._tasks.append(asyncio.create_task(self._token_refresh_loop(), name="kubelet-token-refresh"))
         storage = LocalPathStorage(self.client, self.node_name, self.settings.data_dir / "storage")
         self._tasks.append(asyncio.create_task(storage.run(), name="kubelet-local-path"))
+        from kybernetes.kubelet.nodelogging import start_node_logging
+
+        self._tasks += start_node_logging(self)  # log rotation, containers/ symlinks, log shipping
         await self._start_server()
         await self._start_proxy()
         await self._start_netpol()
