@@ -33,6 +33,7 @@ def test_range_end(prefix: bytes, end: bytes) -> None:
         pytest.param(Keyspace(), "/p/", None, (b"/p/", b"/p0"), id="root"),
         pytest.param(Keyspace(b"/kyb"), "/p/", None, (b"/kyb/p/", b"/kyb/p0"), id="under-prefix"),
         pytest.param(Keyspace(b"/kyb"), "", None, (b"/kyb", b"/kyc"), id="whole-prefix"),
+        pytest.param(Keyspace(), "", None, (b"\x00", b"\x00"), id="everything"),
         pytest.param(Keyspace(), "/p/", "/p/b", (b"/p/b\x00", b"/p0"), id="continue-after-key"),
         pytest.param(Keyspace(), "/p/", "/a", (b"/p/", b"/p0"), id="continue-before-prefix-ignored"),
     ],

@@ -25,6 +25,19 @@ def cli() -> None:
 @click.option("--bind-address", default="0.0.0.0", show_default=True)
 @click.option("--advertise-address", default="", help="Address the `kubernetes` Service points at (default: this host's).")
 @click.option("--datastore", default="", help="sqlite:///PATH (default: DATA_DIR/db/state.db) or memory://")
+@click.option("--datastore-endpoint", default="",
+              help="etcd endpoints, http(s)://HOST:PORT[,...], instead of SQLite (docs/etcd.md).")
+@click.option("--etcd-cafile", default="", help="CA certificate for https etcd endpoints.")
+@click.option("--etcd-certfile", default="", help="Client certificate for etcd.")
+@click.option("--etcd-keyfile", default="", help="Client key for etcd.")
+@click.option("--etcd-prefix", default="", help="Keep the cluster's keys under this etcd key prefix.")
+@click.option("--cluster-init", is_flag=True, help="Run an embedded etcd member (under DATA_DIR/db/etcd) and use it.")
+@click.option("--etcd-client-port", type=int, default=2379, show_default=True, help="Client port of the embedded etcd.")
+@click.option("--etcd-peer-port", type=int, default=2380, show_default=True, help="Peer port of the embedded etcd.")
+@click.option("--server", "join_server", default="",
+              help="Join the control plane of the server at this URL (with --token; docs/ha.md).")
+@click.option("--token", default="", envvar="KYB_TOKEN",
+              help="Server token: to join (--server), or to set the first server's (default: DATA_DIR/token).")
 @click.option("--disable", multiple=True, help="Components not to run (e.g. kubelet,scheduler).")
 @click.option("--cluster-cidr", default="10.42.0.0/16", show_default=True,
               help="Pod addresses; each node gets a /24 of it.")
@@ -32,15 +45,25 @@ def cli() -> None:
               help="Comma-separated authorizers: Node, RBAC, AlwaysAllow, AlwaysDeny (docs/security.md).")
 @click.option("--log-level", default="info", show_default=True)
 def server(data_dir: Path, port: int, bind_address: str, advertise_address: str, datastore: str,
+           datastore_endpoint: str, etcd_cafile: str, etcd_certfile: str, etcd_keyfile: str, etcd_prefix: str,
+           cluster_init: bool, etcd_client_port: int, etcd_peer_port: int,
+           join_server: str, token: str,
            disable: tuple[str, ...], cluster_cidr: str, authorization_mode: str, log_level: str) -> None:
     """Run the control plane (a single-node cluster as components land)."""
     from kybernetes.cli.serve import ServeOptions, run_server
+    from kybernetes.storage.etcd.settings import EtcdSettings, is_etcd_endpoint
+
+    if datastore_endpoint and not is_etcd_endpoint(datastore_endpoint):
+        datastore, datastore_endpoint = datastore_endpoint, ""  # k3s spells sqlite:// here too
+    etcd = EtcdSettings(endpoints=datastore_endpoint, cafile=etcd_cafile, certfile=etcd_certfile,
+                        keyfile=etcd_keyfile, prefix=etcd_prefix, cluster_init=cluster_init,
+                        client_port=etcd_client_port, peer_port=etcd_peer_port)
 
     disabled = {d.strip() for item in disable for d in item.split(",") if d.strip()}
     run_server(ServeOptions(data_dir=data_dir.resolve(), port=port, bind_address=bind_address,
                             advertise_address=advertise_address, datastore=datastore,
                             disabled=disabled, log_level=log_level, cluster_cidr=cluster_cidr,
-                            authorization_mode=authorization_mode))
+                            authorization_mode=authorization_mode, server=join_server, token=token, etcd=etcd))
 
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

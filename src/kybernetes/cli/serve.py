@@ -12,12 +12,17 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from kybernetes.apiserver.server import APIServer, ServerConfig
+from kybernetes.cli import join
 from kybernetes.storage.interface import Storage
 from kybernetes.util import pki
+
+if TYPE_CHECKING:
+    from kybernetes.storage.etcd.settings import EtcdSettings
 
 log = logging.getLogger("kyb.server")
 
@@ -30,12 +35,23 @@ class ServeOptions:
     advertise_address: str = ""
     datastore: str = ""
     disabled: set[str] = field(default_factory=set)
+    # joining an existing control plane: one server's URL and the server token (cli/join.py, docs/ha.md)
+    server: str = ""
+    token: str = ""
     log_level: str = "info"
     cluster_cidr: str = ""
     authorization_mode: str = "Node,RBAC"
+    # etcd instead of SQLite: --datastore-endpoint http(s)://... or --cluster-init (docs/etcd.md)
+    etcd: EtcdSettings | None = None
 
 
-async def open_storage(datastore: str, data_dir: Path) -> Storage:
+async def open_storage(datastore: str, data_dir: Path, etcd: EtcdSettings | None = None, *,
+                       advertise_address: str = "") -> Storage:
+    if etcd is not None and etcd.enabled:
+        from kybernetes.apiserver.server import host_ip
+        from kybernetes.storage.etcd.datastore import open_etcd_storage
+
+        return await open_etcd_storage(etcd, data_dir, node_address=advertise_address or host_ip())
     if datastore.startswith("memory:"):
         from kybernetes.storage.memory import MemoryStorage
 
@@ -53,12 +69,17 @@ async def open_storage(datastore: str, data_dir: Path) -> Storage:
 
 async def serve(opts: ServeOptions, *, started: asyncio.Event | None = None) -> None:
     opts.data_dir.mkdir(parents=True, exist_ok=True)
-    storage = await open_storage(opts.datastore, opts.data_dir)
+    storage = await join.open_joined_storage(opts) or await open_storage(opts.datastore, opts.data_dir, opts.etcd, advertise_address=opts.advertise_address)
     dns_sans, ip_sans = pki.default_server_sans()
-    if opts.advertise_address and opts.advertise_address not in ip_sans:
-        ip_sans.append(opts.advertise_address)
-    server_url = f"https://127.0.0.1:{opts.port}"
-    paths = pki.ensure_pki(opts.data_dir, server_sans_dns=dns_sans, server_sans_ip=ip_sans, server_url=server_url)
+    for address in (opts.advertise_address, opts.bind_address):
+        if address and address not in ("0.0.0.0", "::") and address not in ip_sans:
+            ip_sans.append(address)
+    # a server bound to one address (say, several servers on one machine) is reached there
+    local = opts.bind_address if opts.bind_address not in ("", "0.0.0.0", "::") else "127.0.0.1"
+    server_url = f"https://{local}:{opts.port}"
+    # shared secrets from (or published to) the datastore, then certificates and DATA/token
+    paths, server_token = await join.settle_shared_secrets(storage, opts, lambda: pki.ensure_pki(
+        opts.data_dir, server_sans_dns=dns_sans, server_sans_ip=ip_sans, server_url=server_url))
     # the in-process token controller signs legacy service-account token Secrets with the API server's key
     os.environ.setdefault("KYB_SERVICE_ACCOUNT_KEY_FILE", str(paths.tls_dir / "sa.key"))
     # the in-process CSR signer issues node certificates with the cluster CA
@@ -67,6 +88,7 @@ async def serve(opts: ServeOptions, *, started: asyncio.Event | None = None) -> 
     api = APIServer(ServerConfig(data_dir=opts.data_dir, port=opts.port, bind_address=opts.bind_address,
                                  advertise_address=opts.advertise_address,
                                  authorization_mode=opts.authorization_mode), storage)
+    api.extra_routes.extend(join.join_routes(storage, paths, server_token))  # /v1-kyb/: servers join here
     await api.start()
     settle_gc()
     runner = web.AppRunner(api.app(), access_log=None, handle_signals=False, shutdown_timeout=1.0)
@@ -77,6 +99,8 @@ async def serve(opts: ServeOptions, *, started: asyncio.Event | None = None) -> 
     log.info("API server listening on https://%s:%d", opts.bind_address, opts.port)
     print(f"kyb server: serving https://127.0.0.1:{opts.port}; kubeconfig: {paths.kubeconfig}", flush=True)
     print(f"kyb server: export KUBECONFIG={paths.kubeconfig}", flush=True)
+    print(f"kyb server: other servers join with --server https://{opts.advertise_address or local}:{opts.port} "
+          f"--token $(cat {opts.data_dir / 'token'})", flush=True)
     from kybernetes.cli import components
 
     component_tasks = components.start_all(paths.kubeconfig, opts.disabled)

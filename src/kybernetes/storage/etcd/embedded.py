@@ -34,10 +34,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kybernetes.storage.etcd.settings import DEFAULT_CLIENT_PORT, DEFAULT_PEER_PORT
+
 log = logging.getLogger(__name__)
 
-DEFAULT_CLIENT_PORT = 2379
-DEFAULT_PEER_PORT = 2380
 _RESTART_PAUSE = (0.2, 10.0)
 _STABLE_RUN = 60.0  # a run this long resets the restart pause
 

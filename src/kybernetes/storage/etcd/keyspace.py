@@ -44,8 +44,9 @@ class Keyspace:
 
     def range_of(self, prefix: str, continue_key: str | None = None) -> tuple[bytes, bytes]:
         """[start, end) covering the keys under `prefix`, starting after `continue_key`."""
-        start = self.key(prefix)
-        end = range_end(start)
+        # etcd rejects an empty key; "\0" is the smallest key there is
+        start = self.key(prefix) or b"\x00"
+        end = range_end(start) if start != b"\x00" else ALL_FOLLOWING
         if continue_key is not None:
             after = self.key(continue_key) + b"\x00"  # the next key after continue_key
             start = max(start, after)

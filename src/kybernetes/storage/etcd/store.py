@@ -94,6 +94,7 @@ class EtcdStorage(Storage):
         self._compacted = 0  # newest compacted revision known, in our numbering
         self._calls: set[Any] = set()
         self._closed = False
+        self._probe_key = self.keys.key("/\x00kyb-probe")  # a key nobody writes
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -103,7 +104,7 @@ class EtcdStorage(Storage):
         self._channel = open_channel(self.connection)
         self._kv = rpc_pb2_grpc.KVStub(self._channel)  # type: ignore[no-untyped-call]
         self._watch = rpc_pb2_grpc.WatchStub(self._channel)  # type: ignore[no-untyped-call]
-        await self._range(pb.RangeRequest(key=self.keys.key(""), count_only=True))
+        await self.current_revision()
         self._compacted = await self._probe_compacted()
 
     async def close(self) -> None:
@@ -189,7 +190,8 @@ class EtcdStorage(Storage):
         )
 
     async def current_revision(self) -> int:
-        response = await self._range(pb.RangeRequest(key=self.keys.key(""), count_only=True))
+        # any read answers with the store's revision; one absent key is the cheapest
+        response = await self._range(pb.RangeRequest(key=self._probe_key, count_only=True))
         return self.keys.from_etcd(response.header.revision)
 
     async def compacted_revision(self) -> int:
@@ -208,7 +210,7 @@ class EtcdStorage(Storage):
         """etcd's compacted revision, in our numbering. A read at revision 1 succeeds unless
         something was compacted; then a watch from revision 1 is cancelled with the compacted
         revision in its answer."""
-        probe = self.keys.key("/\x00compaction-probe")
+        probe = self._probe_key
         try:
             await self._range(pb.RangeRequest(key=probe, revision=1, count_only=True))
             return 0
