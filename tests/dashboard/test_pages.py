@@ -312,3 +312,18 @@ def test_settings_from_env(env: dict[str, str], listen: tuple[str, int] | None, 
 def test_parse_listen_rejects_garbage() -> None:
     with pytest.raises(ValueError):
         parse_listen("nonsense")
+
+
+@pytest.mark.parametrize(
+    ("slug", "title", "path"),
+    [
+        pytest.param(
+            "ingresses", "Ingresses", "/apis/networking.k8s.io/v1/namespaces/a/ingresses/x", id="ingress"
+        ),
+        pytest.param("pods", "Pods", "/api/v1/namespaces/a/pods/x", id="core"),
+        pytest.param("nodes", "Nodes", "/api/v1/nodes/x", id="cluster-scoped-ignores-namespace"),
+    ],
+)
+def test_kind_title_and_path(slug: str, title: str, path: str) -> None:
+    assert KINDS[slug].title == title
+    assert KINDS[slug].path(namespace="a", name="x") == path

@@ -276,8 +276,8 @@ async def list_objects(request: web.Request) -> web.StreamResponse:
         tbl = await v.table(kind, namespace=namespace)
     except (APIError, OSError, TimeoutError) as e:
         body = pages.list_page_body(None, kind, namespace=namespace, error=unavailable(e))
-        return await v.page(kind.kind + "s", body, status=e.code if isinstance(e, APIError) else 502)
-    return await v.page(kind.kind + "s", pages.list_page_body(tbl, kind, namespace=namespace))
+        return await v.page(kind.title, body, status=e.code if isinstance(e, APIError) else 502)
+    return await v.page(kind.title, pages.list_page_body(tbl, kind, namespace=namespace))
 
 
 async def nodes(v: Visit) -> web.StreamResponse:

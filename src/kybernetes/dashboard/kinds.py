@@ -24,6 +24,11 @@ class Kind:
     selects_pods: bool = False  # spec.selector picks the object's pods
 
     @property
+    def title(self) -> str:
+        """The plural for menus and headings: "Deployments", "Ingresses"."""
+        return self.kind + ("es" if self.kind.endswith("s") else "s")
+
+    @property
     def prefix(self) -> str:
         return "/api/v1" if self.api_version == "v1" else f"/apis/{self.api_version}"
 

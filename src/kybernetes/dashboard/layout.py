@@ -56,7 +56,7 @@ def _menu(chrome: Chrome) -> Markup:
     for section in SECTIONS:
         items = [k for k in KINDS.values() if k.section == section]
         entries = join(
-            render("<li>$a</li>", a=link(url(k.slug, ns=ns if k.namespaced else None), k.kind + "s"))
+            render("<li>$a</li>", a=link(url(k.slug, ns=ns if k.namespaced else None), k.title))
             for k in items
         )
         sections.append(render("<li><b>$s</b><ul>$e</ul></li>", s=section, e=entries))

@@ -105,9 +105,9 @@ def overview_body(
     for slug, count in counts.items():
         kind = KINDS[slug]
         if isinstance(count, str):
-            cards.append(_card(kind.kind + "s", "?", count))
+            cards.append(_card(kind.title, "?", count))
         else:
-            cards.append(_card(kind.kind + "s", count, "", href=url(slug, ns=ns_query(namespace))))
+            cards.append(_card(kind.title, count, "", href=url(slug, ns=ns_query(namespace))))
     scope = f"in namespace {namespace}" if namespace else "in all namespaces"
     if isinstance(warnings, str):
         warn = render('<p class="error">$e</p>', e=warnings)
