@@ -97,7 +97,7 @@ node_ips = st.sampled_from([("10.158.1.1",), ("10.158.1.1", "10.158.1.3")])
 @settings(max_examples=300, deadline=None)
 @given(world(), world(), node_ips, node_ips, st.sampled_from([CIDR, ""]))
 def test_incremental_equals_full_render(old: Any, new: Any, ips_old: Any, ips_new: Any, cidr: str) -> None:
-    before, after = ruleset(*old, ips_old, cidr), ruleset(*new, ips_new, cidr)
+    before, after = ruleset(old[0], old[1], ips_old, cidr), ruleset(new[0], new[1], ips_new, cidr)
     # the full script from nothing gives the ruleset; the diff turns the old one into the new one
     assert apply_script(Ruleset(), _as_commands(before), T) == before
     script = incremental_script(before, after, table=T)
