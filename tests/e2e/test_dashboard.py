@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -38,7 +39,13 @@ def wait_for(check: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
 
 @pytest.fixture(scope="module")
 def kyb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KybServer]:
-    env = {"KYB_SIM_NODES": "2", "KYB_DASHBOARD_LISTEN": f"127.0.0.1:{free_port()}"}
+    env = {
+        "KYB_SIM_NODES": "2",
+        "KYB_DASHBOARD_LISTEN": f"127.0.0.1:{free_port()}",
+        # simulated nodes serve stats; the metrics API scrapes them every second (`kubectl top`)
+        "KYB_SIM_STATS_PORT": "0",
+        "KYB_METRICS_RESOLUTION": "1",
+    }
     server = KybServer(Path(tmp_path_factory.mktemp("kyb-dash")), env=env)
     server.start()
     try:
@@ -188,8 +195,16 @@ async def test_post_without_csrf_is_refused(kyb: KybServer, admin: Browser) -> N
 
 async def test_nodes_cordon_and_delete(kyb: KybServer, admin: Browser) -> None:
     nodes = kyb.kubectl("get", "nodes", "-o", "jsonpath={.items[*].metadata.name}").stdout.split()
-    status, page = await admin.get("/nodes")
-    assert status == 200 and all(n in page for n in nodes) and "Capacity and usage" in page
+    page = ""
+    for _ in range(40):  # usage appears from the second scrape on
+        status, page = await admin.get("/nodes")
+        assert status == 200 and all(n in page for n in nodes) and "Capacity and usage" in page
+        if "&lt;unknown&gt;" not in page:
+            break
+        await asyncio.sleep(0.5)
+    assert "&lt;unknown&gt;" not in page and re.search(r"<td>\d+m</td><td>\d+%</td><td>\d+Mi</td>", page), (
+        page
+    )
     status, page = await admin.post(f"/nodes/{nodes[0]}/cordon")
     assert status == 200 and "Node cordoned." in page
     assert kyb.kubectl("get", "node", nodes[0], "-o", "jsonpath={.spec.unschedulable}").stdout == "true"
@@ -209,3 +224,74 @@ async def test_pod_logs_page_renders(kyb: KybServer, admin: Browser) -> None:
     # simulated pods have no log files: either text or the API's message, never a crash
     assert status == 200 and '<option value="busybox" selected>' in page
     assert 'id="logs"' in page or "Error from server" in page
+
+
+# --- pod logs from a real container (the local node on containerd) -----------------------------
+NODE_DATA = Path("/tmp/kyb-dash-node")
+NODE_PORT = 18967
+
+
+@pytest.fixture(scope="module")
+def node_kyb() -> Iterator[KybServer]:
+    from kybernetes.testing.node import start_node_server
+
+    listen = f"127.0.0.1:{free_port()}"
+    before = os.environ.get("KYB_DASHBOARD_LISTEN")
+    os.environ["KYB_DASHBOARD_LISTEN"] = listen  # the node server takes its environment from ours
+    try:
+        servers = start_node_server(NODE_DATA, NODE_PORT, cluster_cidr="10.158.0.0/16", bridge="kybd1")
+        server = next(servers)
+    finally:
+        if before is None:
+            os.environ.pop("KYB_DASHBOARD_LISTEN", None)
+        else:
+            os.environ["KYB_DASHBOARD_LISTEN"] = before
+    server.env["KYB_DASHBOARD_LISTEN"] = listen
+    try:
+        yield server
+    finally:
+        for _ in servers:
+            pass
+
+
+@pytest.mark.slow
+async def test_pod_logs_from_a_real_container(node_kyb: KybServer) -> None:
+    kyb = node_kyb
+    kyb.kubectl("create", "serviceaccount", "dash-admin")
+    kyb.kubectl(
+        "create",
+        "clusterrolebinding",
+        "dash-admin",
+        "--clusterrole=cluster-admin",
+        "--serviceaccount=default:dash-admin",
+    )
+    kyb.kubectl(
+        "run",
+        "talker",
+        "--image=busybox:1.36",
+        "--restart=Never",
+        "--",
+        "sh",
+        "-c",
+        "echo 'first <b>line</b>'; echo second; sleep 3600",
+    )
+    wait_for(
+        lambda: kyb.kubectl("get", "pod", "talker", "-o", "jsonpath={.status.phase}").stdout == "Running",
+        "talker Running",
+        timeout=90,
+    )
+    browser = Browser(dashboard_url(kyb))
+    try:
+        await browser.login(token_for(kyb, "dash-admin"))
+        page = ""
+        for _ in range(30):
+            status, page = await browser.get("/pods/talker/logs", ns="default", follow="1")
+            if "second" in page:
+                break
+            await asyncio.sleep(0.5)
+        assert status == 200 and "first &lt;b&gt;line&lt;/b&gt;\nsecond" in page
+        assert 'data-follow="/pods/talker/logs.txt?ns=default&amp;container=talker&amp;tail=200"' in page
+        status, text = await browser.get("/pods/talker/logs.txt", ns="default", container="talker", tail="1")
+        assert (status, text) == (200, "second\n")
+    finally:
+        await browser.session.close()
