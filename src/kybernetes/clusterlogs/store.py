@@ -11,7 +11,8 @@ Theory of operation.
   is older than ``max_age``.
 - Queries scan segments line by line up to the end offset seen when they started, so appends
   running meanwhile are never half read; they keep at most ``limit`` records (memory is bounded
-  by the limit, not by the store). A scan skips segments last written before ``since``.
+  by the limit, not by the store), sorted by time. A scan skips segments last written before
+  ``since``.
 
 Invariants:
 1. Only `append` writes, under the lock, whole lines at a time; cursors are never reused.
@@ -257,13 +258,13 @@ class LogStore:
                 if matches(record, q):
                     out.append(record)
                     if len(out) >= limit:
-                        return QueryResult(out, cursor)
-            return QueryResult(out, end)
+                        return QueryResult(_by_time(out), cursor)
+            return QueryResult(_by_time(out), end)
         newest: collections.deque[Record] = collections.deque(maxlen=limit)
         for _, _, record in self._scan(segments, end, start=0, needles=needles, since_s=since_s):
             if matches(record, q):
                 newest.append(record)
-        return QueryResult(list(newest), end)
+        return QueryResult(_by_time(list(newest)), end)
 
     def _scan(
         self,
@@ -303,6 +304,12 @@ class LogStore:
                         continue
                     if isinstance(record, dict):
                         yield offset, len(line), record
+
+
+def _by_time(records: list[Record]) -> list[Record]:
+    """Arrival order is only roughly time order (nodes batch, containerd writes stdout and stderr
+    apart): an answer is sorted by time, stably."""
+    return sorted(records, key=lambda r: int(r.get("ts", 0)))
 
 
 def _cut_torn_tail(path: Path, size: int) -> int:
