@@ -17,6 +17,9 @@ Theory of operation:
      again after a pause that doubles up to a limit (and resets once a run lasted a minute).
      Clients ride over the gap: EtcdStorage reconnects and resumes watches.
   3. ``stop`` sets stopping first, then SIGTERM, then SIGKILL after a grace period.
+  4. The member's PID is kept in DATA_DIR/db/etcd.pid. A server killed outright leaves its etcd
+     running; the next start finds it by that file (checking its command line names this data
+     dir) and stops it before starting its own.
 """
 
 from __future__ import annotations
@@ -133,6 +136,10 @@ class EtcdSupervisor:
     def client_url(self) -> str:
         return self.config.client_url
 
+    @property
+    def pid_path(self) -> Path:
+        return self.config.data_dir.parent / "etcd.pid"
+
     def _spawn(self) -> None:
         self.config.data_dir.parent.mkdir(parents=True, exist_ok=True)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -140,9 +147,11 @@ class EtcdSupervisor:
             self._proc = subprocess.Popen(
                 etcd_command(self.config), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
             )
+        self.pid_path.write_text(f"{self._proc.pid}\n")
         log.info("etcd member %s started (pid %d)", self.config.name, self._proc.pid)
 
     async def start(self, timeout: float = 60.0) -> None:
+        stop_stale_member(self.pid_path, self.config.data_dir)
         self._spawn()
         await self.wait_healthy(timeout)
         self._task = asyncio.create_task(self._supervise(), name="etcd-supervisor")
@@ -186,6 +195,8 @@ class EtcdSupervisor:
             except subprocess.TimeoutExpired:
                 os.kill(proc.pid, signal.SIGKILL)
                 await asyncio.to_thread(proc.wait)
+        with contextlib.suppress(FileNotFoundError):
+            self.pid_path.unlink()
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(self._task, 5)
@@ -194,6 +205,26 @@ class EtcdSupervisor:
         with contextlib.suppress(OSError):
             return self.log_path.read_text(errors="replace")[-2000:]
         return ""
+
+
+def stop_stale_member(pid_path: Path, data_dir: Path) -> None:
+    """Kill the etcd a previous, killed server left running on `data_dir` (invariant 4)."""
+    try:
+        pid = int(pid_path.read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError):
+        return
+    if f"--data-dir={data_dir}".encode() not in cmdline:
+        return  # the PID was reused by something else
+    log.warning("stopping etcd (pid %d) left running by a previous server", pid)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        # an orphan is reaped by init; wait until it is gone so its ports are free
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        time.sleep(0.05)
 
 
 async def healthy(client_url: str) -> bool:
