@@ -235,3 +235,19 @@ async def test_admin_mode_needs_no_login() -> None:
     async with TestClient(TestServer(make_app(backend))) as c:
         r = await c.get("/", allow_redirects=False)
         assert r.status == 200 and "admin mode" in await r.text()
+
+
+async def test_admin_mode_refuses_dns_names() -> None:
+    async with TestClient(TestServer(make_app(FakeBackend(admin_mode=True)))) as c:
+        r = await c.get("/", headers={"Host": "rebound.example:9090"})
+        assert r.status == 403 and "IP address or localhost" in await r.text()
+
+
+async def test_auto_refresh_toggle(client: TestClient[Any, Any], backend: FakeBackend) -> None:
+    await login(client)
+    backend.answers[("GET", "/api/v1/namespaces/default/pods")] = {"columnDefinitions": [], "rows": []}
+    page = await (await client.get("/pods", params={"ns": "default"})).text()
+    assert '<a href="/pods?ns=default&amp;refresh=10">auto-refresh: off</a>' in page
+    page = await (await client.get("/pods", params={"ns": "default", "refresh": "10"})).text()
+    assert '<meta http-equiv="refresh" content="10">' in page
+    assert '<input type="hidden" name="refresh" value="10">' in page

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from kybernetes.dashboard import detail, layout, pages, security
-from kybernetes.dashboard.app import restart_patch
+from kybernetes.dashboard.app import parse_refresh, refresh_toggle, restart_patch
 from kybernetes.dashboard.component import parse_listen, settings_from_env
 from kybernetes.dashboard.html import Markup
 from kybernetes.dashboard.kinds import KINDS
@@ -327,3 +327,43 @@ def test_parse_listen_rejects_garbage() -> None:
 def test_kind_title_and_path(slug: str, title: str, path: str) -> None:
     assert KINDS[slug].title == title
     assert KINDS[slug].path(namespace="a", name="x") == path
+
+
+@pytest.mark.parametrize(
+    ("host", "ok"),
+    [
+        pytest.param("127.0.0.1:9090", True, id="ipv4-port"),
+        pytest.param("[::1]:9090", True, id="ipv6-port"),
+        pytest.param("localhost:9090", True, id="localhost"),
+        pytest.param("10.0.0.5", True, id="ip-no-port"),
+        pytest.param("evil.example:9090", False, id="dns-name"),
+        pytest.param("127.0.0.1.nip.io", False, id="rebinding-name"),
+    ],
+)
+def test_host_is_address(host: str, ok: bool) -> None:
+    assert security.host_is_address(host) is ok
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "refresh", "expected"),
+    [
+        pytest.param("/pods", {"ns": "a", "done": "scaled"}, 0, "/pods?ns=a&refresh=10", id="switch-on"),
+        pytest.param("/pods", {"ns": "a", "refresh": "10"}, 10, "/pods?ns=a", id="switch-off"),
+        pytest.param("//evil.example/x", {}, 0, "/evil.example/x?refresh=10", id="no-other-host"),
+    ],
+)
+def test_refresh_toggle(path: str, query: dict[str, str], refresh: int, expected: str) -> None:
+    assert refresh_toggle(path, query, refresh) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "seconds"),
+    [
+        pytest.param("", 0, id="off"),
+        pytest.param("1", 5, id="at-least-5"),
+        pytest.param("x", 0, id="junk"),
+        pytest.param("99999", 3600, id="at-most-an-hour"),
+    ],
+)
+def test_parse_refresh(raw: str, seconds: int) -> None:
+    assert parse_refresh(raw) == seconds

@@ -52,6 +52,7 @@ NOTICES = {
     "uncordoned": "Node uncordoned.",
 }
 DEFAULT_TAIL = 200
+AUTO_REFRESH = 10  # seconds, when switched on
 MAX_TAIL = 5000
 
 
@@ -62,6 +63,22 @@ def redirect(location: str) -> web.Response:
 
 def html_response(doc: Markup, status: int = 200) -> web.Response:
     return web.Response(text=str(doc), status=status, content_type="text/html", charset="utf-8")
+
+
+def safe_path(path: str) -> str:
+    """The request path rebuilt from its segments: never "//host" (another site) in a form action."""
+    return url(*path.split("/"))
+
+
+def parse_refresh(raw: str) -> int:
+    """Auto-refresh seconds from ``?refresh=``: 0 (off), else between 5 s and an hour."""
+    return min(max(int(raw), 5), 3600) if raw.isdigit() and int(raw) > 0 else 0
+
+
+def refresh_toggle(path: str, query: dict[str, str], refresh: int) -> str:
+    """The same page with auto-refresh switched (to 10 s when off), without a one-time notice."""
+    query = {k: v for k, v in query.items() if k not in ("refresh", "done")}
+    return url(*path.split("/"), **query, refresh=None if refresh else AUTO_REFRESH)
 
 
 def namespace_of(request: web.Request) -> str:
@@ -80,8 +97,9 @@ class Visit:
         self.csrf = security.csrf_token(request.app[SECRET], request[NONCE])
         self.namespace = namespace_of(request)
         self.user = request.cookies.get(security.USER_COOKIE, "") or "token user"
+        self.refresh = parse_refresh(request.query.get("refresh", ""))
 
-    async def chrome(self, *, refresh: int = 0) -> layout.Chrome:
+    async def chrome(self) -> layout.Chrome:
         try:
             listed = await self.api.request("GET", "/api/v1/namespaces")
             names = sorted(str(n["metadata"]["name"]) for n in listed.get("items") or [])
@@ -92,16 +110,15 @@ class Visit:
             csrf=self.csrf,
             namespace=self.namespace,
             namespaces=names,
-            path=self.request.path,
+            path=safe_path(self.request.path),
             admin_mode=self.admin_mode,
-            refresh=refresh,
+            refresh=self.refresh,
+            refresh_toggle=refresh_toggle(self.request.path, dict(self.request.query), self.refresh),
         )
 
-    async def page(self, title: object, body: Markup, *, status: int = 200, refresh: int = 0) -> web.Response:
+    async def page(self, title: object, body: Markup, *, status: int = 200) -> web.Response:
         notice = NOTICES.get(self.request.query.get("done", ""), "")
-        return html_response(
-            layout.page(title, body, await self.chrome(refresh=refresh), notice=notice), status
-        )
+        return html_response(layout.page(title, body, await self.chrome(), notice=notice), status)
 
     async def error(self, e: APIError) -> web.Response:
         return html_response(
@@ -153,6 +170,18 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 
 async def _guarded(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.app[BACKEND].admin_mode and not security.host_is_address(request.host):
+        return html_response(
+            layout.error_page(
+                {
+                    "code": 403,
+                    "reason": "Forbidden",
+                    "message": "in admin mode the dashboard answers only at an IP address or localhost",
+                },
+                None,
+            ),
+            403,
+        )
     if request.method == "POST":
         form = await request.post()
         submitted = str(form.get("csrf", ""))

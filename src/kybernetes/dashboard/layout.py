@@ -26,6 +26,7 @@ class Chrome:
     path: str = "/"  # the page the namespace switcher reloads
     admin_mode: bool = False
     refresh: int = 0  # seconds; 0 = no auto-refresh
+    refresh_toggle: str = ""  # this page with auto-refresh switched
 
 
 def _switcher(chrome: Chrome) -> Markup:
@@ -43,10 +44,11 @@ def _switcher(chrome: Chrome) -> Markup:
     )
     return render(
         '<form method="get" action="$path" class="ns-switch"><label>namespace '
-        '<select name="ns" class="autosubmit">$opts</select></label>'
+        '<select name="ns" class="autosubmit">$opts</select></label>$keep'
         "<noscript><button>switch</button></noscript></form>",
         path=chrome.path,
         opts=opts,
+        keep=hidden("refresh", chrome.refresh) if chrome.refresh else "",
     )
 
 
@@ -82,10 +84,16 @@ def page(title: object, body: Markup, chrome: Chrome | None, *, notice: str = ""
                 csrf=hidden("csrf", chrome.csrf),
             )
         )
+        toggle = (
+            link(chrome.refresh_toggle, "auto-refresh: on" if chrome.refresh else "auto-refresh: off")
+            if chrome.refresh_toggle
+            else ""
+        )
         header = render(
-            '<header><a href="/" class="brand">kybernetes dashboard</a>$switch'
+            '<header><a href="/" class="brand">kybernetes dashboard</a>$switch$toggle'
             '<span class="user">$who</span>$logout</header>',
             switch=_switcher(chrome),
+            toggle=toggle,
             who=who,
             logout=logout,
         )

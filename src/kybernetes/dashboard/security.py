@@ -8,7 +8,9 @@ it nor make the browser act with it. Theory of operation:
 2. Every visitor gets a random nonce cookie (HttpOnly, SameSite=Strict). Each form carries
    HMAC(process secret, nonce); a POST is accepted only when the field matches the cookie's HMAC
    and, when the browser sends an Origin header, the origin is the dashboard's own.
-3. Pages forbid inline script, framing and referrers (Content-Security-Policy and friends), so
+3. In admin mode (no token at all) only requests addressed to an IP address or ``localhost`` are
+   served, so a web page cannot reach the dashboard through a DNS name rebound to 127.0.0.1.
+4. Pages forbid inline script, framing and referrers (Content-Security-Policy and friends), so
    even a rendering bug is not a script injection.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import re
 import secrets
 
@@ -66,3 +69,17 @@ def clean_token(text: str) -> str | None:
     if not token or len(token) > MAX_TOKEN_LENGTH or not _TOKEN_CHARS.fullmatch(token):
         return None
     return token
+
+
+def host_is_address(host: str) -> bool:
+    """Whether a Host header names an IP address or localhost (not a DNS name that could have
+    been rebound to this machine)."""
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 or host.startswith("[") else host
+    name = name.strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
