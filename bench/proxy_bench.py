@@ -1,8 +1,9 @@
 """Proxy benchmark: render + apply of 1,000 Services / 10,000 endpoints, beside `nft -f` of the same
-script by hand, and the change-to-programmed latency of one EndpointSlice change through
-ServiceProxy against a real `kyb server`. Prints JSON.
+script by hand, and the change-to-programmed latency through ServiceProxy against a real `kyb
+server`: one-endpoint changes and one-Service adds, each with partial syncs (the default) and with
+every sync forced full, in the same run. Prints JSON.
 
-Runs as root (it creates the scratch network namespace `kybp1-bench` and removes it at the end).
+Runs as root (it creates the scratch network namespace `kybpx-bench` and removes it at the end).
 
     .venv/bin/python bench/proxy_bench.py [--services 1000] [--endpoints-per-service 10] [--api-services 1000]
 """
@@ -28,7 +29,7 @@ from kybernetes.proxy.render import render_model, render_ruleset
 from kybernetes.proxy.runner import ServiceProxy
 from kybernetes.testing.cluster import KybServer
 
-NETNS = "kybp1-bench"
+NETNS = "kybpx-bench"
 API_PORT = 18810
 NODE = "bench-node"
 NODE_IPS = ["10.99.9.1"]
@@ -122,7 +123,7 @@ async def _create_all(client: APIClient, res: Any, objs: list[dict[str, Any]], n
 
 
 async def bench_latency(api_services: int, per: int, changes: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="kybp1-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="kybpx-bench-") as tmp:
         server = KybServer(Path(tmp), port=API_PORT)
         server.start()
         try:
@@ -143,30 +144,67 @@ async def bench_latency(api_services: int, per: int, changes: int) -> dict[str, 
                 t0 = time.perf_counter()
                 await proxy.start(timeout=120)
                 first_sync_s = time.perf_counter() - t0
-                lat = []
-                for i in range(changes):
-                    sl = await client.get(SLICES, "svc-1-a", namespace="bench")
-                    sl["endpoints"][0]["conditions"]["ready"] = i % 2 == 1
-                    started = time.perf_counter()
-                    updated = await client.update(SLICES, sl, namespace="bench")
-                    rv = updated["metadata"]["resourceVersion"]
-                    while ((proxy.slices.store.get("bench/svc-1-a") or {}).get("metadata", {})
-                           .get("resourceVersion") != rv):
-                        await asyncio.sleep(0.002)
-                    await proxy.wait_programmed(timeout=10)
-                    lat.append(time.perf_counter() - started)
-                    await asyncio.sleep(0.3)
-                result = {"api_services": api_services, "api_endpoints": api_services * per,
-                          "create_objects_s": round(create_s, 2), "first_sync_s": round(first_sync_s, 3),
-                          "sync_s": round(proxy.last_sync_seconds, 4), "render_s": round(proxy.last_render_seconds, 4),
-                          "affinity_read_s": round(proxy.last_affinity_read_seconds, 4),
-                          "nft_s": round(proxy.last_nft_seconds, 4), "changes": changes,
-                          "change_to_programmed_median_s": round(statistics.median(lat), 4),
-                          "change_to_programmed_max_s": round(max(lat), 4)}
+                result: dict[str, Any] = {"api_services": api_services, "api_endpoints": api_services * per,
+                                          "create_objects_s": round(create_s, 2),
+                                          "first_sync_s": round(first_sync_s, 3), "changes": changes}
+                added = 0
+                for mode, period in (("partial", 900.0), ("full", 0.0)):
+                    proxy.full_sync_period = period  # 0: every sync rewrites the whole table
+                    for what in ("endpoint_change", "service_add"):
+                        lat, render, nft, kinds = [], [], [], []
+                        for i in range(changes):
+                            if what == "endpoint_change":
+                                lat.append(await _endpoint_change(client, proxy, i))
+                            else:
+                                lat.append(await _service_add(client, proxy, f"new-{added}", per))
+                                added += 1
+                            render.append(proxy.last_render_seconds)
+                            nft.append(proxy.last_nft_seconds)
+                            kinds.append(proxy.last_sync_kind)
+                            await asyncio.sleep(0.2)
+                        result[f"{what}_{mode}"] = {
+                            "change_to_programmed_median_s": round(statistics.median(lat), 4),
+                            "change_to_programmed_max_s": round(max(lat), 4),
+                            "render_median_s": round(statistics.median(render), 4),
+                            "nft_median_s": round(statistics.median(nft), 4),
+                            "sync_kinds": dict(sorted((k, kinds.count(k)) for k in set(kinds)))}
                 await proxy.stop()
                 return result
         finally:
             server.stop()
+
+
+async def _programmed(proxy: ServiceProxy, key: str, rv: str, started: float) -> float:
+    """Seconds from `started` until the proxy's cache has `rv` of slice `key` and it is in the kernel."""
+    while (proxy.slices.store.get(key) or {}).get("metadata", {}).get("resourceVersion") != rv:
+        await asyncio.sleep(0.002)
+    await proxy.wait_programmed(timeout=10)
+    return time.perf_counter() - started
+
+
+async def _endpoint_change(client: APIClient, proxy: ServiceProxy, i: int) -> float:
+    sl = await client.get(SLICES, "svc-1-a", namespace="bench")
+    sl["endpoints"][0]["conditions"]["ready"] = i % 2 == 1
+    started = time.perf_counter()
+    updated = await client.update(SLICES, sl, namespace="bench")
+    return await _programmed(proxy, "bench/svc-1-a", updated["metadata"]["resourceVersion"], started)
+
+
+async def _service_add(client: APIClient, proxy: ServiceProxy, name: str, per: int) -> float:
+    """A new Service and its EndpointSlice (`per` endpoints), timed from the Service's create."""
+    [svc], [sl] = objects(1, per)
+    svc["metadata"]["name"] = sl["metadata"]["labels"]["kubernetes.io/service-name"] = name
+    sl["metadata"]["name"] = f"{name}-a"
+    for ep in sl["endpoints"]:
+        ep["addresses"] = [ep["addresses"][0].replace("10.42.", "10.41.")]
+    for key in ("clusterIP", "clusterIPs"):
+        svc["spec"].pop(key)
+    for p in svc["spec"]["ports"]:
+        p.pop("nodePort", None)
+    started = time.perf_counter()
+    await client.create(SERVICES, svc, namespace="bench")
+    created = await client.create(SLICES, sl, namespace="bench")
+    return await _programmed(proxy, f"bench/{name}-a", created["metadata"]["resourceVersion"], started)
 
 
 def main() -> None:

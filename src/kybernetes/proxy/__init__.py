@@ -1,9 +1,10 @@
 """The service proxy: Services + EndpointSlices rendered into one nftables table per node.
 
     model     build_model: Services/EndpointSlices -> ServicePort list; stale_udp_flows
-    render    render_ruleset / render_model: the whole nft script (pure)
-    apply     NftApplier: nft -f -, affinity state read-back, conntrack cleanup, delete
-    runner    ServiceProxy: informers + debounced syncs (what the node agent runs)
+    render    build_ruleset: the table's content as data; render_model: as a whole-table script (pure)
+    sync      incremental_script / full_script: nft transactions between two rulesets (pure)
+    apply     NftApplier: nft -f -, table inventory, affinity state read-back, conntrack cleanup, delete
+    runner    ServiceProxy: informers + debounced partial syncs (what the node agent runs)
 """
 
 from __future__ import annotations

@@ -1,9 +1,12 @@
-"""The whole desired nftables script for the proxy's table, rendered from the model (pure).
+"""The desired content of the proxy's nftables table, built from the model (pure).
 
-The script recreates one `ip` family table atomically: ``add table`` (so that the next line cannot
+`build_ruleset` gives the content as data (`Ruleset`: chains with their rules, map and set
+elements, affinity set timeouts); the running proxy applies differences between two of them
+(sync.py). `render_table` / `render_model` / `render_ruleset` print one as a whole-table script:
+it recreates one `ip` family table atomically: ``add table`` (so that the next line cannot
 fail), ``delete table``, then the full definition, all applied in one ``nft -f`` transaction, so the
 kernel never sees a half-programmed proxy. With `replace_table` the definition goes into a fresh
-table and the same transaction deletes the previous one: the applier alternates between two names
+table and the same transaction deletes the previous one: whole-table callers alternate names
 because deleting and recreating one big table by the same name in one transaction is several times
 slower in the kernel (measured: 5.8 s against 1.2 s for 10,000 endpoints).
 The layout follows kube-proxy's nftables mode (facts only):
@@ -25,9 +28,10 @@ The layout follows kube-proxy's nftables mode (facts only):
                                    after dnat with the set of ``ip . ip`` pairs) is masqueraded;
                                    pod traffic leaving the cluster CIDR is masqueraded (egress)
 
-Deleting the table forgets the dynamic affinity sets, so callers pass `affinity_state` (read back
-from the kernel just before, see `NftApplier.affinity_state`) and live clients are re-seeded with
-their remaining time. Chain and set names carry a short hash plus the readable key (nft names allow
+Deleting the table forgets the dynamic affinity sets, so callers of the whole-table script pass
+`affinity_state` (read back from the kernel just before, see `NftApplier.affinity_state`) and live
+clients are re-seeded with their remaining time; the proxy's own syncs (sync.py) never delete a
+set that stays, so they need no read-back. Chain and set names carry a short hash plus the readable key (nft names allow
 letters, digits and ``/-_.``), so a listing reads like the Services it came from.
 """
 
