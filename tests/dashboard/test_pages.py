@@ -367,3 +367,15 @@ def test_refresh_toggle(path: str, query: dict[str, str], refresh: int, expected
 )
 def test_parse_refresh(raw: str, seconds: int) -> None:
     assert parse_refresh(raw) == seconds
+
+
+def test_event_object_column_links_to_the_object() -> None:
+    tbl = {
+        "columnDefinitions": [{"name": "Type"}, {"name": "Object"}],
+        "rows": [
+            {"cells": ["Warning", "pod/web-1"], "object": {"metadata": {"name": "e1", "namespace": "a"}}},
+            {"cells": ["Normal", "widget/w"], "object": {"metadata": {"name": "e2", "namespace": "a"}}},
+        ],
+    }
+    out = pages.table_view(tbl, KINDS["events"], all_namespaces=False)
+    assert '<a href="/pods/web-1?ns=a">pod/web-1</a>' in out and "<td>widget/w</td>" in out

@@ -40,6 +40,7 @@ def table_view(tbl: Mapping[str, Any], kind: Kind, *, all_namespaces: bool, wide
     shown = [i for i, c in enumerate(columns) if wide or not c.get("priority")]
     headers: list[object] = [str(columns[i].get("name", "")).upper() for i in shown]
     name_col = next((pos for pos, i in enumerate(shown) if columns[i].get("name") == "Name"), None)
+    object_col = next((pos for pos, i in enumerate(shown) if columns[i].get("name") == "Object"), None)
     ns_col = kind.namespaced and all_namespaces
     if ns_col:
         headers.insert(0, "NAMESPACE")
@@ -53,10 +54,21 @@ def table_view(tbl: Mapping[str, Any], kind: Kind, *, all_namespaces: bool, wide
         ns = str(meta.get("namespace") or "")
         if name_col is not None and meta.get("name"):
             out[name_col] = object_link(kind, str(meta["name"]), ns)
+        if object_col is not None and kind.slug == "events":
+            out[object_col] = involved_object_link(str(out[object_col]), ns)
         if ns_col:
             out.insert(0, link(url(kind.slug, ns=ns), ns) if ns else "")
         rows.append(out)
     return table(headers, rows)
+
+
+def involved_object_link(text: str, namespace: str) -> object:
+    """An event's OBJECT cell ("pod/web-1") as a link when the dashboard shows that kind."""
+    kind_name, _, name = text.partition("/")
+    target = next((k for k in KINDS.values() if k.kind.lower() == kind_name.lower()), None)
+    if target is None or not name:
+        return text
+    return object_link(target, name, namespace, text)
 
 
 def object_link(kind: Kind, name: str, namespace: str, text: object = None) -> Markup:
