@@ -47,24 +47,40 @@ def events_of(kyb: KybServer, kind: str, name: str) -> list[tuple[str, str]]:
 def test_default_class_is_local_path(kyb: KybServer) -> None:
     out = wait_for(lambda: kyb.kubectl("get", "storageclass", check=False).stdout, what="storage classes")
     line = next(line for line in out.splitlines() if line.startswith("local-path"))
-    assert line.split()[:5] == ["local-path", "(default)", "kybernetes.io/local-path", "Delete", "WaitForFirstConsumer"]
+    assert line.split()[:5] == [
+        "local-path",
+        "(default)",
+        "kybernetes.io/local-path",
+        "Delete",
+        "WaitForFirstConsumer",
+    ]
 
 
 def test_claim_waits_for_its_first_consumer(kyb: KybServer) -> None:
-    apply(kyb, """
+    apply(
+        kyb,
+        """
 apiVersion: v1
 kind: PersistentVolumeClaim
 metadata: {name: lonely}
 spec:
   accessModes: [ReadWriteOnce]
   resources: {requests: {storage: 16Mi}}
-""")
+""",
+    )
     assert get(kyb, "pvc", "lonely")["spec"]["storageClassName"] == "local-path"
-    wait_for(lambda: ("WaitForFirstConsumer", "waiting for first consumer to be created before binding")
-             in events_of(kyb, "PersistentVolumeClaim", "lonely"), what="WaitForFirstConsumer event")
+    wait_for(
+        lambda: (
+            ("WaitForFirstConsumer", "waiting for first consumer to be created before binding")
+            in events_of(kyb, "PersistentVolumeClaim", "lonely")
+        ),
+        what="WaitForFirstConsumer event",
+    )
     assert claim_phase(kyb, "lonely") == "Pending"
     # a claim without a class and no volume to bind is told so
-    apply(kyb, """
+    apply(
+        kyb,
+        """
 apiVersion: v1
 kind: PersistentVolumeClaim
 metadata: {name: classless}
@@ -72,9 +88,15 @@ spec:
   storageClassName: ""
   accessModes: [ReadWriteOnce]
   resources: {requests: {storage: 16Mi}}
-""")
-    wait_for(lambda: ("FailedBinding", "no persistent volumes available for this claim and no storage class is set")
-             in events_of(kyb, "PersistentVolumeClaim", "classless"), what="FailedBinding event")
+""",
+    )
+    wait_for(
+        lambda: (
+            ("FailedBinding", "no persistent volumes available for this claim and no storage class is set")
+            in events_of(kyb, "PersistentVolumeClaim", "classless")
+        ),
+        what="FailedBinding event",
+    )
     kyb.kubectl("delete", "pvc", "lonely", "classless")
 
 
@@ -106,8 +128,10 @@ spec:
 def test_statefulset_data_survives_its_pod_and_goes_with_its_claim(kyb: KybServer) -> None:
     apply(kyb, STATEFULSET)
     wait_for(lambda: phase(kyb, "keeper-0") == "Running", timeout=90, what="keeper-0 Running")
-    first = wait_for(lambda: kyb.kubectl("exec", "keeper-0", "--", "cat", "/data/first", check=False).stdout.strip(),
-                     what="the file written in the volume")
+    first = wait_for(
+        lambda: kyb.kubectl("exec", "keeper-0", "--", "cat", "/data/first", check=False).stdout.strip(),
+        what="the file written in the volume",
+    )
     assert first.startswith("born-")
 
     claim = get(kyb, "pvc", "data-keeper-0")
@@ -116,7 +140,10 @@ def test_statefulset_data_survives_its_pod_and_goes_with_its_claim(kyb: KybServe
     assert claim["status"]["phase"] == "Bound"
     assert claim["metadata"]["annotations"]["pv.kubernetes.io/bind-completed"] == "yes"
     assert claim["metadata"]["annotations"]["volume.kubernetes.io/selected-node"]
-    assert claim["metadata"]["annotations"]["volume.kubernetes.io/storage-provisioner"] == "kybernetes.io/local-path"
+    assert (
+        claim["metadata"]["annotations"]["volume.kubernetes.io/storage-provisioner"]
+        == "kybernetes.io/local-path"
+    )
     pv = get(kyb, "pv", pv_name)
     assert pv["status"]["phase"] == "Bound"
     assert pv["spec"]["persistentVolumeReclaimPolicy"] == "Delete"
@@ -127,18 +154,29 @@ def test_statefulset_data_survives_its_pod_and_goes_with_its_claim(kyb: KybServe
     assert "ProvisioningSucceeded" in reasons and "ExternalProvisioning" in reasons
 
     table = kyb.kubectl("get", "pvc,pv").stdout
-    assert any(line.startswith("persistentvolumeclaim/data-keeper-0") and " Bound " in line
-               for line in table.splitlines()), table
-    assert any(line.startswith(f"persistentvolume/{pv_name}") and " Bound " in line
-               for line in table.splitlines()), table
+    assert any(
+        line.startswith("persistentvolumeclaim/data-keeper-0") and " Bound " in line
+        for line in table.splitlines()
+    ), table
+    assert any(
+        line.startswith(f"persistentvolume/{pv_name}") and " Bound " in line for line in table.splitlines()
+    ), table
 
     # the pod goes, the StatefulSet makes it again, the data is still there
     old_uid = get(kyb, "pod", "keeper-0")["metadata"]["uid"]
     kyb.kubectl("delete", "pod", "keeper-0", "--wait=true", "--timeout=60s")
-    wait_for(lambda: get(kyb, "pod", "keeper-0").get("metadata", {}).get("uid") not in (None, old_uid)
-             and phase(kyb, "keeper-0") == "Running", timeout=90, what="keeper-0 recreated")
-    again = wait_for(lambda: kyb.kubectl("exec", "keeper-0", "--", "cat", "/data/first", check=False).stdout.strip(),
-                     what="the file after the pod was recreated")
+    wait_for(
+        lambda: (
+            get(kyb, "pod", "keeper-0").get("metadata", {}).get("uid") not in (None, old_uid)
+            and phase(kyb, "keeper-0") == "Running"
+        ),
+        timeout=90,
+        what="keeper-0 recreated",
+    )
+    again = wait_for(
+        lambda: kyb.kubectl("exec", "keeper-0", "--", "cat", "/data/first", check=False).stdout.strip(),
+        what="the file after the pod was recreated",
+    )
     assert again == first
 
     # the set goes (claims stay, as StatefulSets retain them); deleting the claim deletes volume and directory
@@ -153,7 +191,9 @@ def test_statefulset_data_survives_its_pod_and_goes_with_its_claim(kyb: KybServe
 def test_static_volume_with_retain_is_bound_then_released(kyb: KybServer) -> None:
     static = DATA / "static"
     static.mkdir(parents=True, exist_ok=True)
-    apply(kyb, f"""
+    apply(
+        kyb,
+        f"""
 apiVersion: v1
 kind: PersistentVolume
 metadata: {{name: kept, labels: {{tier: gold}}}}
@@ -172,9 +212,14 @@ spec:
   accessModes: [ReadWriteOnce]
   storageClassName: manual
   hostPath: {{path: {static}}}
-""")
-    wait_for(lambda: get(kyb, "pv", "kept").get("status", {}).get("phase") == "Available", what="kept Available")
-    apply(kyb, """
+""",
+    )
+    wait_for(
+        lambda: get(kyb, "pv", "kept").get("status", {}).get("phase") == "Available", what="kept Available"
+    )
+    apply(
+        kyb,
+        """
 apiVersion: v1
 kind: PersistentVolumeClaim
 metadata: {name: wants-gold}
@@ -183,11 +228,14 @@ spec:
   accessModes: [ReadWriteOnce]
   selector: {matchLabels: {tier: gold}}
   resources: {requests: {storage: 100Mi}}
-""")
+""",
+    )
     wait_for(lambda: claim_phase(kyb, "wants-gold") == "Bound", what="wants-gold Bound")
     claim = get(kyb, "pvc", "wants-gold")
     assert claim["spec"]["volumeName"] == "kept"
-    assert claim["status"]["capacity"] == {"storage": "1Gi"} and claim["status"]["accessModes"] == ["ReadWriteOnce"]
+    assert claim["status"]["capacity"] == {"storage": "1Gi"} and claim["status"]["accessModes"] == [
+        "ReadWriteOnce"
+    ]
     pv = get(kyb, "pv", "kept")
     assert pv["status"]["phase"] == "Bound"
     assert pv["metadata"]["annotations"]["pv.kubernetes.io/bound-by-controller"] == "yes"
@@ -195,7 +243,9 @@ spec:
     assert get(kyb, "pv", "too-small")["status"]["phase"] == "Available"
 
     # a pod uses it (the node mounts the bound claim)
-    apply(kyb, f"""
+    apply(
+        kyb,
+        f"""
 apiVersion: v1
 kind: Pod
 metadata: {{name: gold-user}}
@@ -207,12 +257,15 @@ spec:
     image: {IMAGE}
     command: [sh, -c, "echo kept-data > /gold/f; sleep 3600"]
     volumeMounts: [{{name: gold, mountPath: /gold}}]
-""")
+""",
+    )
     wait_for(lambda: (static / "f").exists(), timeout=90, what="the pod wrote into the static volume")
     kyb.kubectl("delete", "pod", "gold-user", "--wait=true", "--timeout=60s")
 
     kyb.kubectl("delete", "pvc", "wants-gold", "--wait=true", "--timeout=60s")
-    wait_for(lambda: get(kyb, "pv", "kept").get("status", {}).get("phase") == "Released", what="kept Released")
+    wait_for(
+        lambda: get(kyb, "pv", "kept").get("status", {}).get("phase") == "Released", what="kept Released"
+    )
     pv = get(kyb, "pv", "kept")
     assert pv["spec"]["claimRef"]["name"] == "wants-gold", "Retain keeps the claimRef"
     assert (static / "f").read_text().strip() == "kept-data"

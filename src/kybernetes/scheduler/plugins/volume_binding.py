@@ -87,6 +87,13 @@ def is_fully_bound(claim: Mapping[str, Any]) -> bool:
     )
 
 
+def _rv(obj: Mapping[str, Any]) -> int:
+    try:
+        return int(str(meta(dict(obj)).get("resourceVersion") or 0))
+    except ValueError:
+        return 0
+
+
 def volume_fits_node(pv: Mapping[str, Any], labels: Mapping[str, str], node_name: str) -> bool:
     """The volume's required node affinity admits the node (no affinity admits every node)."""
     required = ((pv.get("spec") or {}).get("nodeAffinity") or {}).get("required")
@@ -256,6 +263,7 @@ class VolumeBinding:
                             pb.ANN_BOUND_BY_CONTROLLER
                         ] = "yes"
                     await client.update(PVS, bound)
+            written: dict[str, int] = {}  # claim uid -> resourceVersion of our selected-node write
             for claim in plan.provision:
                 name, ns = str(meta(claim).get("name", "")), namespace_of(claim)
                 fresh = await client.get(PVCS, name, namespace=ns)
@@ -263,38 +271,38 @@ class VolumeBinding:
                     fresh.setdefault("metadata", {}).setdefault("annotations", {})[pb.ANN_SELECTED_NODE] = (
                         node_name
                     )
-                    await client.update(PVCS, fresh, namespace=ns)
-            return await self.wait_bound(pod, plan, node_name)
+                    fresh = await client.update(PVCS, fresh, namespace=ns)
+                written[str(meta(claim).get("uid"))] = _rv(fresh)
+            return await self.wait_bound(pod, plan, written)
         except Exception as e:  # API errors: the pod goes back to the queue and is tried again
             return error_status(f"binding volumes: {e}")
         finally:
             self.unreserve(state, pod, node_name)
 
-    async def wait_bound(self, pod: Obj, plan: PodVolumes, node_name: str) -> Status | None:
+    async def wait_bound(self, pod: Obj, plan: PodVolumes, written: Mapping[str, int]) -> Status | None:
+        """Wait until every claim of the plan is bound. A claim to provision whose selected-node
+        annotation disappears after our write (the provisioner gave up on the node) fails the
+        attempt, so the pod is scheduled afresh."""
         deadline = time.monotonic() + self.bind_timeout
         claims = [c for c, _ in plan.static] + plan.provision
-        provisioned = {id(c) for c in plan.provision}
         while True:
             pending = False
             for claim in claims:
+                key = f'"{namespace_of(claim)}/{meta(claim).get("name")}"'
                 current = self.listers.get(
                     "persistentvolumeclaims", namespace_of(claim), str(meta(claim).get("name"))
                 )
                 if current is None or meta(current).get("uid") != meta(claim).get("uid"):
-                    return error_status(
-                        f'binding volumes: PVC "{namespace_of(claim)}/{meta(claim).get("name")}" was deleted'
-                    )
+                    return error_status(f"binding volumes: PVC {key} was deleted")
                 if is_fully_bound(current):
                     continue
+                ours = written.get(str(meta(claim).get("uid")))
                 if (
-                    id(claim) in provisioned
-                    and pb.annotations_of(current).get(pb.ANN_SELECTED_NODE) != node_name
+                    ours is not None
+                    and _rv(current) > ours
                     and pb.ANN_SELECTED_NODE not in pb.annotations_of(current)
                 ):
-                    return error_status(
-                        f"binding volumes: selectedNode annotation reset for PVC "
-                        f'"{namespace_of(claim)}/{meta(claim).get("name")}"'
-                    )
+                    return error_status(f"binding volumes: selectedNode annotation reset for PVC {key}")
                 pending = True
             if not pending:
                 return None
