@@ -18,6 +18,7 @@ token is the only credential they accept).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import ssl
@@ -61,14 +62,14 @@ def basic_password(header: str) -> str | None:
     return password if sep and user == SERVER_USER else None
 
 
-def _forbidden(message: str, code: int = 401) -> web.Response:
+def _failure(message: str, code: int = 401) -> web.Response:
     return web.json_response(
         {
             "kind": "Status",
             "apiVersion": "v1",
             "status": "Failure",
             "message": message,
-            "reason": "Unauthorized" if code == 401 else "Forbidden",
+            "reason": {401: "Unauthorized", 503: "ServiceUnavailable"}.get(code, "Forbidden"),
             "code": code,
         },
         status=code,
@@ -100,17 +101,17 @@ class JoinEndpoints:
 
     async def server_bootstrap(self, request: web.Request) -> web.StreamResponse:
         if not self._authorized(request):
-            return _forbidden("a valid server token is required")
+            return _failure("a valid server token is required")
         record = await bootstrapdata.record(self.storage, self.token.password)
         if record is None:
-            return _forbidden("this server has published no bootstrap data", 503)
+            return _failure("this server has published no bootstrap data", 503)
         return web.Response(body=record, content_type="application/json")
 
     async def etcd_members(self, request: web.Request) -> web.StreamResponse:
         if not self._authorized(request):
-            return _forbidden("a valid server token is required")
+            return _failure("a valid server token is required")
         if self.member_add is None:
-            return _forbidden("this server does not run embedded etcd", 503)
+            return _failure("this server does not run embedded etcd", 503)
         try:
             body = orjson.loads(await request.read())
             name = str(body["name"])
@@ -126,7 +127,11 @@ class JoinEndpoints:
                 status=400,
             )
         log.info("adding etcd member %s at %s", name, ",".join(peer_urls))
-        return web.json_response(await self.member_add(name, peer_urls))
+        try:
+            return web.json_response(await self.member_add(name, peer_urls))
+        except Exception as e:  # etcd said no (e.g. "unhealthy cluster" right after another join)
+            log.info("etcd member add for %s failed: %s", name, e)
+            return _failure(f"etcd cannot add a member now: {e}", 503)
 
 
 # --- the joining side ---------------------------------------------------------------------------
@@ -179,20 +184,30 @@ async def fetch_bootstrap(server: str, token: ServerToken) -> dict[str, bytes]:
 
 
 async def request_etcd_membership(
-    server: str, token: ServerToken, ca_pem: bytes, *, name: str, peer_urls: list[str]
+    server: str, token: ServerToken, ca_pem: bytes, *, name: str, peer_urls: list[str], timeout: float = 90.0
 ) -> dict[str, Any]:
-    """Step 3: the member list after this server was added (the caller starts etcd with it)."""
-    async with (
-        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session,
-        session.post(
-            server.rstrip("/") + ETCD_MEMBERS_PATH,
-            ssl=_verified(ca_pem),
-            headers=_auth_header(token),
-            data=orjson.dumps({"name": name, "peerURLs": peer_urls}),
-        ) as resp,
-    ):
-        body = await resp.read()
-        if resp.status != 200:
-            raise JoinError(f"{server}: POST {ETCD_MEMBERS_PATH} answered {resp.status}: {body[:300]!r}")
-    answer: dict[str, Any] = orjson.loads(body)
-    return answer
+    """Step 3: the member list after this server was added (the caller starts etcd with it).
+    etcd refuses a member change while a recent one has not settled ("unhealthy cluster", 503
+    here), so a server joining right after another one retries until `timeout`."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    pause = 0.5
+    while True:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session,
+            session.post(
+                server.rstrip("/") + ETCD_MEMBERS_PATH,
+                ssl=_verified(ca_pem),
+                headers=_auth_header(token),
+                data=orjson.dumps({"name": name, "peerURLs": peer_urls}),
+            ) as resp,
+        ):
+            body = await resp.read()
+            status = resp.status
+        if status == 200:
+            answer: dict[str, Any] = orjson.loads(body)
+            return answer
+        if status != 503 or asyncio.get_running_loop().time() + pause > deadline:
+            raise JoinError(f"{server}: POST {ETCD_MEMBERS_PATH} answered {status}: {body[:300]!r}")
+        log.info("etcd cannot take a member yet (%s); retrying in %.1fs", body[:120], pause)
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 5.0)
