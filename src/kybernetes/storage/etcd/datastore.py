@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from kybernetes.storage.etcd.channel import EtcdConnection
 from kybernetes.storage.etcd.embedded import EtcdSupervisor, MemberConfig, embedded_member
+from kybernetes.storage.etcd.members import add_member
 from kybernetes.storage.etcd.settings import EtcdSettings
 from kybernetes.storage.etcd.store import EtcdStorage
 
@@ -36,6 +38,10 @@ class SupervisedEtcdStorage(EtcdStorage):
             await super().close()
         finally:
             await self.supervisor.stop()
+
+    async def member_add(self, name: str, peer_urls: list[str]) -> dict[str, Any]:
+        """Add a joining server's member to this cluster (members.add_member's answer)."""
+        return await add_member(self.connection, name, peer_urls)
 
 
 async def start_member(member: MemberConfig, data_dir: Path) -> EtcdSupervisor:
@@ -63,7 +69,12 @@ async def open_etcd_storage(settings: EtcdSettings, data_dir: Path, *, node_addr
         await store.open()
         return store
     member = embedded_member(
-        data_dir, node_address=node_address, client_port=settings.client_port, peer_port=settings.peer_port
+        data_dir,
+        node_address=node_address,
+        client_port=settings.client_port,
+        peer_port=settings.peer_port,
+        initial_cluster=settings.initial_cluster,
+        initial_cluster_state=settings.initial_cluster_state,
     )
     supervisor = await start_member(member, data_dir)
     supervised = SupervisedEtcdStorage(

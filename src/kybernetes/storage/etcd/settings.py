@@ -18,6 +18,10 @@ class EtcdSettings:
     cluster_init: bool = False
     client_port: int = DEFAULT_CLIENT_PORT
     peer_port: int = DEFAULT_PEER_PORT
+    # a server joining a cluster: its member starts with the whole cluster (members.add_member's
+    # "initialCluster") and state "existing"; ignored once the member's data dir exists
+    initial_cluster: str = ""
+    initial_cluster_state: str = "new"
 
     @property
     def enabled(self) -> bool:
