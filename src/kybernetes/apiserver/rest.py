@@ -158,6 +158,7 @@ class RestHandler:
         self.pod_proxy: podproxy.PodProxy | None = None  # pods/log, exec, attach, portforward → kubelet
         self.sa_tokens: satoken.ServiceAccountTokens | None = None  # serviceaccounts/token, TokenReview
         self.authorizer: Any = None  # authz.authorizer.Authorizer: the authorization.k8s.io reviews ask it
+        self.watch_events_sent: Callable[[Resource, int], None] | None = None  # apiserver_watch_events_total
 
     def store_for(self, resource: Resource) -> Store:
         return self.stores[(resource.group, resource.plural)]
@@ -392,6 +393,8 @@ class RestHandler:
                     await resp.write(b"".join(encode_event("ADDED", o) for o in served))
                 else:
                     await resp.write(b"".join(b'{"type":"ADDED","object":' + e.raw + b"}\n" for e in initial))
+                if self.watch_events_sent is not None:
+                    self.watch_events_sent(resource, len(initial))
             last_bookmark = loop.time()
             last_write = 0.0
             while True:
@@ -443,6 +446,8 @@ class RestHandler:
                     batch += [encode_event(t, o) for (t, _), o in zip(pending, converted, strict=True)]
                 if batch:
                     await resp.write(b"".join(batch))
+                    if self.watch_events_sent is not None:
+                        self.watch_events_sent(resource, len(batch))
                 if closed:
                     break
         except (ConnectionResetError, asyncio.CancelledError):

@@ -20,12 +20,13 @@ from aiohttp import web
 from kybernetes.api import resources as res
 from kybernetes.api.schemas import REGISTRY
 from kybernetes.apiserver import admission, authn, bootstrap, discovery, openapi
-from kybernetes.apiserver.cache import WatchCache, bucket_of
 from kybernetes.apiserver.authz import setup as authz_setup
+from kybernetes.apiserver.cache import WatchCache, bucket_of
 from kybernetes.apiserver.crd import openapi as crd_openapi
 from kybernetes.apiserver.crd.controller import CRDController
 from kybernetes.apiserver.ha import lifecycle as ha_lifecycle
 from kybernetes.apiserver.ha.allocations import ReservingServiceAllocator
+from kybernetes.apiserver.metrics import APIServerMetrics
 from kybernetes.apiserver.registry import tokenrequest
 from kybernetes.apiserver.registry.podproxy import PodProxy
 from kybernetes.apiserver.registry.services import ServiceAllocator
@@ -41,6 +42,7 @@ from kybernetes.apiserver.rest import (
 )
 from kybernetes.apiserver.strategy import strategy_for
 from kybernetes.machinery import errors, satoken
+from kybernetes.metrics import prom
 from kybernetes.metrics.api import GROUP as METRICS_GROUP
 from kybernetes.metrics.api import MetricsAPI
 from kybernetes.storage.interface import Storage
@@ -94,6 +96,8 @@ class APIServer:
         if admission_plugins is None:
             admission_plugins = admission.default_plugins(config.disabled_admission)
         self.admission = admission.Chain(admission_plugins)
+        self.prom = APIServerMetrics()  # Prometheus /metrics (apiserver/metrics.py)
+        self.admission.observer = self.prom
         # reservations in the datastore keep values unique across API servers (apiserver/ha/allocations.py)
         self.allocator: ServiceAllocator = ReservingServiceAllocator(storage, config.service_cidr)
         self.endpoint_reconciler: Any = None  # apiserver/ha/endpoints.py, set at start
@@ -110,6 +114,8 @@ class APIServer:
             self.stores[(r.group, r.plural)] = self._make_store(r)
         self.admission.bind(admission.AdmissionContext(self.cache, self.stores))
         self.rest = RestHandler(self.stores, decode_protobuf)
+        self.rest.watch_events_sent = self.prom.watch_events_sent
+        self.prom.bind(self.stores, self.cache)
         self.rest.pod_proxy = pod_proxy = PodProxy(self.stores[("", "pods")], self.stores[("", "nodes")], config.data_dir)
         # metrics.k8s.io: usage scraped from the kubelets by this process, never stored (docs/metrics.md)
         self.metrics = MetricsAPI(self.cache, ssl_context=pod_proxy.ssl_context)
@@ -135,7 +141,8 @@ class APIServer:
 
     def _make_store(self, r: res.Resource) -> Store:
         hooks = self.allocator if (r.group, r.plural) == ("", "services") else None
-        store = Store(r, self.storage, self.cache, strategy_for(r), hooks=hooks, namespace_exists=self._namespace,
+        storage = self.prom.storage_for(self.storage, r)  # timed per operation (etcd_request_duration_seconds)
+        store = Store(r, storage, self.cache, strategy_for(r), hooks=hooks, namespace_exists=self._namespace,
                       allow_create_on_update=(r.group, r.plural) in CREATE_ON_UPDATE, admission_chain=self.admission)
         # custom resources share their group's cache bucket (/registry/<group>/): same fields
         self.cache.set_extractor(bucket_of(store.prefix_root), store.strategy.selectable_fields)
@@ -202,7 +209,7 @@ class APIServer:
 
     # --- HTTP ------------------------------------------------------------------------------------
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=0, middlewares=[self._errors_middleware])
+        app = web.Application(client_max_size=0, middlewares=[self.prom.middleware, self._errors_middleware])
         for method, path, handler in self.extra_routes:
             app.router.add_route(method, path, handler)
         app.router.add_route("*", "/{tail:.*}", self.dispatch)
@@ -237,6 +244,7 @@ class APIServer:
         if user is None and not self.config.anonymous_auth:
             raise errors.unauthorized()
         info = parse_request(request.method, path, watch_param=request.query.get("watch", "").lower() in ("true", "1"))
+        self.prom.started(request, info)  # in flight or long-running, for /metrics
         user = authz_setup.authorize_request(self, request, user, info)
         request[USER_KEY] = user
         if path.startswith("/kyb/logs/v1/"):
@@ -261,6 +269,8 @@ class APIServer:
             return web.Response(text="ok", content_type="text/plain")
         if path == "/version":
             return json_response(discovery.version_info())
+        if path == "/metrics":
+            return prom.metrics_response(self.prom.render)
         accept = request.headers.get("Accept", "")
         if path.rstrip("/") in ("/api", "/apis"):
             which: Literal["api", "apis"] = "api" if path.rstrip("/") == "/api" else "apis"
