@@ -10,6 +10,7 @@ import pytest
 
 from kybernetes.controllers.volume import localpath as lp
 from kybernetes.controllers.volume import pvcontroller as pvc
+from kybernetes.controllers.volume import pvcprotection as prot
 from kybernetes.kubelet.volumes import localpath as node_lp
 from kybernetes.machinery import pvbinding as pb
 
@@ -372,3 +373,34 @@ def test_prepare_dir_only_for_our_volumes(tmp_path: Path) -> None:
     assert target.stat().st_mode & 0o777 == 0o777
     assert not node_lp.prepare_dir({"metadata": {}}, tmp_path / "other")
     assert not (tmp_path / "other").exists()
+
+
+# --- in-use protection ---------------------------------------------------------------------------------
+
+
+def test_claims_of_pod_and_use() -> None:
+    p = pod("web", "data", node="n1")
+    p["spec"]["volumes"].append({"name": "scratch", "ephemeral": {"volumeClaimTemplate": {}}})
+    assert prot.claims_of_pod(p) == ["data", "web-scratch"]
+    assert prot.pod_uses_claim(p, "data") and prot.pod_uses_claim(p, "web-scratch")
+    assert not prot.pod_uses_claim(pod("p", "data"), "data"), "an unscheduled pod does not hold the claim"
+
+
+@pytest.mark.parametrize(
+    ("finalizers", "deleting", "in_use", "want"),
+    [
+        pytest.param([], False, False, [prot.PVC_FINALIZER], id="live-gets-it"),
+        pytest.param(["x"], False, True, ["x", prot.PVC_FINALIZER], id="live-keeps-others"),
+        pytest.param([prot.PVC_FINALIZER], False, False, None, id="live-has-it"),
+        pytest.param([prot.PVC_FINALIZER, "x"], True, False, ["x"], id="deleted-unused-drops-it"),
+        pytest.param([prot.PVC_FINALIZER], True, True, None, id="deleted-in-use-keeps-it"),
+        pytest.param([], True, False, None, id="deleted-without-it"),
+    ],
+)
+def test_finalizer_change(
+    finalizers: list[str], deleting: bool, in_use: bool, want: list[str] | None
+) -> None:
+    meta: Obj = {"name": "c", "finalizers": finalizers}
+    if deleting:
+        meta["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    assert prot.finalizer_change({"metadata": meta}, prot.PVC_FINALIZER, in_use) == want

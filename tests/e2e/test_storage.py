@@ -270,3 +270,42 @@ spec:
     assert pv["spec"]["claimRef"]["name"] == "wants-gold", "Retain keeps the claimRef"
     assert (static / "f").read_text().strip() == "kept-data"
     kyb.kubectl("delete", "pv", "kept", "too-small")
+
+
+def test_claim_in_use_is_kept_until_its_pod_is_gone(kyb: KybServer) -> None:
+    apply(
+        kyb,
+        f"""
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {{name: busy}}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {{requests: {{storage: 8Mi}}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: busy-user}}
+spec:
+  terminationGracePeriodSeconds: 1
+  volumes: [{{name: d, persistentVolumeClaim: {{claimName: busy}}}}]
+  containers:
+  - name: app
+    image: {IMAGE}
+    command: [sh, -c, "echo in-use > /d/f; sleep 3600"]
+    volumeMounts: [{{name: d, mountPath: /d}}]
+""",
+    )
+    wait_for(lambda: phase(kyb, "busy-user") == "Running", timeout=90, what="busy-user Running")
+    claim = get(kyb, "pvc", "busy")
+    pv_name = claim["spec"]["volumeName"]
+    assert "kubernetes.io/pvc-protection" in claim["metadata"]["finalizers"]
+    assert "kubernetes.io/pv-protection" in get(kyb, "pv", pv_name)["metadata"]["finalizers"]
+    kyb.kubectl("delete", "pvc", "busy", "--wait=false")
+    wait_for(lambda: " Terminating " in kyb.kubectl("get", "pvc", "busy").stdout, what="busy Terminating")
+    assert (STORAGE_ROOT / pv_name / "f").read_text().strip() == "in-use", "the data stays while the pod runs"
+    assert get(kyb, "pv", pv_name)["status"]["phase"] == "Bound"
+    kyb.kubectl("delete", "pod", "busy-user", "--wait=true", "--timeout=60s")
+    wait_for(lambda: not get(kyb, "pvc", "busy"), what="the claim gone with its pod")
+    wait_for(lambda: not get(kyb, "pv", pv_name), what="its volume deleted")
+    wait_for(lambda: not (STORAGE_ROOT / pv_name).exists(), what="its directory removed")

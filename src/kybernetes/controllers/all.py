@@ -28,4 +28,5 @@ import kybernetes.controllers.statefulset
 import kybernetes.controllers.tokencleaner
 import kybernetes.controllers.ttlafterfinished
 import kybernetes.controllers.volume.localpath
-import kybernetes.controllers.volume.pvcontroller  # noqa: F401
+import kybernetes.controllers.volume.pvcontroller
+import kybernetes.controllers.volume.pvcprotection  # noqa: F401
