@@ -16,6 +16,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -274,3 +275,50 @@ def test_killed_server_rejoins(servers: list[HAServer]) -> None:
     down.kubectl("create", "configmap", "after-rejoin")
     others = [s for s in servers if s is not down]
     assert others[0].json("get", "configmap", "after-rejoin")["metadata"]["name"] == "after-rejoin"
+
+
+def node_lease_renewed(s: HAServer, node: str) -> str:
+    return str(s.json("get", "lease", "-n", "kube-node-lease", node)["spec"]["renewTime"])
+
+
+def test_simulated_nodes_fail_over_to_another_server(servers: list[HAServer]) -> None:
+    target, watcher = servers[1], servers[2]
+    log = (ROOT / "sim.log").open("wb")
+    sim = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "kybernetes.cli.main",
+            "sim",
+            "--nodes",
+            "2",
+            "--kubeconfig",
+            str(target.kubeconfig),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    log.close()
+    try:
+        nodes = wait_until(
+            lambda: [n["metadata"]["name"] for n in watcher.json("get", "nodes")["items"]],
+            60,
+            "simulated nodes",
+        )
+        node = nodes[0]
+        time.sleep(2)  # the simulator has read the kubernetes endpoints (its list of servers)
+        target.kill_machine()
+        killed = time.monotonic()
+        before = node_lease_renewed(watcher, node)
+        wait_until(
+            lambda: node_lease_renewed(watcher, node) != before, 60, "a lease renewed after the failover"
+        )
+        TIMINGS["node lease renewed through another server"] = time.monotonic() - killed
+        assert "failing over to" in (ROOT / "sim.log").read_text()
+        ready = {c["type"]: c["status"] for c in watcher.json("get", "node", node)["status"]["conditions"]}
+        assert ready["Ready"] == "True"
+    finally:
+        sim.terminate()
+        sim.wait(20)
+        target.start(timeout=90)  # leave three servers behind

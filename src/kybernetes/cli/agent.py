@@ -108,6 +108,9 @@ def agent(kubeconfig: Path | None, server: str, token: str, ca_file: Path | None
             loop.add_signal_handler(sig, stop.set)
         assert kubeconfig is not None
         async with APIClient(load_kubeconfig(kubeconfig), user_agent="kyb-kubelet/0.1") as client:
+            from kybernetes.client.failover import follow_api_servers
+
+            api_servers = asyncio.create_task(follow_api_servers(client))  # fail over between HA servers
             kubelet = Kubelet(client, settings)
             starting = asyncio.create_task(kubelet.start())
             stopping = asyncio.create_task(stop.wait())
@@ -123,6 +126,7 @@ def agent(kubeconfig: Path | None, server: str, token: str, ca_file: Path | None
             stopping.cancel()
             await asyncio.gather(starting, stopping, return_exceptions=True)
             await kubelet.stop()
+            api_servers.cancel()
         return code
 
     sys.exit(asyncio.run(main()))

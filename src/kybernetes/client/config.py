@@ -47,6 +47,9 @@ class ClientConfig:
     insecure_skip_tls_verify: bool = False
     tls_server_name: str = ""
     namespace: str = "default"  # the context's (or pod's) namespace
+    # the other API servers of an HA control plane, tried in turn when `server` cannot be reached
+    # (kept current from the `kubernetes` Endpoints by client/failover.py)
+    alternate_servers: list[str] = field(default_factory=list, repr=False, compare=False)
     _token_cache: tuple[float, str] | None = field(default=None, repr=False, compare=False)
 
     def bearer_token(self) -> str:

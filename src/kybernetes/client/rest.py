@@ -28,6 +28,7 @@ import aiohttp
 import orjson
 
 from kybernetes.api.resources import lookup
+from kybernetes.client import failover
 from kybernetes.client.config import ClientConfig
 from kybernetes.client.errors import APIError, status_from_response
 
@@ -182,11 +183,13 @@ class APIClient:
         if body is not None:
             data = body if isinstance(body, bytes) else orjson.dumps(body)
         session = self._get_session()
-        url = self.config.server + path
         t = aiohttp.ClientTimeout(total=timeout if timeout is not None else self.request_timeout)
         stale_retry = method in IDEMPOTENT
         attempt = 0
+        switches = 0
         while True:
+            server = self.config.server
+            url = server + path
             try:
                 async with session.request(method, url, params=params, data=data, timeout=t,
                                            headers=self._headers(content_type if data is not None else ""),
@@ -207,6 +210,11 @@ class APIClient:
                 if not stale_retry:
                     raise
                 stale_retry = False
+            except aiohttp.ClientConnectorError:
+                # nothing was sent: another API server of an HA control plane may take it (failover.py)
+                switches += 1
+                if switches > len(self.config.alternate_servers) or not failover.fail_over(self.config, server):
+                    raise
 
     # --- verbs ------------------------------------------------------------------------------------
     def _ns(self, res: ResourceLike, namespace: str | None, obj: Mapping[str, Any] | None = None) -> str:
@@ -350,8 +358,14 @@ class APIClient:
         read = (timeout_seconds + 30.0) if timeout_seconds else None
         t = aiohttp.ClientTimeout(total=None, connect=10.0, sock_read=read)
         session = self._get_session()
-        async with session.get(self.config.server + path, params=params, headers=self._headers(), timeout=t,
-                               **self._request_kwargs()) as resp:
+        server = self.config.server
+        try:
+            resp = await session.get(server + path, params=params, headers=self._headers(), timeout=t,
+                                     **self._request_kwargs())
+        except aiohttp.ClientConnectorError:
+            failover.fail_over(self.config, server)  # the caller's next watch goes to another server
+            raise
+        async with resp:
             if resp.status >= 400:
                 raw = await resp.read()
                 decoded = _decode(raw, resp.content_type)

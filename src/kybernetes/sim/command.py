@@ -46,6 +46,9 @@ async def serve(cmd: SimCommand, profile: Profile) -> None:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     async with APIClient(config, user_agent="kyb-sim/0.1") as client:
+        from kybernetes.client.failover import follow_api_servers
+
+        api_servers = asyncio.create_task(follow_api_servers(client))  # fail over between HA servers
         sim = HollowNodes(client, profile, options=cmd.options)
         began = time.monotonic()
         await sim.start()
@@ -60,6 +63,7 @@ async def serve(cmd: SimCommand, profile: Profile) -> None:
                       flush=True)
             await stopper
         finally:
+            api_servers.cancel()
             await sim.stop(cleanup=cmd.cleanup)
             c = sim.counters
             print(f"kyb sim: stopped; leases renewed {c.lease_renewals}, node status updates "
