@@ -109,6 +109,12 @@ async def settle_shared_secrets(
     token = given_token(opts.data_dir, opts.token)
     password = token.password if token is not None else generate_password()
     existing = await bootstrapdata.load(storage, password)
+    if existing is None and (await storage.list(bootstrapdata.PREFIX, limit=1)).items:
+        # a cluster lives here already, sealed with another token: never start a second CA on it
+        raise SystemExit(
+            "kyb server: the datastore holds bootstrap data encrypted with a different server token "
+            "(pass the cluster's --token, see DATA_DIR/token on a server of it)"
+        )
     if existing is not None:
         written = bootstrapdata.write_files(opts.data_dir, existing)
         if written:
