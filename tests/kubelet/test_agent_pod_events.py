@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from kybernetes.kubelet.agent import Kubelet
+from kybernetes.kubelet.metrics import KubeletMetrics
 
 
 class FakeQueue:
@@ -35,6 +36,7 @@ def bare_kubelet() -> tuple[Kubelet, FakeQueue, FakeRecorder]:
     k.by_uid = {}
     k.queue = queue  # type: ignore[assignment]
     k.recorder = recorder  # type: ignore[assignment]
+    k.metrics = KubeletMetrics("node")
     return k, queue, recorder
 
 

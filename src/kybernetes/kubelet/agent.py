@@ -37,6 +37,7 @@ from kybernetes.kubelet.containerd import ContainerdSettings, ContainerdSupervis
 from kybernetes.kubelet.cri.client import CRIClient
 from kybernetes.kubelet.criconfig import parse_resolv_conf
 from kybernetes.kubelet.machine import MachineInfo, parse_meminfo, read_machine
+from kybernetes.kubelet.metrics import KubeletMetrics
 from kybernetes.kubelet.objectrefs import ReferencedObjects
 from kybernetes.kubelet.podsync import PodSyncer, SyncContext
 from kybernetes.kubelet.runtime import RuntimeView, fingerprint
@@ -147,6 +148,8 @@ class Kubelet:
         self.eviction_threshold = ""
         self._set_eviction_threshold(settings.eviction_hard_memory)
         self.recorder = EventRecorder(client, "kubelet", host=self.node_name)
+        self.metrics = KubeletMetrics(self.node_name)  # /metrics, /metrics/cadvisor, /metrics/resource
+        self.metrics.kubelet = self
 
     # --- lifecycle ----------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -224,6 +227,7 @@ class Kubelet:
         self.containerd = ContainerdSupervisor(cs)
         await self.containerd.start()
         self.cri = CRIClient(self.containerd.socket_path)
+        self.cri.observer = self.metrics.runtime_operation
         await self.cri.connect()
         version = await self.cri.version()
         self.config = nodestatus.NodeConfig(**{**self.config.__dict__,
@@ -488,6 +492,7 @@ class Kubelet:
         if uid:
             old = self.by_uid.get(uid)
             self.by_uid[uid] = pod
+            self.metrics.pod_seen(uid)
             self.queue.add(uid)
             # downwardAPI volumes project labels and annotations: a change re-projects them
             if old is not None and any(old["metadata"].get(k) != pod["metadata"].get(k)
@@ -502,6 +507,7 @@ class Kubelet:
             return
         uid = pod["metadata"].get("uid")
         if uid:
+            self.metrics.pod_forgotten(uid)
             self.by_uid.pop(uid, None)
             self.configmaps.release(uid)
             self.secrets.release(uid)
@@ -538,7 +544,9 @@ class Kubelet:
         while True:
             await asyncio.sleep(RELIST_PERIOD)
             try:
+                began = time.perf_counter()
                 pods = await self.runtime.relist()
+                self.metrics.relisted(time.perf_counter() - began)
             except asyncio.CancelledError:
                 raise
             except Exception as e:
@@ -571,7 +579,9 @@ class Kubelet:
                 if pod is not None and not staticpods.is_static_pod(pod):
                     await self.configmaps.track(pod)
                     await self.secrets.track(pod)
+                began = time.perf_counter()
                 again = await self.syncer.sync(pod, rt)
+                self.metrics.pod_synced(pod, rt is not None, time.perf_counter() - began)
                 self.queue.forget(key)
                 if again is not None:
                     self.queue.add_after(key, again)
@@ -598,6 +608,7 @@ class Kubelet:
             raise
         if updated["metadata"].get("uid") == meta["uid"]:
             self.by_uid[meta["uid"]] = updated
+        self.metrics.pod_status_reported(meta["uid"], status.get("phase"))
 
     async def _delete_pod(self, pod: Obj) -> None:
         meta = pod["metadata"]

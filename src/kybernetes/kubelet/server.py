@@ -1,7 +1,8 @@
 """The kubelet's HTTPS API: what the API server proxies `kubectl logs/exec/attach/cp/port-forward`
 (and `top`) to.
 
-Routes (upstream's paths): ``/healthz``, ``/pods``, ``/stats/summary``,
+Routes (upstream's paths): ``/healthz``, ``/pods``, ``/stats/summary``, ``/metrics``,
+``/metrics/cadvisor``, ``/metrics/resource``,
 ``/containerLogs/{ns}/{pod}/{container}``, ``/exec/{ns}/{pod}/{container}`` and
 ``/attach/{ns}/{pod}/{container}`` (GET + WebSocket, or POST + SPDY/3.1 upgrade) and
 ``/portForward/{ns}/{pod}``.
@@ -20,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import ssl
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -120,8 +121,10 @@ class KubeletServer:
     def __init__(self, runtime: StreamingRuntime, *, host: str = "0.0.0.0", port: int = 10250,
                  tls_cert: str | Path, tls_key: str | Path, client_ca: str | Path,
                  authorized_users: frozenset[str] = frozenset({APISERVER_CLIENT_USER}),
-                 authorized_groups: frozenset[str] = frozenset()) -> None:
+                 authorized_groups: frozenset[str] = frozenset(),
+                 metrics: Callable[[str], Awaitable[str]] | None = None) -> None:
         self.runtime = runtime
+        self.metrics = metrics  # path -> Prometheus text (kubelet/metrics.py)
         self.host = host
         self.port = port
         self.ssl_context = server_ssl_context(tls_cert, tls_key, client_ca)
@@ -136,6 +139,8 @@ class KubeletServer:
         app.router.add_get("/pods", self._pods)
         app.router.add_get("/pods/", self._pods)
         app.router.add_get("/stats/summary", self._stats)
+        for path in ("/metrics", "/metrics/cadvisor", "/metrics/resource"):
+            app.router.add_get(path, self._metrics)
         app.router.add_get("/containerLogs/{ns}/{pod}/{container}", self._logs)
         for verb in ("exec", "attach"):
             app.router.add_route("GET", f"/{verb}/{{ns}}/{{pod}}/{{container}}", self._command)
@@ -185,6 +190,12 @@ class KubeletServer:
 
     async def _stats(self, request: web.Request) -> web.StreamResponse:
         return web.Response(body=orjson.dumps(await self.runtime.stats_summary()), content_type="application/json")
+
+    async def _metrics(self, request: web.Request) -> web.StreamResponse:
+        if self.metrics is None:
+            return error_response(404, "NotFound", "metrics are not served by this kubelet")
+        text = await self.metrics(request.path)
+        return web.Response(body=text.encode(), headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
 
     async def _logs(self, request: web.Request) -> web.StreamResponse:
         ns, pod, name = (request.match_info[k] for k in ("ns", "pod", "container"))

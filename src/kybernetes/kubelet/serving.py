@@ -201,6 +201,6 @@ async def start_kubelet_server(kubelet: Kubelet) -> KubeletServer:
     else:
         cert, key = await request_serving_cert(kubelet)
     server = KubeletServer(CRIStreamingRuntime(kubelet), host="0.0.0.0", port=s.kubelet_port, tls_cert=cert,
-                           tls_key=key, client_ca=s.ca_cert)
+                           tls_key=key, client_ca=s.ca_cert, metrics=kubelet.metrics.render)
     await server.start()
     return server

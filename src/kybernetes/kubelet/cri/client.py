@@ -12,6 +12,8 @@ ignores SIGTERM).
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
 from typing import Any
 
 import grpc
@@ -38,6 +40,8 @@ class CRIClient:
         self._channel: Any = None
         self._runtime: Any = None
         self._images: Any = None
+        # told of every call: (CRI method, seconds, failed) -> kubelet_runtime_operations_* metrics
+        self.observer: Callable[[str, float, bool], None] | None = None
 
     async def connect(self) -> None:
         """Open the channel. Cheap and lazy: the socket is dialled by the first call."""
@@ -75,10 +79,16 @@ class CRIClient:
             await self.connect()
         stub = self._runtime if service == "runtime" else self._images
         deadline = self.request_timeout if timeout is None else timeout
+        started, failed = time.perf_counter(), True
         try:
-            return await getattr(stub, method)(request, timeout=deadline)
+            result = await getattr(stub, method)(request, timeout=deadline)
+            failed = False
+            return result
         except grpc.aio.AioRpcError as e:
             raise error_for(e.code().name, e.details() or "", method) from None
+        finally:
+            if self.observer is not None:
+                self.observer(method, time.perf_counter() - started, failed)
 
     # ---- runtime ----
 
