@@ -117,7 +117,8 @@ def sim(nodes: int | None, profile: Path | None, kubeconfig: str, context: str, 
 @click.option("--config", "config", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="A KubeSchedulerConfiguration (kubescheduler.config.k8s.io/v1) YAML file.")
 @click.option("--log-level", default="info", show_default=True)
-def scheduler(kubeconfig: Path | None, config: Path | None, log_level: str) -> None:
+@click.option("--metrics-port", type=int, default=0, help="Serve Prometheus /metrics on this port (0: off).")
+def scheduler(kubeconfig: Path | None, config: Path | None, log_level: str, metrics_port: int) -> None:
     """Run a scheduler (profiles, plugins and leader election from --config)."""
     import asyncio
     import contextlib
@@ -132,7 +133,7 @@ def scheduler(kubeconfig: Path | None, config: Path | None, log_level: str) -> N
     except ConfigError as e:
         raise click.ClickException(str(e)) from e
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run(kubeconfig, config))
+        asyncio.run(run(kubeconfig, config, metrics_port=metrics_port))
 
 
 @cli.command("controller-manager")

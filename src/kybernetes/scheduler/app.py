@@ -70,10 +70,21 @@ async def serve(client: APIClient, cfg: SchedulerConfiguration, *, identity: str
             await recorder.close()
 
 
-async def run(kubeconfig: Path | str | None, config: Path | str | None = None) -> None:
+async def run(kubeconfig: Path | str | None, config: Path | str | None = None, *, metrics_port: int = 0,
+              metrics_address: str = "127.0.0.1") -> None:
     cfg = load_config(config)
-    async with APIClient(load_kubeconfig(kubeconfig), user_agent="kyb-scheduler/0.1") as client:
-        await serve(client, cfg)
+    runner = None
+    if metrics_port:  # the standalone command; inside `kyb server` the API server's /metrics has them
+        from kybernetes.metrics import prom
+        from kybernetes.scheduler.metrics import process_metrics
+
+        runner = await prom.serve(process_metrics().registry, metrics_port, metrics_address)
+    try:
+        async with APIClient(load_kubeconfig(kubeconfig), user_agent="kyb-scheduler/0.1") as client:
+            await serve(client, cfg)
+    finally:
+        if runner is not None:
+            await runner.cleanup()
 
 
 async def run_in_server(kubeconfig: Path) -> None:

@@ -40,6 +40,7 @@ from kybernetes.scheduler.framework.runtime import Framework
 from kybernetes.scheduler.framework.snapshot import Snapshot
 from kybernetes.scheduler.framework.status import Code, Status
 from kybernetes.scheduler.framework.types import pod_key
+from kybernetes.scheduler.metrics import process_metrics
 from kybernetes.scheduler.plugins import in_tree_registry
 from kybernetes.scheduler.preemption.context import SchedulerContext
 from kybernetes.scheduler.queue import QueueClosed, SchedulingQueue
@@ -145,6 +146,8 @@ class Scheduler:
                 if hook is not None:
                     hook(self.context)
         self.stats = SchedulerStats()
+        self.metrics = process_metrics()  # Prometheus (scheduler/metrics.py)
+        self.metrics.queue = self.queue
         self._bindings: set[asyncio.Task[None]] = set()
         self._binding_slots = asyncio.Semaphore(cfg.max_inflight_bindings)
 
@@ -259,6 +262,7 @@ class Scheduler:
             self.queue.done(qpi.key)
             return
         self.stats.attempts += 1
+        self.metrics.attempt_started(qpi.key)
         self.cache.update_snapshot(self.snapshot)
         state = CycleState()
         try:
@@ -313,6 +317,9 @@ class Scheduler:
         self.stats.scheduled += 1
         if qpi.initial_attempt_timestamp is not None:
             self.stats.latencies.append(self.queue.clock.now() - qpi.initial_attempt_timestamp)
+        self.metrics.attempt_done(fw.profile_name, qpi.key, "scheduled")
+        self.metrics.pod_scheduled(qpi.attempts, None if qpi.initial_attempt_timestamp is None
+                                   else self.queue.clock.now() - qpi.initial_attempt_timestamp)
         meta = assumed.get("metadata") or {}
         if self.recorder is not None:
             self.recorder.event(assumed, NORMAL, "Scheduled",
@@ -341,6 +348,7 @@ class Scheduler:
             log.info("scheduling %s: %s", qpi.key, message)
         else:
             self.stats.unschedulable += 1
+        self.metrics.attempt_done(fw.profile_name, qpi.key, "error" if error else "unschedulable")
         if st.plugin and not error and not qpi.unschedulable_plugins:
             qpi.unschedulable_plugins = {st.plugin}
         self.queue.add_unschedulable_if_not_present(qpi, error=error)
