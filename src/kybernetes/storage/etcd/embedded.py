@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import os
 import secrets
@@ -119,6 +120,12 @@ def embedded_member(
     )
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM it when the server process dies (Linux prctl)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 class EtcdSupervisor:
     def __init__(self, config: MemberConfig, *, log_path: Path) -> None:
         self.config = config
@@ -144,8 +151,16 @@ class EtcdSupervisor:
         self.config.data_dir.parent.mkdir(parents=True, exist_ok=True)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as out:
+            # Own session: a signal to the server's process group must not kill etcd behind the
+            # supervisor's back (it would restart it while the server is going down); the
+            # parent-death signal still ends etcd when the server dies, even by SIGKILL.
             self._proc = subprocess.Popen(
-                etcd_command(self.config), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                etcd_command(self.config),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
         self.pid_path.write_text(f"{self._proc.pid}\n")
         log.info("etcd member %s started (pid %d)", self.config.name, self._proc.pid)
