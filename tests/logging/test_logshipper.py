@@ -70,6 +70,21 @@ def test_choose_resume(
     assert ls.choose_resume(saved, live, rotated) == expected
 
 
+FILES = {"/l/0.log.20261127-100000": (5, 100), "/l/0.log.20261127-100001": (6, 200), "/l/0.log": (7, 300)}
+NEXT = [
+    ("nothing-read-yet-oldest", None, "/l/0.log.20261127-100000"),
+    ("after-oldest-the-next-rotated", (5, 100), "/l/0.log.20261127-100001"),
+    ("after-newest-rotated-the-live", (6, 200), "/l/0.log"),
+    ("compressed-meanwhile-newer-only", (4, 150), "/l/0.log.20261127-100001"),
+    ("live-itself-nothing-after", (7, 300), None),
+]
+
+
+@pytest.mark.parametrize(("name", "current", "expected"), NEXT, ids=[n[0] for n in NEXT])
+def test_next_file(name: str, current: tuple[int, int] | None, expected: str | None) -> None:
+    assert ls.next_file(current, FILES) == expected
+
+
 def test_offsets_round_trip_and_bad_files() -> None:
     offsets = {"c1": ls.SavedOffset("/a", 1, 2)}
     assert ls.load_offsets(ls.dump_offsets(offsets).decode()) == offsets
@@ -194,3 +209,30 @@ async def test_restart_after_rotation_while_down_finishes_the_rotated_file(tmp_p
     for _ in range(3):
         await round_(s2)
     assert h.texts() == ["a", "b", "c"]
+
+
+async def test_a_shipper_behind_by_rotations_reads_every_plain_file(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    h.write("a")
+    os.symlink(h.live, h.link)
+    s = h.shipper()
+    await round_(s)
+    h.write("b")
+    os.rename(h.live, str(h.live) + ".20261127-100000")
+    h.write("c")
+    os.utime(str(h.live) + ".20261127-100000", ns=(1, 1))  # make the order plain however fast we ran
+    h.write("d")
+    os.rename(h.live, str(h.live) + ".20261127-100001")
+    h.write("e")
+    await round_(s)
+    assert h.texts() == ["a", "b", "c", "d", "e"]
+
+
+async def test_a_new_container_starts_with_its_rotated_file(tmp_path: Path) -> None:
+    h = Harness(tmp_path)
+    h.write("first")
+    h.rotate()
+    h.write("second")
+    os.symlink(h.live, h.link)
+    await round_(h.shipper())
+    assert h.texts() == ["first", "second"]

@@ -270,3 +270,31 @@ def test_parse_query_errors(params: dict[str, str], message: str) -> None:
     with pytest.raises(errors.StatusError) as e:
         logapi.parse_query(params, now_ns=0)
     assert e.value.code == 400 and message in str(e.value)
+
+
+class _NoPods:
+    def pods(self, namespace: str | None) -> list[dict[str, Any]]:
+        return []
+
+    def claim(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return None
+
+
+@pytest.mark.parametrize(
+    ("verb", "path", "allowed"),
+    [
+        ("post", "/kyb/logs/v1/ingest", True),
+        ("get", "/kyb/logs/v1/query", False),
+        ("post", "/kyb/logs/v1/query", False),
+    ],
+    ids=["ingest", "query", "post-query"],
+)
+def test_nodes_may_ship_but_not_query(verb: str, path: str, allowed: bool) -> None:
+    from kybernetes.apiserver.authn import UserInfo
+    from kybernetes.apiserver.authz.attributes import Attributes
+    from kybernetes.apiserver.authz.node import NodeAuthorizer
+    from kybernetes.apiserver.authz.policy import NODE_RULES
+
+    node = UserInfo("system:node:n1", ("system:nodes", "system:authenticated"))
+    decision = NodeAuthorizer(_NoPods(), NODE_RULES).authorize(Attributes(node, verb, False, path=path))
+    assert (decision[0] == "allow") is allowed, decision

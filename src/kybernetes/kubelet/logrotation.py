@@ -315,9 +315,10 @@ class ContainerLogManager:
                 try:
                     return await self.rotate_if_needed(c.container_id, c.path)
                 except Exception as e:
-                    log.warning(
-                        "rotating the log of container %s (%s) failed: %s", c.container_id[:13], c.path, e
-                    )
+                    # a container stopping meanwhile is no fault: its file was put back, and it
+                    # writes nothing more (containerd says "container is not running")
+                    report = log.info if "not running" in str(e) else log.warning
+                    report("rotating the log of container %s (%s) failed: %s", c.container_id[:13], c.path, e)
                     return False
 
         return sum(await asyncio.gather(*(one(c) for c in running)))

@@ -3,7 +3,7 @@
 It plays the part fluent-bit plays beside an upstream kubelet (docs/logging.md).
 
 Theory of operation.
-- Discovery: every second the shipper lists ``<data_dir>/containers/`` (the symlinks
+- Discovery: twice a second the shipper lists ``<data_dir>/containers/`` (the symlinks
   kubelet/logrotation.py keeps, named ``<pod>_<namespace>_<container>-<id>.log``) and starts a
   tail for each new one. Pod UID and labels come from the agent's pod cache and are remembered, so
   lines written just before a pod was deleted still carry them.
@@ -41,9 +41,10 @@ from kybernetes.kubelet.logs import parse_cri_line
 log = logging.getLogger("kyb.kubelet.logship")
 
 INGEST_PATH = "/kyb/logs/v1/ingest"
-SCAN_PERIOD = 1.0
+SCAN_PERIOD = 0.5
 READ_PER_FILE = 256 * 1024
 BATCH_BYTES = 1024 * 1024
+MAX_PASSES = 8  # read-send-commit passes per round while a tail has more at once
 MAX_BACKOFF = 60.0
 Record = dict[str, Any]
 
@@ -115,6 +116,17 @@ def choose_resume(
         if inode == saved.inode:
             return path, saved.offset
     return "", 0  # that file was compressed or removed: start the live file
+
+
+def next_file(current: tuple[int, int] | None, files: Mapping[str, tuple[int, int]]) -> str | None:
+    """The file to read after ``current`` (inode, mtime in ns; None: nothing read yet) among the
+    live log and its plain rotated files (path -> (inode, mtime ns)): the least recently written
+    one written after ``current``. A rotated file's last write precedes the next file's first, so
+    this is the file rotated right after it, or the live file; a shipper that fell behind thus
+    reads every rotated file still plain instead of jumping to the live one."""
+    ino, mtime = current if current is not None else (-1, -1)
+    newer = sorted((mt, path) for path, (i, mt) in files.items() if i != ino and mt >= mtime)
+    return newer[0][1] if newer else None
 
 
 def load_offsets(text: str) -> dict[str, SavedOffset]:
@@ -275,12 +287,12 @@ class LogShipper:
             live_inode: int | None = os.stat(live).st_ino
         except OSError:
             live_inode = None
-        rotated = {}
-        for path in rotated_files(live):
-            if not path.endswith((COMPRESS_SUFFIX, TMP_SUFFIX)):
-                with contextlib.suppress(OSError):
-                    rotated[path] = os.stat(path).st_ino
-        path, offset = choose_resume(self._saved.get(cid), live_inode, rotated)
+        files = log_files(live)
+        rotated = {p: ino for p, (ino, _) in files.items() if p != live}
+        saved = self._saved.get(cid)
+        path, offset = choose_resume(saved, live_inode, rotated)
+        if saved is None:  # a new container: from its oldest file still plain (a rotation may be done)
+            path = next_file(None, files) or live
         if not tail.open_at(path or live, offset):
             if live_inode is not None:
                 return None  # try again next scan
@@ -289,11 +301,13 @@ class LogShipper:
         return tail
 
     # --- reading and sending ---
-    def collect(self) -> tuple[list[Record], int]:
+    def collect(self) -> tuple[list[Record], int, bool]:
         """Read what the tails have beyond their committed offsets (bounded); each tail remembers what
-        a successful send will commit."""
+        a successful send will commit. The flag says another pass could read more at once (a tail
+        moved to its next file, or read a whole block)."""
         records: list[Record] = []
         size = 0
+        more = False
         for tail in list(self.tails.values()):
             if size >= BATCH_BYTES:
                 break
@@ -302,10 +316,11 @@ class LogShipper:
                 if tail.link_gone:
                     self._finish(tail)
                 continue
+            # whether the file was rotated away is asked *before* reading: once the live path names
+            # a new file containerd writes there, so this read then sees all the old file holds
+            moved = self._moved_on(tail)
             data = os.pread(tail.fd, READ_PER_FILE, tail.offset)
-            final = False
-            if len(data) < READ_PER_FILE and self._moved_on(tail):
-                final = True
+            final = moved and len(data) < READ_PER_FILE
             lines, used = parse_chunk(data, final=final)
             for line in lines:
                 records.append(
@@ -320,9 +335,11 @@ class LogShipper:
                 size += len(line.text) + 64
             if used:
                 tail.pending = (tail.offset + used, tail.inode)
+            if len(data) == READ_PER_FILE:
+                more = True
             if not data or (final and used == len(data)):
-                self._at_end(tail, final)
-        return records, size
+                more = self._at_end(tail, final) or more
+        return records, size, more
 
     def _moved_on(self, tail: Tail) -> bool:
         """The live path names another file than the open one: this one is done once read."""
@@ -331,24 +348,41 @@ class LogShipper:
         except FileNotFoundError:
             return tail.link_gone
 
-    def _at_end(self, tail: Tail, final: bool) -> None:
+    def _at_end(self, tail: Tail, final: bool) -> bool:
+        """At the end of the open file: move to the next one if this one is done (rotated away, or its
+        container removed). True when it moved (or will, once this pass is committed)."""
         if tail.pending is not None:
-            return  # commit first; the switch happens on a later round
-        if tail.link_gone:
-            self._finish(tail)
-        elif (final or self._moved_on(tail)) and tail.open_at(tail.live_path, 0):
+            return final  # commit first; the next pass moves on
+        if not (final or tail.link_gone):
+            return False
+        current = (tail.inode, os.fstat(tail.fd).st_mtime_ns)
+        following = next_file(current, log_files(tail.live_path))
+        if following is None:
+            if tail.link_gone:
+                self._finish(tail)
+                return False
+            following = tail.live_path
+        if tail.open_at(following, 0):
             self._remember(tail)
+            return True
+        return False
 
     async def ship_once(self) -> int:
-        records, size = self.collect()
-        if records:
-            await self._send(records)
-        for tail in list(self.tails.values()):
-            if tail.pending is not None:
-                tail.offset, _ = tail.pending
-                tail.pending = None
-                self._remember(tail)
-        return size
+        """Passes of read, send, commit while they make progress (bounded); returns bytes sent."""
+        total = 0
+        for _ in range(MAX_PASSES):
+            records, size, more = self.collect()
+            if records:
+                await self._send(records)
+            for tail in list(self.tails.values()):
+                if tail.pending is not None:
+                    tail.offset, _ = tail.pending
+                    tail.pending = None
+                    self._remember(tail)
+            total += size
+            if not more or total >= BATCH_BYTES:
+                break
+        return total
 
     def _remember(self, tail: Tail) -> None:
         self._saved[tail.container_id] = SavedOffset(tail.live_path, tail.inode, tail.offset)
@@ -359,6 +393,18 @@ class LogShipper:
         self.tails.pop(tail.container_id, None)
         if self._saved.pop(tail.container_id, None) is not None:
             self._saved_dirty = True
+
+
+def log_files(live: str) -> dict[str, tuple[int, int]]:
+    """The live log and its plain rotated files: path -> (inode, mtime ns)."""
+    out = {}
+    for path in [*rotated_files(live), live]:
+        if path.endswith((COMPRESS_SUFFIX, TMP_SUFFIX)):
+            continue
+        with contextlib.suppress(OSError):
+            st = os.stat(path)
+            out[path] = (st.st_ino, st.st_mtime_ns)
+    return out
 
 
 def api_sender(client: Any) -> Sender:
