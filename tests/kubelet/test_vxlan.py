@@ -354,3 +354,18 @@ def test_a_peer_that_moved_is_repointed_not_removed() -> None:
         neighbours=MapChanges({}, {}),
         fdb=MapChanges({MAC_B: "192.168.160.99"}, {}),
     )
+
+
+@pytest.mark.parametrize(
+    ("mtu", "expected"),
+    [pytest.param(0, None, id="host-gw-default"), pytest.param(1450, 1450, id="vxlan-underlay-minus-50")],
+)
+def test_cni_conflist_carries_the_pod_mtu(mtu: int, expected: int | None) -> None:
+    from pathlib import Path
+
+    from kybernetes.kubelet.containerd import ContainerdSettings, render_cni_conflist
+
+    conf = render_cni_conflist(
+        ContainerdSettings(root_dir=Path("/nonexistent"), node_name="a", pod_cidr="10.159.1.0/24", mtu=mtu)
+    )
+    assert conf["plugins"][0].get("mtu") == expected

@@ -40,7 +40,10 @@ import click
               help="Cgroup tree of the node's pods (default: kubepods, or kubepods-BRIDGE for another bridge); "
                    "nodes sharing a machine need their own.")
 @click.option("--pod-routes/--no-pod-routes", default=True, show_default=True,
-              help="Route other nodes' pod CIDRs via their node addresses (host-gw).")
+              help="Make other nodes' pod CIDRs reachable (the --network-backend way).")
+@click.option("--network-backend", type=click.Choice(["host-gw", "vxlan"]), default="host-gw", show_default=True,
+              envvar="KYB_NETWORK_BACKEND",
+              help="host-gw: routes via node addresses (one L2 network); vxlan: an overlay (nodes on any subnets).")
 @click.option("--pod-manifest-path", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Directory of static pod manifests (default: DATA_DIR/manifests).")
 @click.option("--eviction-hard-memory", default="100Mi", show_default=True, envvar="KYB_EVICTION_HARD_MEMORY",
@@ -57,7 +60,8 @@ import click
 @click.option("--log-level", default="info", show_default=True)
 def agent(kubeconfig: Path | None, server: str, token: str, ca_file: Path | None, ca_cert_hash: str, data_dir: Path, node_name: str, node_ip: str, kubelet_port: int, zone: str, region: str,
           labels: tuple[str, ...], registries: Path | None, ca_cert: Path | None, ca_key: Path | None,
-          cluster_cidr: str, bridge: str, cgroup_parent: str, pod_routes: bool, pod_manifest_path: Path | None,
+          cluster_cidr: str, bridge: str, cgroup_parent: str, pod_routes: bool, network_backend: str,
+          pod_manifest_path: Path | None,
           eviction_hard_memory: str, config_file: Path | None, container_log_max_size: str,
           container_log_max_files: int, container_log_monitor_interval: float, log_level: str) -> None:
     """Run a node: register it, run containerd, and keep the pods bound to it running."""
@@ -93,7 +97,7 @@ def agent(kubeconfig: Path | None, server: str, token: str, ca_file: Path | None
                              kubelet_port=kubelet_port, zone=zone, region=region, labels=extra,
                              registries=registries, ca_cert=ca_cert, ca_key=ca_key, cluster_cidr=cluster_cidr,
                              bridge=bridge, network_name=f"kyb-{bridge}", cgroup_parent=cgroup_parent,
-                             pod_routes=pod_routes,
+                             pod_routes=pod_routes, network_backend=network_backend,
                              pod_manifest_path=pod_manifest_path.resolve() if pod_manifest_path else None,
                              eviction_hard_memory=eviction_hard_memory,
                              config_file=config_file.resolve() if config_file else None,

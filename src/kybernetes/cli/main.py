@@ -41,6 +41,8 @@ def cli() -> None:
 @click.option("--disable", multiple=True, help="Components not to run (e.g. kubelet,scheduler).")
 @click.option("--cluster-cidr", default="10.42.0.0/16", show_default=True,
               help="Pod addresses; each node gets a /24 of it.")
+@click.option("--network-backend", type=click.Choice(["host-gw", "vxlan"]), default="host-gw", show_default=True,
+              help="How the local node reaches other nodes' pods (passed to its agent; docs/node.md).")
 @click.option("--authorization-mode", default="Node,RBAC", show_default=True,
               help="Comma-separated authorizers: Node, RBAC, AlwaysAllow, AlwaysDeny (docs/security.md).")
 @click.option("--log-level", default="info", show_default=True)
@@ -48,7 +50,8 @@ def server(data_dir: Path, port: int, bind_address: str, advertise_address: str,
            datastore_endpoint: str, etcd_cafile: str, etcd_certfile: str, etcd_keyfile: str, etcd_prefix: str,
            cluster_init: bool, etcd_client_port: int, etcd_peer_port: int,
            join_server: str, token: str,
-           disable: tuple[str, ...], cluster_cidr: str, authorization_mode: str, log_level: str) -> None:
+           disable: tuple[str, ...], cluster_cidr: str, network_backend: str, authorization_mode: str,
+           log_level: str) -> None:
     """Run the control plane (a single-node cluster as components land)."""
     from kybernetes.cli.serve import ServeOptions, run_server
     from kybernetes.storage.etcd.settings import EtcdSettings, is_etcd_endpoint
@@ -60,6 +63,8 @@ def server(data_dir: Path, port: int, bind_address: str, advertise_address: str,
                         client_port=etcd_client_port, peer_port=etcd_peer_port)
 
     disabled = {d.strip() for item in disable for d in item.split(",") if d.strip()}
+    if network_backend != "host-gw":  # the local node's agent reads it (kubelet/component.py)
+        os.environ["KYB_NETWORK_BACKEND"] = network_backend
     run_server(ServeOptions(data_dir=data_dir.resolve(), port=port, bind_address=bind_address,
                             advertise_address=advertise_address, datastore=datastore,
                             disabled=disabled, log_level=log_level, cluster_cidr=cluster_cidr,

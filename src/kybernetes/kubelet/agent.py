@@ -99,6 +99,7 @@ class AgentSettings:
                                             # default <data_dir>/config.yaml
     cgroup_parent: str = ""                 # pod cgroup tree; default cgroup_parent(bridge)
     pod_routes: bool = True                 # route other nodes' pod CIDRs via them (kubelet/routes.py)
+    network_backend: str = "host-gw"        # how: host-gw (routes.py) or vxlan (vxlan.py, nodes on other subnets)
     container_log_max_size: str = "10Mi"    # rotate a container's log at this size (docs/logging.md)
     container_log_max_files: int = 5        # live file + rotated ones kept per container
     container_log_monitor_interval: float = 10.0
@@ -223,7 +224,7 @@ class Kubelet:
         cs = ContainerdSettings(root_dir=s.data_dir, node_name=self.node_name, pod_cidr=self.pod_cidr,
                                 cluster_cidr=s.cluster_cidr, bridge=s.bridge, network_name=s.network_name,
                                 stream_address=self.node_ip if s.netns else "127.0.0.1", pause_image=PAUSE_IMAGE,
-                                netns=s.netns, registry_config_dir=self._registry_dir())
+                                netns=s.netns, registry_config_dir=self._registry_dir(), mtu=await self._pod_mtu())
         self.containerd = ContainerdSupervisor(cs)
         await self.containerd.start()
         self.cri = CRIClient(self.containerd.socket_path)
@@ -368,13 +369,30 @@ class Kubelet:
         await self.netpol.start()
 
     async def _start_routes(self) -> None:
-        """Other nodes' pod CIDRs routed via their addresses (host-gw; see kubelet/routes.py)."""
+        """Other nodes' pod CIDRs routed via their addresses (host-gw; see kubelet/routes.py), or
+        through a VXLAN overlay when nodes sit on different networks (kubelet/vxlan.py)."""
         if not self.settings.pod_routes:
             return
         from kybernetes.kubelet.routes import RouteManager
 
-        self.routes = RouteManager(self.client, node_name=self.node_name, cluster_cidr=self.settings.cluster_cidr)
+        s = self.settings
+        if s.network_backend == "vxlan":
+            from kybernetes.kubelet.vxlan import VxlanManager
+
+            self.routes = VxlanManager(self.client, node_name=self.node_name, node_ip=self.node_ip,
+                                       pod_cidr=self.pod_cidr, cluster_cidr=s.cluster_cidr, bridge=s.bridge,
+                                       netns=s.netns or "")
+        else:
+            self.routes = RouteManager(self.client, node_name=self.node_name, cluster_cidr=s.cluster_cidr)
         await self.routes.start()
+
+    async def _pod_mtu(self) -> int:
+        """The pods' MTU: 0 keeps CNI's default; under vxlan the encapsulation takes 50 bytes."""
+        if self.settings.network_backend != "vxlan":
+            return 0
+        from kybernetes.kubelet.vxlan import pod_mtu, read_underlay
+
+        return pod_mtu((await read_underlay(self.node_ip, netns=self.settings.netns or "")).mtu)
 
     async def _start_server(self) -> None:
         """The kubelet API on :10250 (logs, exec, attach, port-forward, stats) for the API server."""

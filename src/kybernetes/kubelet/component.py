@@ -34,7 +34,8 @@ def agent_command(kubeconfig: Path) -> list[str]:
     tls = data_dir / "tls"
     cmd = [sys.executable, "-m", "kybernetes.cli.main", "agent", "--kubeconfig", str(kubeconfig),
            "--data-dir", str(data_dir / "node"), "--ca-cert", str(tls / "ca.crt"), "--ca-key", str(tls / "ca.key")]
-    for env, flag in (("KYB_CLUSTER_CIDR", "--cluster-cidr"), ("KYB_NODE_BRIDGE", "--bridge")):
+    for env, flag in (("KYB_CLUSTER_CIDR", "--cluster-cidr"), ("KYB_NODE_BRIDGE", "--bridge"),
+                      ("KYB_NETWORK_BACKEND", "--network-backend")):
         if os.environ.get(env, "").strip():
             cmd += [flag, os.environ[env].strip()]
     port = os.environ.get("KYB_KUBELET_PORT", "").strip()

@@ -65,6 +65,7 @@ class ContainerdSettings:
     pause_image: str = PAUSE_IMAGE
     netns: str | None = None            # run containerd inside /var/run/netns/NAME (multi-node)
     registry_config_dir: Path | None = None  # containerd `config_path`: <registry>/hosts.toml dirs
+    mtu: int = 0                        # pod interfaces' MTU; 0: the plugin's default (vxlan: underlay - 50)
     cni_bin_dir: Path = field(default=CNI_BIN_DIR)
     runc_binary: str = RUNC_BINARY
     containerd_binary: str = "containerd"
@@ -198,6 +199,7 @@ def render_cni_conflist(s: ContainerdSettings) -> dict[str, Any]:
                 "isGateway": True,
                 "hairpinMode": True,         # a pod reaching itself through a Service IP
                 "ipMasq": False,             # see the module docstring: egress NAT is issue 7's rule
+                **({"mtu": s.mtu} if s.mtu else {}),  # bridge, veths and the pod's eth0
                 "ipam": {
                     "type": "host-local",
                     "ranges": [[{"subnet": s.pod_cidr}]],

@@ -7,10 +7,11 @@ works when all nodes share one L2 network (one switch, one bridge, one subnet), 
 `kyb dev cluster` do.
 
 Pluggable backend. ``plan_routes`` decides *what* must be reachable (pod CIDR -> node address);
-a ``RouteBackend`` decides *how*. ``HostGwBackend`` programs plain kernel routes. A backend for
-nodes that are not on one L2 network (VXLAN: a ``vxlan`` device, one FDB/neighbour entry per peer
-node and a route per pod CIDR onto that device) would implement the same three calls and be chosen
-by the agent instead; nothing else changes.
+a ``RouteBackend`` decides *how*. ``HostGwBackend`` programs plain kernel routes. Nodes that are
+not on one L2 network use the VXLAN overlay instead (kubelet/vxlan.py: a ``vxlan`` device, one
+route, neighbour and FDB entry per peer); it needs more of each Node than CIDR and address (the
+peer's VTEP MAC), so it has a manager of its own on the same SyncLoop, and the agent picks one of
+the two by ``--network-backend``.
 
 Ownership. The routes this node programs carry a protocol number of their own
 (``proto 250``, ``ROUTE_PROTO``) and lie inside the cluster CIDR; the manager lists only those, so it

@@ -160,6 +160,10 @@ def teardown_node(data_dir: Path, *, bridge: str = "kyb0", cgroup_parent: str = 
     if Path(f"/sys/class/net/{bridge}").exists():
         subprocess.run(["ip", "link", "del", bridge], capture_output=True, check=False)
         yield f"deleted bridge {bridge}"
+    from kybernetes.kubelet.vxlan import device_name, remove_vxlan_device
+
+    if remove_vxlan_device(bridge):  # its routes, neighbours and FDB entries go with it
+        yield f"deleted vxlan device {device_name(bridge)}"
     if cluster_cidr:  # the pod routes to other nodes (kubelet/routes.py marks them with its proto)
         from kybernetes.kubelet.routes import ROUTE_PROTO, parse_owned_routes
 
