@@ -34,6 +34,10 @@ AUTHENTICATED_GROUP = "system:authenticated"
 # Upstream grants these to everyone through the system:public-info-viewer role; with anonymous
 # requests otherwise refused, they are what a load balancer or `curl -k` probe may still read.
 ANONYMOUS_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/version", "/version/"})
+# Resources a request without credentials may still ask for, as system:anonymous (authorization
+# decides; the default policy allows it): kube-public/cluster-info, what a joining node discovers
+# the cluster CA from (token-based discovery, machinery/clusterinfo.py).
+ANONYMOUS_RESOURCES = frozenset({"/api/v1/namespaces/kube-public/configmaps/cluster-info"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,3 +154,9 @@ def authenticate_request(
 
 def is_anonymous_path(path: str) -> bool:
     return path in ANONYMOUS_PATHS
+
+
+def is_anonymous_request(request: web.Request) -> bool:
+    """A read of one of ANONYMOUS_RESOURCES that carries no credentials (a wrong token stays 401)."""
+    return (request.method in ("GET", "HEAD") and request.path in ANONYMOUS_RESOURCES
+            and "Authorization" not in request.headers)

@@ -19,7 +19,7 @@ from aiohttp import web
 
 from kybernetes.api import resources as res
 from kybernetes.api.schemas import REGISTRY
-from kybernetes.apiserver import admission, authn, bootstrap, discovery, openapi
+from kybernetes.apiserver import admission, authn, bootstrap, clusterinfo, discovery, openapi
 from kybernetes.apiserver.authz import setup as authz_setup
 from kybernetes.apiserver.cache import WatchCache, bucket_of
 from kybernetes.apiserver.crd import openapi as crd_openapi
@@ -170,6 +170,7 @@ class APIServer:
         openapi.warm()
         self.allocator.rebuild([e.obj for _, e in self.cache.iter_prefix("/registry/services/")])
         await self.bootstrap()
+        await clusterinfo.publish(self)  # kube-public/cluster-info for token-based discovery
         await ha_lifecycle.start(self)  # reservations repaired, `kubernetes` endpoints from server leases
         await authz_setup.bootstrap_policy(self)
         await self.admission.bootstrap()
@@ -241,7 +242,7 @@ class APIServer:
         if path in authn.ANONYMOUS_PATHS:
             return await self._nonresource(request, path)
         user = authn.authenticate_request(request, self.authenticators)
-        if user is None and not self.config.anonymous_auth:
+        if user is None and not self.config.anonymous_auth and not authn.is_anonymous_request(request):
             raise errors.unauthorized()
         info = parse_request(request.method, path, watch_param=request.query.get("watch", "").lower() in ("true", "1"))
         self.prom.started(request, info)  # in flight or long-running, for /metrics

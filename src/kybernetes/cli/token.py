@@ -71,8 +71,11 @@ def token() -> None:
 @cluster_options
 @click.option("--ttl", default="24h", show_default=True, help='Lifetime of the token ("0" for never).')
 @click.option("--description", default=bt.DEFAULT_DESCRIPTION, show_default=True)
+@click.option("--usages", default=",".join(bt.DEFAULT_USAGES), show_default=True,
+              help="What the token may be used for: authentication (joining), signing (cluster-info discovery).")
 @click.argument("value", required=False, default="")
-def create(data_dir: Path | None, kubeconfig: Path | None, ttl: str, description: str, value: str) -> None:
+def create(data_dir: Path | None, kubeconfig: Path | None, ttl: str, description: str, usages: str,
+           value: str) -> None:
     """Create a token (random unless VALUE, of the form [a-z0-9]{6}.[a-z0-9]{16}, is given)."""
     from kybernetes.client.config import load_kubeconfig
     from kybernetes.client.rest import APIClient
@@ -82,10 +85,11 @@ def create(data_dir: Path | None, kubeconfig: Path | None, ttl: str, description
         raise click.BadParameter(f"token {value!r} does not match [a-z0-9]{{6}}.[a-z0-9]{{16}}")
     try:
         lifetime = bt.parse_ttl(ttl)
+        chosen = bt.parse_usages(usages)
     except ValueError as e:
         raise click.BadParameter(str(e)) from None
     cfg = load_kubeconfig(_kubeconfig(data_dir, kubeconfig))
-    body = bt.token_secret(parsed, now=datetime.now(UTC), ttl=lifetime, description=description)
+    body = bt.token_secret(parsed, now=datetime.now(UTC), ttl=lifetime, description=description, usages=chosen)
 
     async def run() -> None:
         from kybernetes.controllers.tokencleaner import SECRETS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import kybernetes.controllers.bootstrapsigner
 import kybernetes.controllers.certificates.approver
 import kybernetes.controllers.certificates.signer
 import kybernetes.controllers.clusterroleaggregation

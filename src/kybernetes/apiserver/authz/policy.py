@@ -17,6 +17,7 @@ Which identities are bound (see docs/security.md):
   CSR self-renewal role;
 - group system:bootstrappers (bootstrap tokens): system:node-bootstrapper, the node-client CSR
   role, and reading the public cluster-info and CA ConfigMaps in kube-public;
+- user system:anonymous: reading kube-public/cluster-info only (token-based discovery);
 - upstream's component users (system:kube-controller-manager, system:kube-scheduler,
   system:kube-proxy) and service accounts (kube-system/kube-dns), for components run with their
   own credentials.
@@ -433,6 +434,19 @@ ROLES: list[Obj] = [
         },
         "rules": [rule([""], ["configmaps"], ["get"], ["cluster-info", "kube-root-ca.crt"])],
     },
+    # token-based discovery reads cluster-info before it trusts anything: without credentials
+    # (kubeadm's kube-public Role for system:anonymous; authn lets only this one read through)
+    {
+        "apiVersion": RBAC_V1,
+        "kind": "Role",
+        "metadata": {
+            "name": "kyb:cluster-info-anonymous",
+            "namespace": "kube-public",
+            "labels": dict(BOOTSTRAPPING_LABEL),
+            "annotations": {AUTOUPDATE: "true"},
+        },
+        "rules": [rule([""], ["configmaps"], ["get"], ["cluster-info"])],
+    },
 ]
 ROLE_BINDINGS: list[Obj] = [
     {
@@ -450,5 +464,17 @@ ROLE_BINDINGS: list[Obj] = [
             "name": "kyb:bootstrap-signer-clusterinfo",
         },
         "subjects": [subject("Group", "system:bootstrappers")],
+    },
+    {
+        "apiVersion": RBAC_V1,
+        "kind": "RoleBinding",
+        "metadata": {
+            "name": "kyb:cluster-info-anonymous",
+            "namespace": "kube-public",
+            "labels": dict(BOOTSTRAPPING_LABEL),
+            "annotations": {AUTOUPDATE: "true"},
+        },
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "kyb:cluster-info-anonymous"},
+        "subjects": [subject("User", "system:anonymous")],
     },
 ]
