@@ -32,10 +32,12 @@ from kybernetes.client.events import EventRecorder, object_reference
 from kybernetes.client.informer import Informer
 from kybernetes.client.rest import APIClient, resource
 from kybernetes.client.workqueue import ItemExponentialFailureRateLimiter, ShutDown, WorkQueue
+from kybernetes.kubelet import events as kev
 from kybernetes.kubelet import eviction, nodestatus, staticpods
 from kybernetes.kubelet.containerd import ContainerdSettings, ContainerdSupervisor, check_node_prerequisites
 from kybernetes.kubelet.cri.client import CRIClient
 from kybernetes.kubelet.criconfig import parse_resolv_conf
+from kybernetes.kubelet.events import KubeletEvents
 from kybernetes.kubelet.machine import MachineInfo, parse_meminfo, read_machine
 from kybernetes.kubelet.metrics import KubeletMetrics
 from kybernetes.kubelet.objectrefs import ReferencedObjects
@@ -149,6 +151,7 @@ class Kubelet:
         self.eviction_threshold = ""
         self._set_eviction_threshold(settings.eviction_hard_memory)
         self.recorder = EventRecorder(client, "kubelet", host=self.node_name)
+        self.events = KubeletEvents(self.recorder, self.node_name)  # what `kubectl describe` shows
         self.metrics = KubeletMetrics(self.node_name)  # /metrics, /metrics/cadvisor, /metrics/resource
         self.metrics.kubelet = self
 
@@ -157,10 +160,12 @@ class Kubelet:
         problems = check_node_prerequisites()
         if problems:
             raise NodeCannotRun("the node cannot run on this machine:\n  - " + "\n  - ".join(problems))
+        self.events.node(kev.NORMAL, kev.STARTING, "Starting kubelet.")
         await self.register()
         self._tasks.append(asyncio.create_task(self._heartbeat_loop(), name="kubelet-heartbeat"))
         self.pod_cidr = await self._wait_pod_cidr()
         await self._start_runtime()
+        self.events.node(kev.NORMAL, kev.NODE_ALLOCATABLE_ENFORCED, "Updated Node Allocatable limit across pods")
         self.pods.add_handlers(on_add=self._on_pod, on_update=lambda _o, n: self._on_pod(n),
                                on_delete=self._on_pod_deleted)
         self.configmaps.add_handlers(on_update=lambda _o, n: self._on_config(n))
@@ -292,7 +297,8 @@ class Kubelet:
             get_configmap=lambda ns, n: self.configmaps.store.get(f"{ns}/{n}"),
             get_secret=lambda ns, n: self.secrets.store.get(f"{ns}/{n}"),
             services=lambda ns: [s for s in self.services.store.list() if s["metadata"].get("namespace") == ns],
-            volumes=volumes, cgroups=CgroupManager(parent=self.settings.cgroup_parent or cgroup_parent(self.settings.bridge)), prober=prober, pull_credentials=self._pull_credentials)
+            volumes=volumes, cgroups=CgroupManager(parent=self.settings.cgroup_parent or cgroup_parent(self.settings.bridge)), prober=prober, pull_credentials=self._pull_credentials,
+            events=self.events)
 
     async def _request_token(self, namespace: str, account: str, body: Obj) -> Obj:
         """serviceaccounts/<account>/token: a token bound to the pod, for its projected volume."""
@@ -425,9 +431,15 @@ class Kubelet:
                 raise
             current = await self.client.get(NODES, self.node_name)
             self.node_obj = current
+            boot_id = ((current.get("status") or {}).get("nodeInfo") or {}).get("bootID")
+            if boot_id and self.machine.boot_id and boot_id != self.machine.boot_id:
+                self.events.node(kev.WARNING, kev.REBOOTED,
+                                 f"Node {self.node_name} has been rebooted, boot id: {self.machine.boot_id}")
             labels = {**(current["metadata"].get("labels") or {}), **body["metadata"]["labels"]}
             node = await self.client.patch(NODES, self.node_name, {"metadata": {"labels": labels}})
             node = await self.client.patch(NODES, self.node_name, {"status": self._status(now)}, subresource="status")
+        self.events.node_conditions(((self.node_obj or {}).get("status") or {}).get("conditions"),
+                                    (node.get("status") or {}).get("conditions") or [])
         self._adopt_node(node)
         self.last_post = now
         await self._renew_lease()
@@ -478,6 +490,8 @@ class Kubelet:
                 await self.register()
                 return
             raise
+        self.events.node_conditions(((self.node_obj or {}).get("status") or {}).get("conditions"),
+                                    status.get("conditions") or [])
         self._adopt_node(node)
         self.last_post = now
 
@@ -786,6 +800,8 @@ class Kubelet:
         pod = victim.pod
         message = eviction.eviction_message(victim, threshold=self.eviction_threshold, available_bytes=available)
         log.warning("evicting pod %s/%s: %s", pod["metadata"]["namespace"], pod["metadata"]["name"], message)
+        self.events.node(kev.WARNING, kev.EVICTION_THRESHOLD_MET, "Attempting to reclaim memory")
+        self.events.pod(pod, kev.WARNING, kev.EVICTED, message)
         await self._post_pod_status(pod, eviction.evicted_status(pod, message, now=rfc3339(time.time())))
         uid = pod["metadata"]["uid"]
         current = self.by_uid.get(uid)

@@ -70,6 +70,7 @@ class SyncContext:
     prober: Any = None        # ProbeManager
     pull_credentials: Callable[[str, Obj], tuple[str, str] | None] | None = None
     waiting: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)  # uid -> name -> reason
+    events: Any = None        # kubelet.events.KubeletEvents (None: no events)
 
 
 class PodSyncer:
@@ -82,6 +83,9 @@ class PodSyncer:
         self.pull_errors: dict[str, tuple[float, str]] = {}  # pull back-off key -> (when, message)
         self.terminating: set[str] = set()
         self.volume_paths: dict[str, dict[str, Path]] = {}  # uid -> volume name -> host path
+        from kybernetes.kubelet.events import KubeletEvents
+
+        self.events: KubeletEvents = ctx.events if ctx.events is not None else KubeletEvents(None)
 
     # --- entry point ------------------------------------------------------------------------------
     async def sync(self, pod: Obj | None, rt: RuntimePod | None) -> float | None:
@@ -108,10 +112,17 @@ class PodSyncer:
         rt = await self.restart_unhealthy(pod, rt)
         now = time.time()
         actions = compute_pod_actions(pod, rt, now=now, backoff=self.backoff)
+        from kybernetes.kubelet import events as ev
+
+        self.events.planned(pod, ev.sync_plan_events(pod, rt, actions))
         waiting: dict[str, tuple[str, str]] = dict(actions.backoff_waiting)
         grace = int(pod["spec"].get("terminationGracePeriodSeconds", 30))
         if actions.kill_pod and rt is not None:
-            await self.kill_runtime_pod(rt, grace=grace)
+            try:
+                await self.kill_runtime_pod(rt, grace=grace)
+            except CRIError as e:
+                self.events.pod(pod, ev.WARNING, ev.FAILED_KILL_POD, f"error killing pod: {grpc_error_text(e)}")
+                raise
         sandbox_id = actions.sandbox_id
         sandbox_config = None
         if actions.create_sandbox or actions.containers_to_start:
@@ -119,6 +130,7 @@ class PodSyncer:
                 sandbox_config = await self.sandbox_config(pod, actions.sandbox_attempt)
             except Exception as e:  # volumes or config could not be prepared
                 log.warning("pod %s/%s: %s", pod["metadata"]["namespace"], pod["metadata"]["name"], e)
+                self.events.planned(pod, ev.mount_failure_events(getattr(e, "failures", None) or {}))
                 for c in pod["spec"].get("containers") or []:
                     waiting[c["name"]] = ("ContainerCreating", str(e))
                 await self.report(pod, waiting)
@@ -129,6 +141,8 @@ class PodSyncer:
                 await self.ctx.runtime.relist()  # its IP, for the environment and probes
             except CRIError as e:
                 log.warning("RunPodSandbox %s: %s", uid, e)
+                self.events.pod(pod, ev.WARNING, ev.FAILED_CREATE_POD_SANDBOX,
+                                f"Failed to create pod sandbox: {grpc_error_text(e)}", throttle=True)
                 await self.report(pod, waiting)
                 return 2.0
         for cid in actions.containers_to_kill:
@@ -140,6 +154,7 @@ class PodSyncer:
             problem = await self.start_container(pod, start.name, start.init, start.attempt, sandbox_id, sandbox_config)
             if problem is not None:
                 waiting[start.name] = problem
+                self.events.planned(pod, [f for f in [ev.start_failure_event(start.name, *problem)] if f])
                 retry = 2.0
             elif start.init:
                 break  # init containers one at a time: the next sync looks at its result
@@ -184,6 +199,11 @@ class PodSyncer:
         grace = int(pod["spec"].get("terminationGracePeriodSeconds", 30))
         for c in failed:
             log.info("pod %s: container %s failed its liveness probe, restarting", pod["metadata"]["name"], c.name)
+            from kybernetes.kubelet.events import KILLING, NORMAL, probe_kill_message
+
+            failure = prober.probe_failure(uid, c.name)
+            kind = failure.kind.value if failure is not None else "Liveness"
+            self.events.container(pod, c.name, NORMAL, KILLING, probe_kill_message(pod, c.name, kind))
             await self.stop_container(pod, c.id, grace)
             prober.update_container(uid, c.name, None, None)
         return (await self.ctx.runtime.relist()).get(uid)
@@ -242,10 +262,14 @@ class PodSyncer:
                                                       criconfig.to_proto(sandbox_config, pb.PodSandboxConfig()))
         except CRIError as e:
             return ("CreateContainerError", str(e))
+        from kybernetes.kubelet import events as ev
+
+        self.events.container(pod, name, ev.NORMAL, ev.CREATED, f"Created container: {name}")
         try:
             await self.ctx.cri.start_container(cid)
         except CRIError as e:
             return ("RunContainerError", str(e))
+        self.events.container(pod, name, ev.NORMAL, ev.STARTED, f"Started container {name}")
         if self.ctx.prober is not None:
             self.ctx.prober.update_container(uid, name, cid, time.time())
         post_start = ((container.get("lifecycle") or {}).get("postStart"))
@@ -255,6 +279,8 @@ class PodSyncer:
             error = await run_handler(post_start, pod, container, cid, exec_sync=self.ctx.cri.exec_sync,
                                       pod_ip=pod_ip)
             if error:
+                self.events.container(pod, name, ev.WARNING, ev.FAILED_POST_START_HOOK, error)
+                self.events.container(pod, name, ev.NORMAL, ev.KILLING, ev.FAILED_POST_START_HOOK)
                 await self.stop_container(pod, cid, int(spec.get("terminationGracePeriodSeconds", 30)))
                 return ("PostStartHookError", error)
         return None
@@ -288,16 +314,23 @@ class PodSyncer:
         uid = pod["metadata"]["uid"]
         key = f"{uid}/{container['name']}/image"
         policy = container.get("imagePullPolicy") or "IfNotPresent"
+        from kybernetes.kubelet import events as ev
+
+        name = str(container.get("name", ""))
         present = await self.ctx.cri.image_status(image)
         if present is not None and policy != "Always":
+            self.events.container(pod, name, ev.NORMAL, ev.PULLED, ev.present_message(image))
             return str(present.id)
         if policy == "Never":
+            self.events.container(pod, name, ev.WARNING, ev.ERR_IMAGE_NEVER_PULL, ev.never_pull_message(image),
+                                  throttle=True)
             return ("ErrImageNeverPull", f'Container image "{image}" is not present with pull policy of Never')
         left = self.pull_backoff.in_backoff(key, time.time())
         if left:
             failed_at, error = self.pull_errors.get(key, (0.0, ""))
             if time.time() - failed_at < PULL_ERROR_HOLD:
                 return ("ErrImagePull", error)
+            self.events.container(pod, name, ev.NORMAL, ev.BACK_OFF, ev.pull_backoff_message(image), throttle=True)
             # Since 1.32 the back-off message carries the last pull error.
             return ("ImagePullBackOff", f'Back-off pulling image "{image}"' + (f": ErrImagePull: {error}" if error else ""))
         auth = None
@@ -305,14 +338,24 @@ class PodSyncer:
             creds = self.ctx.pull_credentials(image, pod)
             if creds is not None:
                 auth = pb.AuthConfig(username=creds[0], password=creds[1])
+        self.events.container(pod, name, ev.NORMAL, ev.PULLING, ev.pulling_message(image))
+        began = time.monotonic()
         try:
             ref = await self.ctx.cri.pull_image(image, auth)
         except CRIError as e:
             self.pull_backoff.record_failure(key, time.time())
             self.pull_errors[key] = (time.time(), grpc_error_text(e))
+            self.events.container(pod, name, ev.WARNING, ev.FAILED, ev.pull_failed_message(image, grpc_error_text(e)))
             return ("ErrImagePull", grpc_error_text(e))
+        took = time.monotonic() - began
         self.pull_backoff.forget(key)
         self.pull_errors.pop(key, None)
+        size = 0
+        with contextlib.suppress(CRIError):
+            pulled = await self.ctx.cri.image_status(ref or image)
+            size = int(pulled.size) if pulled is not None else 0
+        # pulls do not queue behind each other here: the time including waiting is the pull's own
+        self.events.container(pod, name, ev.NORMAL, ev.PULLED, ev.pulled_message(image, took, took, size))
         return ref
 
     # --- stopping -----------------------------------------------------------------------------------
@@ -328,8 +371,13 @@ class PodSyncer:
                 from kybernetes.kubelet.prober.lifecycle import run_handler
 
                 try:
-                    await asyncio.wait_for(run_handler(pre_stop, pod, spec or {}, container_id,
-                                                       exec_sync=self.ctx.cri.exec_sync, pod_ip=""), timeout=grace)
+                    error = await asyncio.wait_for(run_handler(pre_stop, pod, spec or {}, container_id,
+                                                               exec_sync=self.ctx.cri.exec_sync, pod_ip=""),
+                                                   timeout=grace)
+                    if error and cont is not None:
+                        from kybernetes.kubelet.events import FAILED_PRE_STOP_HOOK, WARNING
+
+                        self.events.container(pod, cont.name, WARNING, FAILED_PRE_STOP_HOOK, error)
                 except (TimeoutError, Exception) as e:
                     log.info("preStop of %s: %s", container_id[:12], e)
         # What the preStop hook used comes off the grace period; upstream never goes below 2 s.
@@ -357,6 +405,9 @@ class PodSyncer:
             if grace is None:
                 grace = pod["spec"].get("terminationGracePeriodSeconds", 30)
             if rt is not None:
+                from kybernetes.kubelet.events import kill_pod_events
+
+                self.events.planned(pod, kill_pod_events(rt))
                 await self.kill_runtime_pod(rt, grace=int(grace), pod=pod)
             rt = (await self.ctx.runtime.relist()).get(uid)
             if rt is not None:
@@ -391,6 +442,7 @@ class PodSyncer:
         self.backoff.gc(time.time())
         self.ctx.waiting.pop(uid, None)
         self.volume_paths.pop(uid, None)
+        self.events.forget_pod(uid)
 
     # --- status -------------------------------------------------------------------------------------
     async def report(self, pod: Obj, waiting: dict[str, tuple[str, str]]) -> None:
