@@ -11,7 +11,8 @@ A plugin rejects a request by raising ``StatusError`` (usually 403 Forbidden or 
 upstream's message). Mutating plugins change ``attrs.obj`` in place.
 
 Plugins read cluster state through ``AdmissionContext`` (the API server's watch cache and
-stores), never through storage directly.
+stores), never through storage directly. Its ``authorize`` is the server's authorizer as CEL's
+``authorizer`` variable asks it (``admission.cel_authorizer``); None allows every check.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from kybernetes.apiserver.authn import UserInfo
     from kybernetes.apiserver.cache import WatchCache
     from kybernetes.apiserver.registry.store import Store
+    from kybernetes.cel.authz import AuthorizeFn
 
 Obj = dict[str, Any]
 
@@ -77,6 +79,8 @@ class AdmissionContext:
 
     cache: WatchCache
     stores: dict[tuple[str, str], Store]
+    # set by authz.setup.install once the server's authorizer exists
+    authorize: AuthorizeFn | None = None
 
     def get(self, key: str) -> Obj | None:
         entry = self.cache.get(key)

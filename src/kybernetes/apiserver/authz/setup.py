@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from kybernetes.apiserver import bootstrap
+from kybernetes.apiserver.admission import cel_authorizer
 from kybernetes.apiserver.admission.plugins.node_restriction import NodeRestriction
 from kybernetes.apiserver.authn import UserInfo
 from kybernetes.apiserver.authz import reconcile
@@ -40,6 +41,8 @@ def install(server: APIServer) -> None:
     authorizer = Authorizer(modes, server.cache)
     server.authorizer = authorizer
     server.rest.authorizer = authorizer
+    if server.admission.ctx is not None:  # CEL's `authorizer` in admission expressions asks it too
+        server.admission.ctx.authorize = cel_authorizer.for_authorizer(authorizer)
     if "Node" in modes:
         server.admission.plugins.append(NodeRestriction())
     if "RBAC" in modes:

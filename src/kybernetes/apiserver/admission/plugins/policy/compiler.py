@@ -16,9 +16,10 @@ Result types: validations and match conditions must be ``bool``, a messageExpres
 fails with upstream's ``must evaluate to bool but got dyn`` — so ``object.spec.paused``
 alone is rejected, ``object.spec.paused == true`` is not.
 
-``authorizer`` is a stand-in that allows everything (the server has no authorizer the CEL
-library could ask); the CEL package has no authorizer functions yet, so expressions calling
-``authorizer.group(...)`` do not compile.
+``authorizer`` and ``authorizer.requestResource`` have the CEL authorizer library's types
+(``kybernetes.cel.authz``): ``authorizer.group('').resource('secrets').check('list').allowed()``
+compiles, ``authorizer.check('get')`` does not. At admission they ask the server's authorizer
+for the requesting user (``evaluate``).
 """
 
 from __future__ import annotations
@@ -128,8 +129,7 @@ def declarations(
     if params:
         decls["params"] = cel.DYN
     if authorizer:
-        decls["authorizer"] = cel.DYN
-        decls["authorizer.requestResource"] = cel.DYN
+        decls.update(cel.authz.VARIABLES)
     if variables is not None:
         decls["variables"] = cel.ObjectType(VARIABLES_TYPE_NAME, dict(variables))
     return decls

@@ -13,7 +13,9 @@ Order and outcomes follow upstream's validator:
      fails the request under Fail.
 
 ``variables`` are evaluated lazily, at most once per evaluation, when an expression first
-reads them; their cost counts against the budget.
+reads them; their cost counts against the budget. ``authorizer`` and
+``authorizer.requestResource`` are bound to the requesting user and the request's resource;
+their checks go to ``Inputs.authorize`` (the server's authorizer; allow-all by default).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 
 from kybernetes import cel
 from kybernetes.apiserver.admission.plugins.policy.compiler import Compiled, CompiledPolicy
+from kybernetes.apiserver.admission.plugins.webhook.matchconditions import authorizer_variables
 from kybernetes.cel import timeutil
 
 Obj = dict[str, Any]
@@ -31,8 +34,6 @@ Obj = dict[str, Any]
 RUNTIME_COST_BUDGET = 10_000_000
 MAX_MESSAGE_BYTES = 5 * 1024
 OUT_OF_BUDGET = "validation failed due to running out of cost budget, no further validation rules will be run"
-# Stand-in for the authorizer until the server authorizes requests: every check allowed.
-ALLOW_ALL: Obj = {"allowed": True, "reason": "", "errored": False, "error": ""}
 
 DENY = "Deny"
 ADMIT = "Admit"
@@ -157,6 +158,7 @@ class Inputs:
     request: Obj
     namespace: Obj | None  # the namespace object as stored (None for cluster-scoped requests)
     params: Obj | None = None
+    authorize: cel.authz.AuthorizeFn = cel.authz.allow_all
 
 
 def _activation(policy: CompiledPolicy, inputs: Inputs, variables: LazyVariables) -> dict[str, Any]:
@@ -165,8 +167,7 @@ def _activation(policy: CompiledPolicy, inputs: Inputs, variables: LazyVariables
         "oldObject": inputs.old_object,
         "request": inputs.request,
         "namespaceObject": namespace_object(inputs.namespace),
-        "authorizer": ALLOW_ALL,
-        "authorizer.requestResource": ALLOW_ALL,
+        **authorizer_variables(inputs.request, inputs.authorize),
         "variables": variables,
     }
     if policy.has_params:

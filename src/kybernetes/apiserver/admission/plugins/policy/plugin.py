@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kybernetes.api.resources import RESOURCES, Resource
-from kybernetes.apiserver.admission import AdmissionContext, Attributes, Plugin
+from kybernetes.apiserver.admission import AdmissionContext, Attributes, Plugin, cel_authorizer
 from kybernetes.apiserver.admission.plugins.policy import evaluate, matching, params
 from kybernetes.apiserver.admission.plugins.policy.compiler import CompiledPolicy, compile_policy
 from kybernetes.apiserver.admission.plugins.webhook import matchconditions, review
@@ -211,6 +211,7 @@ class Dispatch:
                 request,
                 namespace,
                 param,
+                cel_authorizer.authorize_fn(self.ctx.authorize),
             )
             self.apply(hook, binding, evaluate.validate(hook.compiled, inputs))
 

@@ -18,9 +18,9 @@ request with 403 ``<resource> "<name>" is forbidden: expression '<expr>' resulte
 
 ``authorizer`` is the CEL authorizer library (``kybernetes.cel.authz``) bound to the requesting
 user, and ``authorizer.requestResource`` to the request's own resource. Its checks go to the
-``authorize`` callback of ``evaluate``; the server has no authorization yet, so callers pass
-nothing and every check is allowed (``cel.authz.allow_all``). When RBAC lands, should_call
-must pass the server's authorizer and checks will answer as it does.
+``authorize`` callback of ``evaluate``; ``should_call`` passes the server's authorizer (the
+admission context's ``authorize``, ``admission.cel_authorizer``), so a check answers as the
+server would authorize that user's request; without one every check is allowed.
 """
 
 from __future__ import annotations
@@ -198,9 +198,15 @@ def forbidden(attrs: Attributes, detail: str) -> errors.StatusError:
     return errors.StatusError(403, "Forbidden", f"{where} is forbidden: {detail}", details)
 
 
-def should_call(spec: Obj, attrs: Attributes, target: Resource, namespace: str) -> bool:
+def should_call(
+    spec: Obj,
+    attrs: Attributes,
+    target: Resource,
+    namespace: str,
+    authorize: cel.authz.AuthorizeFn = cel.authz.allow_all,
+) -> bool:
     """Whether the webhook's matchConditions let it be called; raises 403 Forbidden when they
-    cannot be evaluated and failurePolicy is Fail."""
+    cannot be evaluated and failurePolicy is Fail. `authorize` answers the ``authorizer`` checks."""
     conditions = spec.get("matchConditions")
     if not isinstance(conditions, list) or not conditions:
         return True
@@ -210,6 +216,7 @@ def should_call(spec: Obj, attrs: Attributes, target: Resource, namespace: str) 
         obj=review.to_version(attrs.obj, attrs.resource, target),
         old=review.to_version(attrs.old, attrs.resource, target),
         request=admission_request(attrs, target, namespace),
+        authorize=authorize,
     )
     if result.error is not None:
         log.warning(

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from kybernetes import cel
 from kybernetes.api.resources import RESOURCES, Resource
 from kybernetes.apiserver.admission import CREATE, UPDATE, Attributes
 from kybernetes.apiserver.admission.plugins.webhook import matchconditions
@@ -191,8 +192,14 @@ def namespace_selector_matches(hook: Obj, attrs: Attributes, get_namespace: Name
     return sel.matches(labels)
 
 
-def should_call(hook: Hook, attrs: Attributes, get_namespace: NamespaceLookup) -> Resource | None:
-    """The version to call `hook` with for this request, or None when it does not apply."""
+def should_call(
+    hook: Hook,
+    attrs: Attributes,
+    get_namespace: NamespaceLookup,
+    authorize: cel.authz.AuthorizeFn = cel.authz.allow_all,
+) -> Resource | None:
+    """The version to call `hook` with for this request, or None when it does not apply;
+    `authorize` answers the matchConditions' ``authorizer`` checks."""
     if (attrs.resource.group, attrs.resource.plural) in EXEMPT:
         return None
     target = match_resource(hook.spec, attrs, request_namespace(attrs))
@@ -202,6 +209,6 @@ def should_call(hook: Hook, attrs: Attributes, get_namespace: NamespaceLookup) -
         return None
     if not object_selector_matches(hook.spec, attrs):
         return None
-    if not matchconditions.should_call(hook.spec, attrs, target, request_namespace(attrs)):
+    if not matchconditions.should_call(hook.spec, attrs, target, request_namespace(attrs), authorize):
         return None
     return target

@@ -32,7 +32,7 @@ import logging
 import uuid
 from typing import Any
 
-from kybernetes.apiserver.admission import AdmissionContext, Attributes, Plugin
+from kybernetes.apiserver.admission import AdmissionContext, Attributes, Plugin, cel_authorizer
 from kybernetes.apiserver.admission.plugins.webhook import client, matching, reinvocation, review
 from kybernetes.machinery import errors
 
@@ -94,12 +94,13 @@ class MutatingAdmissionWebhook(Plugin):
         if not hooks:
             return
         get_namespace, _ = _lookups(ctx)
+        authorize = cel_authorizer.authorize_fn(ctx.authorize)
         rounds = attrs.reinvocation.state.setdefault(self.name, reinvocation.WebhookRounds())
         second = attrs.reinvocation.is_reinvoke
         rounds.begin_round(attrs.obj, second=second)
         try:
             for hook in hooks:
-                target = matching.should_call(hook, attrs, get_namespace)
+                target = matching.should_call(hook, attrs, get_namespace, authorize)
                 if target is None or not rounds.may_call(hook.uid, second=second):
                     continue
                 changed = await self._call(hook, attrs, target, ctx)
@@ -145,9 +146,10 @@ class ValidatingAdmissionWebhook(Plugin):
         if not hooks:
             return
         get_namespace, _ = _lookups(ctx)
+        authorize = cel_authorizer.authorize_fn(ctx.authorize)
         calls = []
         for hook in hooks:
-            target = matching.should_call(hook, attrs, get_namespace)
+            target = matching.should_call(hook, attrs, get_namespace, authorize)
             if target is not None:
                 calls.append((hook, target))
         if not calls:
