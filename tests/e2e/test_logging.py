@@ -11,6 +11,7 @@ import re
 import ssl
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -176,6 +177,46 @@ spec:
     record = json.loads(kyb_logs(kyb, "--pod", "ephemeral", "--grep", "oops", "-o", "json").splitlines()[0])
     assert record["stream"] == "stderr" and record["labels"] == {"app": "ephemeral", "tier": "demo"}
     assert record["node"] and record["uid"] and record["namespace"] == "default"
+
+
+def test_kyb_logs_query_follow_prints_new_lines(kyb: KybServer) -> None:
+    cmd = [
+        sys.executable,
+        "-m",
+        "kybernetes.cli.main",
+        "logs",
+        "query",
+        "--kubeconfig",
+        str(kyb.kubeconfig),
+        "--pod",
+        "ticker",
+        "-f",
+        "--no-prefix",
+    ]
+    lines: list[str] = []
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) as follower:
+        out = follower.stdout
+        assert out is not None
+        reader = threading.Thread(target=lambda: lines.extend(iter(out.readline, "")), daemon=True)
+        reader.start()
+        try:
+            kyb.kubectl(
+                "run",
+                "ticker",
+                f"--image={IMAGE}",
+                "--restart=Never",
+                "--",
+                "sh",
+                "-c",
+                "for i in 1 2 3; do echo tick $i; sleep 1; done; sleep 3600",
+            )
+            wait_for(lambda: "tick 3\n" in lines, timeout=40, what="followed lines")
+            assert lines[:3] == ["tick 1\n", "tick 2\n", "tick 3\n"]
+        finally:
+            follower.terminate()
+            follower.wait(timeout=10)
+            reader.join(timeout=10)
+    kyb.kubectl("delete", "pod", "ticker", "--grace-period=1", "--wait=false")
 
 
 def _get(kyb: KybServer, path: str, token: str = "") -> int:
