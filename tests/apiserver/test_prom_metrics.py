@@ -33,7 +33,9 @@ def families(text: str) -> dict[str, Any]:
 
 
 def samples(text: str, name: str) -> list[tuple[dict[str, str], float]]:
-    return [(s.labels, s.value) for f in text_string_to_metric_families(text) for s in f.samples if s.name == name]
+    return [
+        (s.labels, s.value) for f in text_string_to_metric_families(text) for s in f.samples if s.name == name
+    ]
 
 
 # --- reporting (pure) ---------------------------------------------------------------------------------
@@ -44,11 +46,26 @@ VERB_CASES = [
     ("list-cluster", "GET", "/api/v1/pods", False, "", "LIST", "cluster"),
     ("watch-param", "GET", "/api/v1/namespaces/default/pods", True, "", "WATCH", "namespace"),
     ("watch-legacy-path", "GET", "/api/v1/watch/namespaces/default/pods", False, "", "WATCH", "namespace"),
-    ("create", "POST", "/api/v1/namespaces/default/configmaps", False, "application/json", "POST", "resource"),
+    (
+        "create",
+        "POST",
+        "/api/v1/namespaces/default/configmaps",
+        False,
+        "application/json",
+        "POST",
+        "resource",
+    ),
     ("update", "PUT", "/apis/apps/v1/namespaces/d/deployments/x", False, "", "PUT", "resource"),
     ("merge-patch", "PATCH", "/api/v1/nodes/n", False, "application/merge-patch+json", "PATCH", "resource"),
-    ("apply", "PATCH", "/api/v1/nodes/n", False, "application/apply-patch+yaml; charset=utf-8", "APPLY",
-     "resource"),
+    (
+        "apply",
+        "PATCH",
+        "/api/v1/nodes/n",
+        False,
+        "application/apply-patch+yaml; charset=utf-8",
+        "APPLY",
+        "resource",
+    ),
     ("delete", "DELETE", "/api/v1/namespaces/d/pods/p", False, "", "DELETE", "resource"),
     ("deletecollection", "DELETE", "/api/v1/namespaces/d/pods", False, "", "DELETE", "namespace"),
     ("logs-connect", "GET", "/api/v1/namespaces/d/pods/p/log", False, "", "CONNECT", "resource"),
@@ -59,27 +76,38 @@ VERB_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("method", "path", "watch", "ctype", "verb", "scope"),
-                         [c[1:] for c in VERB_CASES], ids=[c[0] for c in VERB_CASES])
-def test_reported_verb_and_scope(method: str, path: str, watch: bool, ctype: str, verb: str, scope: str) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "watch", "ctype", "verb", "scope"),
+    [c[1:] for c in VERB_CASES],
+    ids=[c[0] for c in VERB_CASES],
+)
+def test_reported_verb_and_scope(
+    method: str, path: str, watch: bool, ctype: str, verb: str, scope: str
+) -> None:
     info = parse_request(method, path, watch_param=watch)
     assert reported_verb(method, info, watch_param=watch, content_type=ctype) == verb
     assert clean_scope(info) == scope
 
 
-@pytest.mark.parametrize(("path", "watch", "long"), [
-    ("/api/v1/pods", True, True),
-    ("/api/v1/namespaces/d/pods/p/exec", False, True),
-    ("/api/v1/namespaces/d/pods/p/log", False, True),
-    ("/api/v1/namespaces/d/pods/p", False, False),
-    ("/metrics", False, False),
-], ids=["watch", "exec", "log", "get", "nonresource"])
+@pytest.mark.parametrize(
+    ("path", "watch", "long"),
+    [
+        ("/api/v1/pods", True, True),
+        ("/api/v1/namespaces/d/pods/p/exec", False, True),
+        ("/api/v1/namespaces/d/pods/p/log", False, True),
+        ("/api/v1/namespaces/d/pods/p", False, False),
+        ("/metrics", False, False),
+    ],
+    ids=["watch", "exec", "log", "get", "nonresource"],
+)
 def test_long_running(path: str, watch: bool, long: bool) -> None:
     assert is_long_running(parse_request("GET", path, watch_param=watch)) is long
 
 
 def test_dry_run_label() -> None:
-    assert clean_dry_run([]) == "" and clean_dry_run(["All"]) == "All" and clean_dry_run(["All", "All"]) == "All"
+    assert (
+        clean_dry_run([]) == "" and clean_dry_run(["All"]) == "All" and clean_dry_run(["All", "All"]) == "All"
+    )
 
 
 def test_inflight_reports_the_peak_of_the_last_second() -> None:
@@ -96,6 +124,7 @@ def test_inflight_reports_the_peak_of_the_last_second() -> None:
 
 # --- the text format ---------------------------------------------------------------------------------
 
+
 def test_registry_renders_what_the_parser_reads() -> None:
     r = prom.Registry()
     c = r.counter("demo_requests_total", "Requests.\nTwo lines", ("code", "path"))
@@ -106,13 +135,17 @@ def test_registry_renders_what_the_parser_reads() -> None:
     h = r.histogram("demo_seconds", "Durations.", ("op",), buckets=(0.1, 1.0))
     for v in (0.05, 0.1, 0.5, 7.0):
         h.labels("get").observe(v)
-    r.add_collector(lambda: [prom.Snapshot("demo_now", "At scrape.", ("x",)).add(("y",), 1.5, timestamp_ms=1000)])
+    r.add_collector(
+        lambda: [prom.Snapshot("demo_now", "At scrape.", ("x",)).add(("y",), 1.5, timestamp_ms=1000)]
+    )
     fams = families(r.render())
     assert fams["demo_requests"].type == "counter"
     assert fams["demo_requests"].samples[0].labels == {"code": "200", "path": 'a "quoted" \\ path'}
     assert fams["demo_requests"].samples[0].value == 3
     assert fams["demo_open"].samples[0].value == 3
-    buckets = {s.labels["le"]: s.value for s in fams["demo_seconds"].samples if s.name == "demo_seconds_bucket"}
+    buckets = {
+        s.labels["le"]: s.value for s in fams["demo_seconds"].samples if s.name == "demo_seconds_bucket"
+    }
     assert buckets == {"0.1": 2, "1": 3, "+Inf": 4}  # as Go writes bounds
     count = [s.value for s in fams["demo_seconds"].samples if s.name == "demo_seconds_count"]
     assert count == [4]
@@ -128,18 +161,26 @@ def test_wrong_label_count_is_refused() -> None:
 
 def test_process_families() -> None:
     fams = families(prom.render(prom.process_families()))
-    for name in ("process_cpu_seconds", "process_resident_memory_bytes", "process_start_time_seconds",
-                 "process_open_fds", "python_gc_objects_collected", "python_info"):
+    for name in (
+        "process_cpu_seconds",
+        "process_resident_memory_bytes",
+        "process_start_time_seconds",
+        "process_open_fds",
+        "python_gc_objects_collected",
+        "python_info",
+    ):
         assert name in fams, name
     assert fams["process_resident_memory_bytes"].samples[0].value > 0
 
 
 # --- in-process over HTTP -------------------------------------------------------------------------------
 
+
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[tuple[APIServer, aiohttp.ClientSession, str]]:
-    server = APIServer(ServerConfig(data_dir=tmp_path, anonymous_auth=True, advertise_address="127.0.0.1"),
-                       MemoryStorage())
+    server = APIServer(
+        ServerConfig(data_dir=tmp_path, anonymous_auth=True, advertise_address="127.0.0.1"), MemoryStorage()
+    )
     await server.start()
     ts = TestServer(server.app())
     await ts.start_server()
@@ -171,16 +212,21 @@ async def test_requests_storage_admission_and_watch_are_counted(api: Any) -> Non
         assert r.status == 201
     async with s.post(url, data=body, headers={"Content-Type": "application/json"}) as r:
         assert r.status == 409
-    async with s.post(f"{url}?dryRun=All", data=body.replace('"m"', '"n"'),
-                      headers={"Content-Type": "application/json"}) as r:
+    async with s.post(
+        f"{url}?dryRun=All", data=body.replace('"m"', '"n"'), headers={"Content-Type": "application/json"}
+    ) as r:
         assert r.status == 201
     async with s.get(f"{url}/m") as r:
         assert r.status == 200
     await asyncio.wait_for(watch.content.readline(), 5)  # the ADDED event reached the watcher
     text = await scrape(s, base)
     common = {"group": "", "version": "v1", "resource": "configmaps", "component": "apiserver"}
-    assert value(text, "apiserver_request_total", verb="POST", code="201", scope="resource", dry_run="",
-                 **common) == 1
+    assert (
+        value(
+            text, "apiserver_request_total", verb="POST", code="201", scope="resource", dry_run="", **common
+        )
+        == 1
+    )
     assert value(text, "apiserver_request_total", verb="POST", code="409", **common) == 1
     assert value(text, "apiserver_request_total", verb="POST", dry_run="All", code="201", **common) == 1
     assert value(text, "apiserver_request_total", verb="GET", code="200", **common) == 1
@@ -190,15 +236,35 @@ async def test_requests_storage_admission_and_watch_are_counted(api: Any) -> Non
     assert value(text, "apiserver_watch_events_total", group="", version="v1", kind="ConfigMap") >= 1
     assert value(text, "apiserver_storage_objects", resource="configmaps") >= 1
     assert value(text, "etcd_request_duration_seconds_count", operation="create", type="configmaps") >= 2
-    assert value(text, "apiserver_admission_controller_admission_duration_seconds_count",
-                 operation="CREATE", type="admit", rejected="false") >= 1
-    assert value(text, "apiserver_admission_step_admission_duration_seconds_count",
-                 operation="CREATE", type="validate") >= 1
+    assert (
+        value(
+            text,
+            "apiserver_admission_controller_admission_duration_seconds_count",
+            operation="CREATE",
+            type="admit",
+            rejected="false",
+        )
+        >= 1
+    )
+    assert (
+        value(
+            text,
+            "apiserver_admission_step_admission_duration_seconds_count",
+            operation="CREATE",
+            type="validate",
+        )
+        >= 1
+    )
     assert value(text, "apiserver_current_inflight_requests", request_kind="readOnly") >= 1  # this scrape
     fams = families(text)
     assert fams["apiserver_request_duration_seconds"].type == "histogram"
-    les = sorted({float(lab["le"]) for lab, _ in samples(text, "apiserver_request_duration_seconds_bucket")
-                  if lab["le"] != "+Inf"})
+    les = sorted(
+        {
+            float(lab["le"])
+            for lab, _ in samples(text, "apiserver_request_duration_seconds_bucket")
+            if lab["le"] != "+Inf"
+        }
+    )
     assert les == sorted(LATENCY_BUCKETS)
     assert "process_cpu_seconds" in fams and "python_gc_collections" in fams
     watch.close()

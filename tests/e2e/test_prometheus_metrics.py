@@ -20,8 +20,12 @@ def scrape(kyb: KybServer, *extra: str) -> str:
 
 
 def value(text: str, name: str, **labels: str) -> float:
-    return sum(s.value for f in text_string_to_metric_families(text) for s in f.samples
-               if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()))
+    return sum(
+        s.value
+        for f in text_string_to_metric_families(text)
+        for s in f.samples
+        if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
+    )
 
 
 # PodTemplates: a kind no controller writes, so every request counted here is the test's own
@@ -29,8 +33,10 @@ TEMPLATES = {"group": "", "version": "v1", "resource": "podtemplates", "componen
 
 
 def template(name: str) -> str:
-    return (f"apiVersion: v1\nkind: PodTemplate\nmetadata: {{name: {name}}}\n"
-            "template: {spec: {containers: [{name: c, image: busybox:1.36}]}}\n")
+    return (
+        f"apiVersion: v1\nkind: PodTemplate\nmetadata: {{name: {name}}}\n"
+        "template: {spec: {containers: [{name: c, image: busybox:1.36}]}}\n"
+    )
 
 
 def test_request_counters_move_with_kubectl(kyb: KybServer) -> None:
@@ -43,8 +49,9 @@ def test_request_counters_move_with_kubectl(kyb: KybServer) -> None:
     after = scrape(kyb)
 
     def moved(**labels: str) -> float:
-        return (value(after, "apiserver_request_total", **TEMPLATES, **labels)
-                - value(before, "apiserver_request_total", **TEMPLATES, **labels))
+        return value(after, "apiserver_request_total", **TEMPLATES, **labels) - value(
+            before, "apiserver_request_total", **TEMPLATES, **labels
+        )
 
     assert moved(verb="POST", code="201", scope="resource") == 1
     assert moved(verb="POST", code="409") == 1
@@ -62,13 +69,20 @@ def test_scheduler_families_are_served_by_the_server(kyb: KybServer) -> None:
     kyb.kubectl("run", "prom-pending", "--image=busybox:1.36", "--restart=Never")  # no node: unschedulable
 
     def attempted() -> float:
-        return value(scrape(kyb), "scheduler_schedule_attempts_total", result="unschedulable",
-                     profile="default-scheduler")
+        return value(
+            scrape(kyb),
+            "scheduler_schedule_attempts_total",
+            result="unschedulable",
+            profile="default-scheduler",
+        )
 
     assert wait_for(attempted, timeout=30, what="an unschedulable attempt") >= 1
     text = scrape(kyb)
-    assert value(text, "scheduler_pending_pods", queue="unschedulable") + \
-        value(text, "scheduler_pending_pods", queue="backoff") >= 1
+    assert (
+        value(text, "scheduler_pending_pods", queue="unschedulable")
+        + value(text, "scheduler_pending_pods", queue="backoff")
+        >= 1
+    )
     assert value(text, "scheduler_scheduling_attempt_duration_seconds_count", result="unschedulable") >= 1
     kyb.kubectl("delete", "pod", "prom-pending", "--wait=false")
 
@@ -76,7 +90,11 @@ def test_scheduler_families_are_served_by_the_server(kyb: KybServer) -> None:
 def test_metrics_need_the_nonresource_permission(kyb: KybServer) -> None:
     denied = kyb.kubectl("get", "--raw", "/metrics", "--as=prom-reader", check=False)
     assert denied.returncode != 0 and "forbidden" in denied.stderr.lower()
-    kyb.kubectl("apply", "-f", "-", input="""
+    kyb.kubectl(
+        "apply",
+        "-f",
+        "-",
+        input="""
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata: {name: prom-metrics-reader}
@@ -87,7 +105,8 @@ kind: ClusterRoleBinding
 metadata: {name: prom-metrics-reader}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: prom-metrics-reader}
 subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: prom-reader}]
-""")
+""",
+    )
 
     def allowed() -> Any:
         out = kyb.kubectl("get", "--raw", "/metrics", "--as=prom-reader", check=False)

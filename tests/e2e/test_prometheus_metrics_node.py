@@ -23,12 +23,18 @@ PORT = 18969
 
 @pytest.fixture(scope="module")
 def kyb() -> Iterator[KybServer]:
-    yield from start_node_server(Path("/tmp/kyb-prom-node"), PORT, cluster_cidr="10.157.0.0/16", bridge="kybp0")
+    yield from start_node_server(
+        Path("/tmp/kyb-prom-node"), PORT, cluster_cidr="10.157.0.0/16", bridge="kybp0"
+    )
 
 
 def samples(text: str, name: str, **labels: str) -> list[tuple[dict[str, str], float]]:
-    return [(s.labels, s.value) for f in text_string_to_metric_families(text) for s in f.samples
-            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())]
+    return [
+        (s.labels, s.value)
+        for f in text_string_to_metric_families(text)
+        for s in f.samples
+        if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
+    ]
 
 
 def node_name(kyb: KybServer) -> str:
@@ -40,22 +46,34 @@ def raw(kyb: KybServer, path: str) -> str:
 
 
 def test_pod_usage_in_cadvisor_and_resource_metrics(kyb: KybServer) -> None:
-    kyb.kubectl("run", "burn", "--image=busybox:1.36", "--restart=Never", "--", "sh", "-c",
-                "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; sleep 3600")
+    kyb.kubectl(
+        "run",
+        "burn",
+        "--image=busybox:1.36",
+        "--restart=Never",
+        "--",
+        "sh",
+        "-c",
+        "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; sleep 3600",
+    )
     wait_for(lambda: phase(kyb, "burn") == "Running", what="burn Running")
     node = node_name(kyb)
     base = f"/api/v1/nodes/{node}/proxy"
 
     def burned() -> str:
         text = raw(kyb, f"{base}/metrics/cadvisor")
-        cpu = samples(text, "container_cpu_usage_seconds_total", pod="burn", namespace="default", container="burn")
+        cpu = samples(
+            text, "container_cpu_usage_seconds_total", pod="burn", namespace="default", container="burn"
+        )
         return text if cpu and cpu[0][1] > 0.05 else ""
 
     cadvisor = wait_for(burned, timeout=60, what="the pod's CPU seconds in /metrics/cadvisor")
-    (labels, _), = samples(cadvisor, "container_cpu_usage_seconds_total", pod="burn", container="burn")
+    ((labels, _),) = samples(cadvisor, "container_cpu_usage_seconds_total", pod="burn", container="burn")
     assert set(labels) == {"container", "id", "image", "name", "namespace", "pod"}
     assert labels["image"] == "busybox:1.36" and labels["name"] and labels["id"].endswith(labels["name"])
-    (_, working_set), = samples(cadvisor, "container_memory_working_set_bytes", pod="burn", container="burn")
+    ((_, working_set),) = samples(
+        cadvisor, "container_memory_working_set_bytes", pod="burn", container="burn"
+    )
     assert working_set > 0
     pod_level = samples(cadvisor, "container_cpu_usage_seconds_total", pod="burn", container="")
     assert len(pod_level) == 1 and pod_level[0][0]["id"].startswith("/kubepods")

@@ -14,8 +14,12 @@ from kybernetes.scheduler.scheduler import Scheduler
 
 
 def series(text: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:
-    return {tuple(sorted(s.labels.items())): s.value for f in text_string_to_metric_families(text)
-            for s in f.samples if s.name == name}
+    return {
+        tuple(sorted(s.labels.items())): s.value
+        for f in text_string_to_metric_families(text)
+        for s in f.samples
+        if s.name == name
+    }
 
 
 def test_families_and_labels() -> None:
@@ -33,13 +37,18 @@ def test_families_and_labels() -> None:
     text = m.registry.render()
     assert series(text, "scheduler_schedule_attempts_total") == {
         (("profile", "default-scheduler"), ("result", "scheduled")): 1.0,
-        (("profile", "default-scheduler"), ("result", "unschedulable")): 1.0}
+        (("profile", "default-scheduler"), ("result", "unschedulable")): 1.0,
+    }
     assert series(text, "scheduler_scheduling_attempt_duration_seconds_count") == {
-        (("profile", "default-scheduler"), ("result", "scheduled")): 1.0}
+        (("profile", "default-scheduler"), ("result", "scheduled")): 1.0
+    }
     assert series(text, "scheduler_pod_scheduling_sli_duration_seconds_count") == {(("attempts", "3"),): 1.0}
     assert series(text, "scheduler_pod_scheduling_attempts_count") == {(): 1.0}
     assert series(text, "scheduler_pending_pods") == {
-        (("queue", "active"),): 2.0, (("queue", "backoff"),): 1.0, (("queue", "unschedulable"),): 4.0}
+        (("queue", "active"),): 2.0,
+        (("queue", "backoff"),): 1.0,
+        (("queue", "unschedulable"),): 4.0,
+    }
     les = [k for k in series(text, "scheduler_scheduling_attempt_duration_seconds_bucket")]
     assert len(les) == 16  # 15 bounds from 1 ms doubling, and +Inf
 

@@ -253,6 +253,8 @@ class APIServerMetrics:
             ADMISSION_BUCKETS,
         )
         self.inflight = {"readOnly": Inflight(), "mutating": Inflight()}
+        # (verb, dry_run, group, version, resource, subresource, scope) -> the children it records into
+        self._shapes: dict[tuple[str, ...], tuple[Any, Any, dict[int, Any]]] = {}
         self._stores: dict[tuple[str, str], Store] | None = None
         self._cache: WatchCache | None = None
         r.add_collector(self._scrape_time_families)
@@ -303,16 +305,25 @@ class APIServerMetrics:
                 self._record(request, info, code, size, time.perf_counter() - start)
 
     def _record(self, request: web.Request, info: RequestInfo, code: int, size: int, elapsed: float) -> None:
-        verb = reported_verb(
-            request.method, info, watch_param=False, content_type=request.headers.get("Content-Type", "")
-        )
+        method = request.method
+        content_type = request.headers.get("Content-Type", "") if method == "PATCH" else ""
+        verb = reported_verb(method, info, watch_param=False, content_type=content_type)
         dry_run = clean_dry_run(request.query.getall("dryRun", ())) if "dryRun" in request.query else ""
-        scope = clean_scope(info)
-        group, version, resource, sub = info.group, info.version, info.resource, info.subresource
-        self.requests.labels(verb, dry_run, group, version, resource, sub, scope, COMPONENT, str(code)).inc()
-        self.durations.labels(verb, dry_run, group, version, resource, sub, scope, COMPONENT).observe(elapsed)
-        if verb in ("GET", "LIST"):
-            self.response_sizes.labels(verb, group, version, resource, sub, scope, COMPONENT).observe(size)
+        key = (verb, dry_run, info.group, info.version, info.resource, info.subresource, clean_scope(info))
+        shape = self._shapes.get(key)
+        if shape is None:  # once per request shape: later requests of the shape cost one lookup
+            sizes = (
+                self.response_sizes.labels(*key[:1], *key[2:], COMPONENT) if verb in ("GET", "LIST") else None
+            )
+            shape = self._shapes[key] = (self.durations.labels(*key, COMPONENT), sizes, {})
+        durations, sizes, by_code = shape
+        counter = by_code.get(code)
+        if counter is None:
+            counter = by_code[code] = self.requests.labels(*key, COMPONENT, str(code))
+        counter.value += 1
+        durations.observe(elapsed)
+        if sizes is not None:
+            sizes.observe(size)
 
     # --- hooks for the REST handler, the stores and admission ---------------------------------------------
     def watch_events_sent(self, resource: Resource, count: int) -> None:

@@ -21,7 +21,6 @@ import math
 import os
 import platform
 import resource
-import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
@@ -339,20 +338,6 @@ def process_families(pid: str = "self") -> list[_Family]:
     )
     info.add((platform.python_implementation(), major, minor, patch, platform.python_version()), 1)
     return [*families, collected, uncollectable, collections, info]
-
-
-class Stopwatch:
-    """``with Stopwatch() as t: ...`` then ``t.seconds``."""
-
-    __slots__ = ("seconds", "start")
-
-    def __enter__(self) -> Stopwatch:
-        self.start = time.perf_counter()
-        self.seconds = 0.0
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.seconds = time.perf_counter() - self.start
 
 
 def metrics_response(registry: Registry | Callable[[], str]) -> web.Response:
