@@ -209,3 +209,12 @@ async def test_a_node_that_left_loses_its_entries(topology: None) -> None:
     deadline = time.monotonic() + 5
     while not ping(PA, "10.159.2.2"):
         assert time.monotonic() < deadline
+
+
+def test_node_reset_deletes_the_vxlan_device_and_nothing_else(topology: None) -> None:
+    sh("ip", "-n", B, "link", "add", "kybvx.vx", "type", "bridge")  # named as node "kybvx"'s device would be
+    remove = "from kybernetes.kubelet.vxlan import remove_vxlan_device as r; print(r('kyb0'), r('kybvx'))"
+    out = sh("ip", "netns", "exec", B, sys.executable, "-c", remove).stdout.split()
+    assert out == ["True", "False"]  # the vxlan device goes; an interface of another kind stays
+    assert sh("ip", "-n", B, "link", "show", "kyb.vxlan", check=False).returncode != 0
+    assert sh("ip", "-n", B, "link", "show", "kybvx.vx").returncode == 0

@@ -25,14 +25,20 @@ def dev() -> None:
 @click.option("--subnet", default="10.98.0.0/24", show_default=True, help="Node addresses (host .1, node i .10+i).")
 @click.option("--cluster-cidr", default="10.42.0.0/16", show_default=True, help="Pod addresses.")
 @click.option("--dns-port", type=int, default=5353, show_default=True, help="Cluster DNS port on the host's bridge address.")
+@click.option("--network-backend", type=click.Choice(["host-gw", "vxlan"]), default="host-gw", show_default=True,
+              help="How nodes reach each other's pods (vxlan: also across --node-subnets).")
+@click.option("--node-subnets", default="",
+              help="Comma-separated subnets the nodes take in turn, routed by the host (default: all on --subnet).")
 @click.option("--keep-data", is_flag=True, help="Keep the data dir (logs) after tearing down.")
 def cluster(nodes: int, data_dir: Path, port: int, prefix: str, host_bridge: str, subnet: str, cluster_cidr: str,
-            dns_port: int, keep_data: bool) -> None:
+            dns_port: int, network_backend: str, node_subnets: str, keep_data: bool) -> None:
     """Run a cluster of NODES nodes here until Ctrl-C or SIGTERM, then remove all of it."""
     from kybernetes.devcluster import DevClusterConfig, DevClusterError, dev_cluster
 
     cfg = DevClusterConfig(data_dir=data_dir.resolve(), nodes=nodes, port=port, prefix=prefix,
-                           host_bridge=host_bridge, subnet=subnet, cluster_cidr=cluster_cidr, dns_port=dns_port)
+                           host_bridge=host_bridge, subnet=subnet, cluster_cidr=cluster_cidr, dns_port=dns_port,
+                           network_backend=network_backend,
+                           node_subnets=tuple(s.strip() for s in node_subnets.split(",") if s.strip()))
     stop = threading.Event()
 
     def on_signal(_sig: int, _frame: object) -> None:

@@ -35,6 +35,10 @@ class DevClusterConfig:
     node_bridge: str = "kyb0"           # the CNI bridge inside each node's namespace
     join: bool = True                   # nodes join with a bootstrap token (else: the admin kubeconfig)
     server_env: tuple[tuple[str, str], ...] = ()  # extra environment of `kyb server` (e.g. KYB_DNS_UPSTREAMS)
+    network_backend: str = "host-gw"    # the agents' --network-backend (vxlan: pods across node subnets)
+    # Nodes on several L3 subnets (node i on the ((i-1) mod n)-th), the host routing between them
+    # with .1 on each; empty: every node on `subnet`. Still one bridge: only L3 tells them apart.
+    node_subnets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +49,8 @@ class NodePlan:
     veth_host: str          # host end of the veth (enslaved to the host bridge)
     data_dir: Path
     cgroup_parent: str
+    prefixlen: int = 24     # of the node's subnet
+    gateway: str = ""       # the host's address on the node's subnet (its default route)
 
     @property
     def netns(self) -> str:
@@ -72,16 +78,22 @@ def veth_name(cfg: DevClusterConfig, index: int) -> str:
     return name
 
 
+def node_subnets(cfg: DevClusterConfig) -> list[str]:
+    return list(cfg.node_subnets) or [cfg.subnet]
+
+
 def plan_nodes(cfg: DevClusterConfig) -> list[NodePlan]:
-    net = ipaddress.ip_network(cfg.subnet)
+    subnets = [ipaddress.ip_network(s) for s in node_subnets(cfg)]
     out = []
     for i in range(1, cfg.nodes + 1):
+        net = subnets[(i - 1) % len(subnets)]
         address = net.network_address + 10 + i
         if address not in net or address == net.broadcast_address:
             raise ValueError(f"{cfg.nodes} nodes do not fit in {cfg.subnet}")
         name = f"{cfg.prefix}-node{i}"
         out.append(NodePlan(index=i, name=name, address=str(address), veth_host=veth_name(cfg, i),
-                            data_dir=cfg.data_dir / f"node{i}", cgroup_parent=f"kubepods-{name}"))
+                            data_dir=cfg.data_dir / f"node{i}", cgroup_parent=f"kubepods-{name}",
+                            prefixlen=net.prefixlen, gateway=str(next(net.hosts()))))
     return out
 
 
@@ -92,8 +104,10 @@ def server_url(cfg: DevClusterConfig) -> str:
 
 def host_commands(cfg: DevClusterConfig) -> list[list[str]]:
     b = cfg.host_bridge
+    more = [ipaddress.ip_network(s) for s in node_subnets(cfg) if ipaddress.ip_network(s) != ipaddress.ip_network(cfg.subnet)]
     return [["ip", "link", "add", b, "type", "bridge"],
             ["ip", "addr", "add", f"{host_address(cfg)}/{prefix_len(cfg)}", "dev", b],
+            *[["ip", "addr", "add", f"{next(net.hosts())}/{net.prefixlen}", "dev", b] for net in more],
             ["ip", "link", "set", b, "up"]]
 
 
@@ -105,11 +119,14 @@ def node_commands(cfg: DevClusterConfig, node: NodePlan) -> list[list[str]]:
             ["ip", "link", "add", node.veth_host, "type", "veth", "peer", "name", "eth0", "netns", ns],
             ["ip", "link", "set", node.veth_host, "master", cfg.host_bridge, "up"],
             ["ip", "-n", ns, "link", "set", "lo", "up"],
-            ["ip", "-n", ns, "addr", "add", f"{node.address}/{prefix_len(cfg)}", "dev", "eth0"],
+            ["ip", "-n", ns, "addr", "add", f"{node.address}/{node.prefixlen}", "dev", "eth0"],
             ["ip", "-n", ns, "link", "set", "eth0", "up"],
-            ["ip", "-n", ns, "route", "add", "default", "via", host_address(cfg)],
+            ["ip", "-n", ns, "route", "add", "default", "via", node.gateway or host_address(cfg)],
             # a fresh namespace does not forward; its pods' traffic to other nodes must pass
-            [*enter, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]]
+            [*enter, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"],
+            # on several subnets of one bridge, the host's ICMP redirects would send node-to-node
+            # traffic straight over L2; refused, it takes the routed path a real network has
+            *([[*enter, "sysctl", "-q", "-w", "net.ipv4.conf.all.accept_redirects=0"]] if cfg.node_subnets else [])]
 
 
 def server_command(cfg: DevClusterConfig) -> list[str]:
@@ -140,7 +157,8 @@ def agent_command(cfg: DevClusterConfig, node: NodePlan, *, tls_dir: Path, token
     return ["nsenter", f"--net={node.netns_path}",
             sys.executable, "-m", "kybernetes.cli.main", "agent", *credentials,
             "--data-dir", str(node.data_dir), "--node-name", node.name, "--node-ip", node.address,
-            "--cluster-cidr", cfg.cluster_cidr, "--bridge", cfg.node_bridge, "--cgroup-parent", node.cgroup_parent]
+            "--cluster-cidr", cfg.cluster_cidr, "--bridge", cfg.node_bridge, "--cgroup-parent", node.cgroup_parent,
+            *(["--network-backend", cfg.network_backend] if cfg.network_backend != "host-gw" else [])]
 
 
 def token_command(cfg: DevClusterConfig) -> list[str]:
