@@ -40,7 +40,8 @@ def test_nodes_take_the_subnets_in_turn_with_the_host_as_their_router() -> None:
     cmds = node_commands(CFG, nodes[1])
     assert ["ip", "-n", "kybvx-node2", "addr", "add", "192.168.160.12/24", "dev", "eth0"] in cmds
     assert ["ip", "-n", "kybvx-node2", "route", "add", "default", "via", "192.168.160.1"] in cmds
-    assert cmds[-1][-1] == "net.ipv4.conf.all.accept_redirects=0"
+    assert cmds[-2][-1] == "net.ipv4.conf.all.accept_redirects=0"
+    assert cmds[-1] == ["ip", "-n", "kybvx-node2", "route", "add", "unreachable", "10.159.0.0/16"]
 
 
 def test_agents_get_the_backend_and_one_subnet_keeps_the_old_layout() -> None:

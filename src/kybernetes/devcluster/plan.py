@@ -126,7 +126,10 @@ def node_commands(cfg: DevClusterConfig, node: NodePlan) -> list[list[str]]:
             [*enter, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"],
             # on several subnets of one bridge, the host's ICMP redirects would send node-to-node
             # traffic straight over L2; refused, it takes the routed path a real network has
-            *([[*enter, "sysctl", "-q", "-w", "net.ipv4.conf.all.accept_redirects=0"]] if cfg.node_subnets else [])]
+            *([[*enter, "sysctl", "-q", "-w", "net.ipv4.conf.all.accept_redirects=0"],
+               # pod addresses no route of the node knows stop here, never follow the default
+               # route to the host and out of the machine (before the overlay knows a peer)
+               ["ip", "-n", ns, "route", "add", "unreachable", cfg.cluster_cidr]] if cfg.node_subnets else [])]
 
 
 def server_command(cfg: DevClusterConfig) -> list[str]:
