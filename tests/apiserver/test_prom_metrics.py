@@ -288,3 +288,23 @@ async def test_unauthenticated_requests_are_not_counted(tmp_path: Path) -> None:
     finally:
         await ts.close()
         await server.stop()
+
+
+async def test_a_request_the_client_abandoned_is_not_counted() -> None:
+    from aiohttp.test_utils import make_mocked_request
+
+    from kybernetes.apiserver.metrics import APIServerMetrics
+    from kybernetes.apiserver.rest import USER_KEY
+
+    m = APIServerMetrics()
+    request = make_mocked_request("GET", "/api/v1/namespaces/default/pods/p")
+
+    async def handler(req: Any) -> Any:
+        req[USER_KEY] = None
+        raise asyncio.CancelledError
+
+    m.started(request, parse_request("GET", request.path, watch_param=False))
+    assert m.inflight["readOnly"].current == 1
+    with pytest.raises(asyncio.CancelledError):
+        await m.middleware(request, handler)
+    assert m.inflight["readOnly"].current == 0 and m.requests.children == {}

@@ -283,7 +283,8 @@ class APIServerMetrics:
     @web.middleware
     async def middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
         start = time.perf_counter()
-        code, size = 500, 0
+        code: int | None = None  # stays None when the client went away: nothing was answered
+        size = 0
         try:
             resp: web.StreamResponse = await handler(request)
             code = resp.status
@@ -301,7 +302,7 @@ class APIServerMetrics:
                 opened.dec()
             info = request.get(INFO_KEY)
             # as upstream: resource requests that got past authentication and authorization
-            if info is not None and info.is_resource_request and USER_KEY in request:
+            if code is not None and info is not None and info.is_resource_request and USER_KEY in request:
                 self._record(request, info, code, size, time.perf_counter() - start)
 
     def _record(self, request: web.Request, info: RequestInfo, code: int, size: int, elapsed: float) -> None:
