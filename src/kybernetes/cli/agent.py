@@ -48,6 +48,18 @@ import click
               help="Directory of static pod manifests (default: DATA_DIR/manifests).")
 @click.option("--eviction-hard-memory", default="100Mi", show_default=True, envvar="KYB_EVICTION_HARD_MEMORY",
               help="Evict pods when memory.available drops below this quantity or percentage of memory.")
+@click.option("--eviction-hard", default="", envvar="KYB_EVICTION_HARD",
+              help="Hard eviction thresholds, SIGNAL<VALUE,... (memory.available, nodefs.available, "
+                   "nodefs.inodesFree, imagefs.available, imagefs.inodesFree; quantity or percentage). Given, "
+                   "it replaces the disk defaults nodefs.available<10%,nodefs.inodesFree<5%,imagefs.available<15%; "
+                   "its memory.available replaces --eviction-hard-memory.")
+@click.option("--image-gc-high-threshold", type=int, default=85, show_default=True,
+              envvar="KYB_IMAGE_GC_HIGH_THRESHOLD",
+              help="Image filesystem usage (percent) at which image GC always runs; 100 turns image GC off.")
+@click.option("--image-gc-low-threshold", type=int, default=80, show_default=True,
+              envvar="KYB_IMAGE_GC_LOW_THRESHOLD", help="Image filesystem usage (percent) image GC frees down to.")
+@click.option("--image-minimum-gc-age", default="2m", show_default=True, envvar="KYB_IMAGE_MINIMUM_GC_AGE",
+              help="How long an unused image is kept after it was first seen (a duration: 90s, 2m).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="KubeletConfiguration file; its evictionHard is re-read when the file changes "
                    "(default: DATA_DIR/config.yaml, if present).")
@@ -63,7 +75,9 @@ def agent(kubeconfig: Path | None, server: str, token: str, ca_file: Path | None
           cluster_cidr: str, bridge: str, cgroup_parent: str, pod_routes: bool, network_backend: str,
           pod_manifest_path: Path | None,
           eviction_hard_memory: str, config_file: Path | None, container_log_max_size: str,
-          container_log_max_files: int, container_log_monitor_interval: float, log_level: str) -> None:
+          container_log_max_files: int, container_log_monitor_interval: float, log_level: str,
+          eviction_hard: str = "", image_gc_high_threshold: int = 85, image_gc_low_threshold: int = 80,
+          image_minimum_gc_age: str = "2m") -> None:
     """Run a node: register it, run containerd, and keep the pods bound to it running."""
     from kybernetes.client.config import load_kubeconfig
     from kybernetes.client.rest import APIClient
@@ -78,6 +92,20 @@ def agent(kubeconfig: Path | None, server: str, token: str, ca_file: Path | None
         make_policy(container_log_max_size, container_log_max_files, monitor_interval=container_log_monitor_interval)
     except RotationConfigError as e:
         raise click.BadParameter(str(e)) from None
+    from kybernetes.kubelet import diskeviction
+    from kybernetes.kubelet.imagegc import ImageGCPolicy
+
+    try:
+        hard = diskeviction.parse_eviction_hard(eviction_hard)
+        diskeviction.validate_thresholds(hard)
+        gc_policy = ImageGCPolicy(high_threshold_percent=image_gc_high_threshold,
+                                  low_threshold_percent=image_gc_low_threshold,
+                                  min_age=diskeviction.parse_go_duration(image_minimum_gc_age))
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+    if gc_policy.validate():
+        raise click.BadParameter("; ".join(gc_policy.validate()))
+    eviction_hard_memory = hard.get(diskeviction.MEMORY_AVAILABLE, eviction_hard_memory)
     data_dir = data_dir.resolve()
     if kubeconfig is None:
         # joining: the bootstrap token buys this node its own certificate (kubelet/bootstrap.py)
@@ -103,7 +131,10 @@ def agent(kubeconfig: Path | None, server: str, token: str, ca_file: Path | None
                              config_file=config_file.resolve() if config_file else None,
                              container_log_max_size=container_log_max_size,
                              container_log_max_files=container_log_max_files,
-                             container_log_monitor_interval=container_log_monitor_interval)
+                             container_log_monitor_interval=container_log_monitor_interval,
+                             eviction_hard=eviction_hard, image_gc_high_threshold=image_gc_high_threshold,
+                             image_gc_low_threshold=image_gc_low_threshold,
+                             image_minimum_gc_age=gc_policy.min_age)
 
     async def main() -> int:
         stop = asyncio.Event()

@@ -105,6 +105,10 @@ class AgentSettings:
     container_log_max_size: str = "10Mi"    # rotate a container's log at this size (docs/logging.md)
     container_log_max_files: int = 5        # live file + rotated ones kept per container
     container_log_monitor_interval: float = 10.0
+    eviction_hard: str = ""                 # `nodefs.available<10%,...` (disk signals; "" = upstream defaults)
+    image_gc_high_threshold: int = 85       # image GC starts at this image filesystem usage (percent)
+    image_gc_low_threshold: int = 80        # ... and frees down to this one
+    image_minimum_gc_age: float = 120.0     # seconds an unused image is kept after it is first seen
 
 
 class Kubelet:
@@ -148,6 +152,8 @@ class Kubelet:
         self._manifest_problems: set[str] = set()
         self._config_mtime: float | None = None
         self._pressure_seen = False
+        self.gc: Any = None                 # container/image GC and disk eviction (kubelet/nodegc.py)
+        self.kubelet_config: Obj = {}       # the KubeletConfiguration file as last read
         self.eviction_threshold = ""
         self._set_eviction_threshold(settings.eviction_hard_memory)
         self.recorder = EventRecorder(client, "kubelet", host=self.node_name)
@@ -188,6 +194,9 @@ class Kubelet:
         from kybernetes.kubelet.nodelogging import start_node_logging
 
         self._tasks += start_node_logging(self)  # log rotation, containers/ symlinks, log shipping
+        from kybernetes.kubelet.nodegc import start_node_gc
+
+        self._tasks += start_node_gc(self)  # container GC, image GC, disk-pressure eviction
         await self._start_server()
         await self._start_proxy()
         await self._start_netpol()
@@ -419,7 +428,8 @@ class Kubelet:
             available = parse_meminfo(Path("/proc/meminfo").read_text()).get("MemAvailable", 1 << 62)
         except OSError:
             return {}
-        return {"MemoryPressure": available < self.config.eviction_memory_bytes}
+        return {"MemoryPressure": available < self.config.eviction_memory_bytes,
+                "DiskPressure": bool(self.gc is not None and self.gc.disk_pressure)}
 
     async def register(self) -> None:
         now = time.time()
@@ -764,13 +774,17 @@ class Kubelet:
         if mtime is not None:
             try:
                 doc = yaml.safe_load(path.read_text()) or {}
+        self.kubelet_config = {}
                 value = str(((doc.get("evictionHard") or {}).get("memory.available")) or value)
             except (OSError, yaml.YAMLError, AttributeError) as e:
                 log.warning("kubelet config %s: %s", path, e)
         self._set_eviction_threshold(value)
+                self.kubelet_config = doc
 
     async def _eviction_loop(self) -> None:
         while True:
+        if self.gc is not None:
+            self.gc.configure(self.kubelet_config)
             await asyncio.sleep(EVICTION_PERIOD)
             try:
                 if await self._evict_if_needed():

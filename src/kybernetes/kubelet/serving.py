@@ -55,6 +55,11 @@ class CRIStreamingRuntime:
             raise NotFound(f'container "{container}" in pod "{pod}" is waiting to start: ContainerCreating')
         logs = Path(pod_log_directory(str(self.kubelet.logs_root), p))
         prev = rt.previous(container)
+        # As upstream: "previous" is the instance the status shows in lastState (in a crash loop the
+        # newest exited one, which is also the one container GC keeps).
+        last = next((((cs.get("lastState") or {}).get("terminated") or {}).get("containerID") or ""
+                     for cs in (p.get("status") or {}).get("containerStatuses") or [] if cs.get("name") == container), "")
+        prev = next((c for c in rt.containers if last and last.endswith("://" + c.id)), prev)
         return ContainerRef(container_id=latest.id, log_path=str(logs / container_log_path(container, latest.attempt)),
                             previous_log_path=str(logs / container_log_path(container, prev.attempt)) if prev else None,
                             running=latest.state == ContainerState.RUNNING)
