@@ -120,6 +120,9 @@ def _query(**params: Any) -> dict[str, str]:
     return out
 
 
+_BACKGROUND: set[asyncio.Future[None]] = set()  # session closes under way (a reference keeps them alive)
+
+
 class APIClient:
     """An API server connection. Keyword arguments:
 
@@ -137,6 +140,7 @@ class APIClient:
         self.request_timeout = request_timeout
         self._session: aiohttp.ClientSession | None = None
         self._ssl = config.ssl_context()
+        self._retiring: builtins.list[aiohttp.ClientSession] = []  # see use_client_certificate
 
     # --- lifecycle ----------------------------------------------------------------------------------
     async def __aenter__(self) -> Self:
@@ -149,6 +153,29 @@ class APIClient:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        retiring, self._retiring = self._retiring, []
+        for session in retiring:
+            await session.close()
+
+    def use_client_certificate(self, cert_pem: bytes, key_pem: bytes, *, retire_after: float = 10.0) -> None:
+        """Authenticate with a new client certificate from now on (certificate rotation). New requests
+        go out on a new session whose TLS context holds the new pair; the old session, with its pooled
+        connections and open watches still on the old certificate, is closed after `retire_after`
+        seconds (requests under way get that long), so that watches come back under the new one."""
+        self.config.client_cert_data, self.config.client_key_data = cert_pem, key_pem
+        self.config.client_cert_file = self.config.client_key_file = ""
+        self._ssl = self.config.ssl_context()
+        old, self._session = self._session, None
+        if old is not None and not old.closed:
+            self._retiring.append(old)
+            asyncio.get_running_loop().call_later(retire_after, self._retire, old)
+
+    def _retire(self, session: aiohttp.ClientSession) -> None:
+        if session in self._retiring:  # else close() has taken care of it
+            self._retiring.remove(session)
+            task = asyncio.ensure_future(session.close())
+            _BACKGROUND.add(task)
+            task.add_done_callback(_BACKGROUND.discard)
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:

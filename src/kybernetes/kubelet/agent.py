@@ -198,6 +198,9 @@ class Kubelet:
 
         self._tasks += start_node_gc(self)  # container GC, image GC, disk-pressure eviction
         await self._start_server()
+        from kybernetes.kubelet.certrotation import start_cert_rotation
+
+        self._tasks += start_cert_rotation(self)  # CSR-issued client/serving certificates renew themselves
         await self._start_proxy()
         await self._start_netpol()
         await self._start_routes()

@@ -188,6 +188,7 @@ def _sign_leaf(
     dns_names: Sequence[str] = (),
     ip_addresses: Sequence[str] = (),
     validity: datetime.timedelta = LEAF_VALIDITY,
+    backdate: datetime.timedelta = CLOCK_SKEW,
 ) -> x509.Certificate:
     """A leaf certificate for `public_key` (ours or a CSR's), signed by the CA."""
     now = _now()
@@ -197,7 +198,7 @@ def _sign_leaf(
         .issuer_name(ca.cert.subject)
         .public_key(public_key)
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - CLOCK_SKEW)
+        .not_valid_before(now - backdate)
         .not_valid_after(min(now + validity, ca.cert.not_valid_after_utc))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
@@ -601,7 +602,7 @@ def requested_names(csr: x509.CertificateSigningRequest) -> RequestedNames:
 
 
 def sign_csr(ca: CertificateAuthority, csr: x509.CertificateSigningRequest, *, server: bool,
-             validity: datetime.timedelta = LEAF_VALIDITY) -> bytes:
+             validity: datetime.timedelta = LEAF_VALIDITY, backdate: datetime.timedelta = CLOCK_SKEW) -> bytes:
     """A PEM certificate for the CSR's key and names: serverAuth when `server`, else clientAuth."""
     public_key = csr.public_key()
     if not isinstance(public_key, ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
@@ -609,7 +610,8 @@ def sign_csr(ca: CertificateAuthority, csr: x509.CertificateSigningRequest, *, s
     names = requested_names(csr)
     cert = _sign_leaf(ca, csr.subject, public_key,
                       usage=ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH,
-                      dns_names=names.dns_names, ip_addresses=names.ip_addresses, validity=validity)
+                      dns_names=names.dns_names, ip_addresses=names.ip_addresses, validity=validity,
+                      backdate=backdate)
     return cert.public_bytes(serialization.Encoding.PEM)
 
 

@@ -8,8 +8,12 @@ Signers served (``plan``, pure):
 
 A request is signed once it is Approved (not Denied, not Failed, no certificate yet) and its subject
 and usages fit the signer; one that does not fit gets a Failed condition (reason
-SignerValidationFailure) instead. The lifetime is spec.expirationSeconds (at least 10 minutes) or
-one year, and never past the CA's own expiry.
+SignerValidationFailure) instead. The lifetime is the signing duration (upstream's
+--cluster-signing-duration: one year, or ``$KYB_CLUSTER_SIGNING_DURATION`` / the loop's option
+``duration``, a Go duration such as "60s" for tests of certificate rotation), shortened by
+spec.expirationSeconds (at least 10 minutes), and never past the CA's own expiry. Certificates are
+backdated by 5 minutes for clock skew, a short-lived one (under 8 hours) by at most a tenth of its
+lifetime: a holder that rotates at 70-90 % of notBefore..notAfter would otherwise rotate at once.
 
 The CA comes from files: the loop's options ``cert_file``/``key_file``, else
 ``$KYB_CLUSTER_SIGNING_CERT_FILE`` and ``$KYB_CLUSTER_SIGNING_KEY_FILE`` (`kyb server` sets them to
@@ -39,6 +43,7 @@ from kybernetes.controllers.certificates import (
     usages_problem,
 )
 from kybernetes.controllers.manager import ControllerContext, register
+from kybernetes.machinery import bootstraptoken
 from kybernetes.util import pki
 
 log = logging.getLogger(__name__)
@@ -48,6 +53,8 @@ KEY_ENV = "KYB_CLUSTER_SIGNING_KEY_FILE"
 DEFAULT_DURATION = datetime.timedelta(days=365)
 MIN_DURATION = datetime.timedelta(seconds=600)
 SIGNERS = (KUBELET_CLIENT_SIGNER, KUBELET_SERVING_SIGNER)
+DURATION_ENV = "KYB_CLUSTER_SIGNING_DURATION"
+SHORT_LIVED = datetime.timedelta(hours=8)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +63,25 @@ class Plan:
     server: bool = False
     validity: datetime.timedelta = DEFAULT_DURATION
     message: str = ""
+    backdate: datetime.timedelta = pki.CLOCK_SKEW
 
 
-def plan(csr: Obj) -> Plan:
+def backdate_for(validity: datetime.timedelta) -> datetime.timedelta:
+    return pki.CLOCK_SKEW if validity >= SHORT_LIVED else min(pki.CLOCK_SKEW, validity / 10)
+
+
+def signing_duration(options: dict[str, Any]) -> datetime.timedelta:
+    """The configured lifetime of issued certificates (DEFAULT_DURATION unless set; ValueError if bad)."""
+    text = str(options.get("duration") or os.environ.get(DURATION_ENV, "")).strip()
+    if not text:
+        return DEFAULT_DURATION
+    duration = bootstraptoken.parse_ttl(text)
+    if duration <= datetime.timedelta(0):
+        raise ValueError(f"the signing duration must be positive, not {text!r}")
+    return duration
+
+
+def plan(csr: Obj, *, duration: datetime.timedelta = DEFAULT_DURATION) -> Plan:
     spec = csr.get("spec") or {}
     signer = spec.get("signerName")
     if signer not in SIGNERS:
@@ -76,11 +99,11 @@ def plan(csr: Obj) -> Plan:
                                                                             serving=serving)
     if problem:
         return Plan("fail", message=problem)
-    validity = DEFAULT_DURATION
+    validity = duration
     seconds = spec.get("expirationSeconds")
     if isinstance(seconds, int):
-        validity = max(MIN_DURATION, min(DEFAULT_DURATION, datetime.timedelta(seconds=seconds)))
-    return Plan("sign", server=serving, validity=validity)
+        validity = min(duration, max(MIN_DURATION, datetime.timedelta(seconds=seconds)))
+    return Plan("sign", server=serving, validity=validity, backdate=backdate_for(validity))
 
 
 def load_ca(options: dict[str, Any]) -> pki.CertificateAuthority | None:
@@ -95,6 +118,11 @@ class CSRSigner:
     def __init__(self, ctx: ControllerContext) -> None:
         self.client = ctx.client
         self.ca = load_ca(ctx.options.get("csrsigning") or {})
+        try:
+            self.duration = signing_duration(ctx.options.get("csrsigning") or {})
+        except ValueError as e:
+            log.error("ignoring the signing duration (%s); certificates last %s", e, DEFAULT_DURATION)
+            self.duration = DEFAULT_DURATION
         self.csrs = ctx.informers.informer(CSRS)
         self.controller = Controller("csrsigning", self.sync, workers=1)
         self.csrs.add_handlers(on_add=self.controller.enqueue, on_update=lambda _o, n: self.controller.enqueue(n))
@@ -103,7 +131,7 @@ class CSRSigner:
         csr = self.csrs.store.get(name)
         if csr is None or self.ca is None:
             return
-        p = plan(csr)
+        p = plan(csr, duration=self.duration)
         if p.action == "skip":
             return
         status: dict[str, Any]
@@ -114,7 +142,8 @@ class CSRSigner:
                       "lastUpdateTime": now, "lastTransitionTime": now}]
             status = {"conditions": conds}
         else:
-            cert = pki.sign_csr(self.ca, parsed_request(csr), server=p.server, validity=p.validity)
+            cert = pki.sign_csr(self.ca, parsed_request(csr), server=p.server, validity=p.validity,
+                                backdate=p.backdate)
             status = {"certificate": base64.b64encode(cert).decode()}
         body = {"metadata": {"resourceVersion": csr["metadata"]["resourceVersion"]}, "status": status}
         try:
