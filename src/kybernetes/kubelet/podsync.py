@@ -202,7 +202,7 @@ class PodSyncer:
             from kybernetes.kubelet.events import KILLING, NORMAL, probe_kill_message
 
             failure = prober.probe_failure(uid, c.name)
-            kind = failure.kind.value if failure is not None else "Liveness"
+            kind = failure.probe_type.value if failure is not None else "Liveness"
             self.events.container(pod, c.name, NORMAL, KILLING, probe_kill_message(pod, c.name, kind))
             await self.stop_container(pod, c.id, grace)
             prober.update_container(uid, c.name, None, None)
