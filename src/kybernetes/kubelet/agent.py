@@ -826,6 +826,7 @@ class Kubelet:
             self.by_uid[uid] = {**current, "status": {**(current.get("status") or {}), "phase": "Failed"}}
         rt = self.runtime.pods.get(uid) if self.runtime is not None else None
         if rt is not None and self.syncer is not None:  # a hard threshold kills without a grace period
+            self.events.planned(pod, kev.kill_pod_events(rt))
             await self.syncer.kill_runtime_pod(rt, grace=0)
         self.queue.add(uid)
         return True
