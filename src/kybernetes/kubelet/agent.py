@@ -573,7 +573,7 @@ class Kubelet:
         pod = self.by_uid.get(uid)
         if pod is not None:
             ref = {**object_reference(pod), "kind": "Pod", "apiVersion": "v1",
-                   "fieldPath": f"spec.containers{{{container}}}"}
+                   "fieldPath": kev.container_field_path(pod, container)}  # sidecars: spec.initContainers
             self.recorder.event(ref, "Warning", reason, message)
 
     async def _adopt_runtime(self) -> None:
