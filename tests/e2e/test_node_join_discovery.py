@@ -124,6 +124,15 @@ def test_cluster_info_is_public_and_signed(kyb: KybServer) -> None:
         )
     assert e.value.code == 401
     e.value.close()
+    # a request with a wrong token is not anonymous: 401 even for cluster-info
+    bogus = urllib.request.Request(
+        f"{kyb.url}/api/v1/namespaces/kube-public/configmaps/cluster-info",
+        headers={"Authorization": "Bearer abcdef.0000000000000000"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(bogus, context=ctx)
+    assert e.value.code == 401
+    e.value.close()
     # a token without the signing usage gets no signature
     auth_only, _ = create_token(kyb, "--usages", "authentication")
     wait_for(lambda: signed_for(kyb, token), timeout=10, what="signatures")
