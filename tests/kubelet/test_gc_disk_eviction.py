@@ -179,21 +179,18 @@ RANK_CASES: list[Any] = [
     ),
     pytest.param(
         [
-            usage(pod("critical", priorityClassName="system-node-critical"), rootfs=Gi),
+            usage(pod("static", annotations={"kubernetes.io/config.source": "file"}), rootfs=Gi),
+            usage(pod("deleting", deletionTimestamp="2026-01-01T00:00:00Z"), rootfs=Gi),
             usage(pod("plain"), rootfs=Mi),
         ],
         ["plain"],
-        id="critical-and-static-never",
+        id="static-and-deleting-never",
     ),
 ]
 
 
 @pytest.mark.parametrize(("usages", "order"), RANK_CASES)
 def test_rank_for_disk_eviction(usages: list[PodDiskUsage], order: list[str]) -> None:
-    for u in usages:
-        if u.pod["metadata"]["name"] == "critical":
-            u.pod["spec"]["priorityClassName"] = "system-node-critical"
-            u.pod["spec"]["priority"] = 2000001000
     assert [u.pod["metadata"]["name"] for u in rank_for_disk_eviction(usages)] == order
 
 
