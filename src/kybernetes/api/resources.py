@@ -106,6 +106,7 @@ RESOURCES: tuple[Resource, ...] = (
                  Subresource("exec", "PodExecOptions", verbs=("create", "get")),
                  Subresource("attach", "PodAttachOptions", verbs=("create", "get")),
                  Subresource("portforward", "PodPortForwardOptions", verbs=("create", "get")),
+                 Subresource("ephemeralcontainers", "Pod"),
              )),
     Resource("", "v1", "Binding", "bindings", "binding", True, CORE + "Binding", verbs=("create",)),
     Resource("", "v1", "Service", "services", "service", True, CORE + "Service", short_names=("svc",),

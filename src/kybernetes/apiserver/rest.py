@@ -670,7 +670,8 @@ class RestHandler:
         if spec is None or not info.name:
             raise errors.server_not_found()
         verb = info.verb
-        if sub in ("status", "approval"):  # (approval: CertificateSigningRequests' conditions)
+        # (approval: CertificateSigningRequests' conditions; ephemeralcontainers: `kubectl debug`)
+        if sub in ("status", "approval") or (sub == "ephemeralcontainers" and resource.plural == "pods"):
             if verb == "get":
                 return await self.get(request, info, resource)
             if verb == "update":

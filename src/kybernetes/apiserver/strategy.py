@@ -90,6 +90,17 @@ class Strategy:
         del new, old
         return []
 
+    # --- other subresources that write the object (pods/ephemeralcontainers) -------------------
+    def prepare_for_subresource_update(self, subresource: str, new: Obj, old: Obj) -> None:
+        """A write through a subresource other than status/approval/finalize/binding; by default
+        as a write to the main resource."""
+        del subresource
+        self.prepare_for_update(new, old)
+
+    def validate_subresource_update(self, subresource: str, new: Obj, old: Obj) -> list[Cause]:
+        del subresource
+        return self.validate_update(new, old)
+
     # --- warnings (upstream's WarningsOnCreate/WarningsOnUpdate) ---------------------------------
     def warnings_on_create(self, obj: Obj) -> list[str]:
         """Texts for the client's `Warning: 299` headers about a valid new object that is

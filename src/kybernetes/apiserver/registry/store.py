@@ -433,6 +433,8 @@ class Store:
             self.strategy.prepare_for_approval_update(new, old)
         elif subresource == "finalize":
             self.strategy.prepare_for_finalize_update(new, old)
+        elif subresource:  # (pods/ephemeralcontainers)
+            self.strategy.prepare_for_subresource_update(subresource, new, old)
         else:
             self.strategy.prepare_for_update(new, old)
         self.strategy.default(new)
@@ -443,7 +445,9 @@ class Store:
         else:
             from kybernetes.apiserver.validate import validate_meta_update
 
-            causes = validate_meta_update(self.resource, new, old) + self.strategy.validate_update(new, old)
+            causes = validate_meta_update(self.resource, new, old) + (
+                self.strategy.validate_subresource_update(subresource, new, old)
+                if subresource and subresource != "finalize" else self.strategy.validate_update(new, old))
         if causes:
             raise errors.invalid(self.resource.kind, meta.get("name", ""), causes, self._group)
         if not subresource:

@@ -77,7 +77,7 @@ class KindStrategy(Strategy):
         for name in ("default", "prepare_for_create", "prepare_for_update", "prepare_for_status_update"):
             if name in cls.__dict__:
                 setattr(cls, name, _guard_mutator(cls.__dict__[name]))
-        for name in ("validate", "validate_update", "validate_status_update"):
+        for name in ("validate", "validate_update", "validate_status_update", "validate_subresource_update"):
             if name in cls.__dict__:
                 setattr(cls, name, _guard_validator(cls.__dict__[name]))
         if "initial_status" in cls.__dict__:

@@ -9,6 +9,7 @@ import copy
 import json
 from typing import Any
 
+from kybernetes.apiserver.strategies import pod_ephemeral
 from kybernetes.apiserver.strategies.base import KindStrategy, get
 from kybernetes.apiserver.strategies.pod_warnings import pod_warnings_on_create
 from kybernetes.apiserver.strategies.podspec import default_pod, pod_qos_class, validate_pod_spec
@@ -91,7 +92,7 @@ def validate_pod_spec_update(new: Obj, old: Obj) -> list[Cause]:
         _restore(munged, old, "terminationGracePeriodSeconds")
     causes.extend(_only_deleted_scheduling_gates(new, old))
     _restore(munged, old, "schedulingGates")
-    _restore(munged, old, "ephemeralContainers")  # changed through its own subresource
+    # (ephemeralContainers are not restored: they change only through their own subresource)
     if munged != old:
         causes.append(forbidden("spec", POD_UPDATE_FORBIDDEN + "\n" + spec_diff(old, munged)))
     return causes
@@ -170,7 +171,7 @@ class PodStrategy(KindStrategy):
     def _validate_pod(self, obj: Obj) -> list[Cause]:
         spec = obj.get("spec") or {}
         causes = validate_security_annotations(obj.get("metadata") or {}, spec, "metadata.annotations")
-        return causes + validate_pod_spec(spec, "spec")
+        return causes + validate_pod_spec(spec, "spec") + pod_ephemeral.validate_ephemeral_containers(spec)
 
     def validate(self, obj: Obj) -> list[Cause]:
         return self._validate_pod(obj) + validate_pod_create(obj)
@@ -181,6 +182,20 @@ class PodStrategy(KindStrategy):
             + self._validate_pod(new)
             + validate_pod_spec_update(new.get("spec") or {}, old.get("spec") or {})
         )
+
+    def prepare_for_subresource_update(self, subresource: str, new: Obj, old: Obj) -> None:
+        if subresource == "ephemeralcontainers":
+            pod_ephemeral.prepare_ephemeral_containers_update(new, old)
+        else:
+            super().prepare_for_subresource_update(subresource, new, old)
+
+    def validate_subresource_update(self, subresource: str, new: Obj, old: Obj) -> list[Cause]:
+        if subresource != "ephemeralcontainers":
+            return super().validate_subresource_update(subresource, new, old)
+        change = pod_ephemeral.validate_ephemeral_containers_change(new, old)
+        if change and change[0].field == "[]":
+            return change  # a static pod: upstream says only that
+        return self._validate_pod(new) + validate_apparmor_annotation_updates(new, old) + change
 
     def warnings_on_create(self, obj: Obj) -> list[str]:
         return pod_warnings_on_create(obj)
