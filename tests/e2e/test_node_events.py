@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from kybernetes.testing.cluster import KybServer
-from kybernetes.testing.node import phase, start_node_server, wait_for
+from kybernetes.testing.node import container_status, phase, start_node_server, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 PORT = 18976
@@ -54,6 +54,12 @@ spec:
       exec: {{command: [cat, /no/such/file]}}
       periodSeconds: 1
       failureThreshold: 1
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: badcmd}}
+spec:
+  containers: [{{name: app, image: {IMAGE}, command: [/no/such/binary]}}]
 ---
 apiVersion: v1
 kind: Pod
@@ -165,6 +171,16 @@ def test_failing_liveness_probe_is_unhealthy_and_killed(kyb: KybServer) -> None:
         ("Unhealthy", "Liveness probe failed: cat: can't open '/no/such/file'"),
         ("Killing", "Container app failed liveness probe, will be restarted"),
     )
+
+
+def test_container_that_cannot_start_fails(kyb: KybServer) -> None:
+    wait_shows(kyb, "badcmd", ("Failed", "Error: failed to create containerd task: "))
+    waiting = wait_for(
+        lambda: (container_status(kyb, "badcmd").get("state") or {}).get("waiting"), what="badcmd waiting"
+    )
+    assert waiting["reason"] in ("RunContainerError", "CrashLoopBackOff")
+    if waiting["reason"] == "RunContainerError":
+        assert waiting["message"].startswith("failed to create containerd task: ")
 
 
 def test_missing_configmap_volume_fails_to_mount(kyb: KybServer) -> None:

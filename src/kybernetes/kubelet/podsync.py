@@ -261,14 +261,14 @@ class PodSyncer:
             cid = await self.ctx.cri.create_container(sandbox_id, criconfig.to_proto(config, pb.ContainerConfig()),
                                                       criconfig.to_proto(sandbox_config, pb.PodSandboxConfig()))
         except CRIError as e:
-            return ("CreateContainerError", str(e))
+            return ("CreateContainerError", e.message)  # the gRPC status message, as upstream
         from kybernetes.kubelet import events as ev
 
         self.events.container(pod, name, ev.NORMAL, ev.CREATED, f"Created container: {name}")
         try:
             await self.ctx.cri.start_container(cid)
         except CRIError as e:
-            return ("RunContainerError", str(e))
+            return ("RunContainerError", e.message)  # the gRPC status message, as upstream
         self.events.container(pod, name, ev.NORMAL, ev.STARTED, f"Started container {name}")
         if self.ctx.prober is not None:
             self.ctx.prober.update_container(uid, name, cid, time.time())
