@@ -11,6 +11,10 @@ from typing import Any
 
 from kybernetes.apiserver.strategies import warnings_nonpod
 from kybernetes.apiserver.strategies.base import KindStrategy, get, spec
+from kybernetes.apiserver.strategies.batch_policies import (
+    validate_job_policies,
+    validate_restart_with_failure_policy,
+)
 from kybernetes.apiserver.strategies.podspec import default_pod_template, validate_pod_template
 from kybernetes.apiserver.strategy import Obj, register
 from kybernetes.machinery.errors import Cause
@@ -98,6 +102,7 @@ def validate_job_spec(s: Obj, path: str, *, selector_required: bool) -> list[Cau
             causes.append(not_supported(f"{path}.completionMode", mode, ("NonIndexed", "Indexed")))
         elif mode == "Indexed" and s.get("completions") is None:
             causes.append(required(f"{path}.completions", "when completion mode is Indexed"))
+    causes.extend(validate_job_policies(s, path))
     sel = s.get("selector")
     if sel is None:
         if selector_required:
@@ -117,6 +122,7 @@ def validate_job_spec(s: Obj, path: str, *, selector_required: bool) -> list[Cau
     rp = get(template, "spec", "restartPolicy")
     if rp not in _JOB_RESTART:
         causes.append(not_supported(f"{path}.template.spec.restartPolicy", rp or "", _JOB_RESTART))
+    causes.extend(validate_restart_with_failure_policy(s, path))
     return causes
 
 
@@ -194,7 +200,7 @@ class JobStrategy(KindStrategy):
             ns.get("completionMode") == "Indexed" and ns.get("completions") == ns.get("parallelism")
         ):
             causes.append(invalid("spec.completions", ns.get("completions"), FIELD_IMMUTABLE))
-        for f in ("completionMode", "podFailurePolicy", "backoffLimitPerIndex", "managedBy"):
+        for f in ("completionMode", "podFailurePolicy", "backoffLimitPerIndex", "managedBy", "successPolicy"):
             if ns.get(f) != os_.get(f):
                 causes.append(invalid(f"spec.{f}", ns.get(f), FIELD_IMMUTABLE))
         return causes

@@ -41,8 +41,9 @@ def _controller_ref(obj: Obj) -> Obj | None:
 
 
 class JobController:
-    def __init__(self, client: APIClient, jobs: Informer, pods: Informer, recorder: EventRecorder,
-                 *, workers: int = 5) -> None:
+    def __init__(
+        self, client: APIClient, jobs: Informer, pods: Informer, recorder: EventRecorder, *, workers: int = 5
+    ) -> None:
         self.client = client
         self.jobs = jobs
         self.pods = pods
@@ -83,7 +84,9 @@ class JobController:
             return
         if not logic.has_finalizer(new):
             self.finalizer_expectations.observed(key, logic.uid(new))
-        if (new.get("metadata") or {}).get("deletionTimestamp") and not (old.get("metadata") or {}).get("deletionTimestamp"):
+        if (new.get("metadata") or {}).get("deletionTimestamp") and not (old.get("metadata") or {}).get(
+            "deletionTimestamp"
+        ):
             self.expectations.deletion_observed(key)
         self.controller.queue.add(key)
 
@@ -111,8 +114,11 @@ class JobController:
         out = []
         for pod in self.pods.store.by_index(OWNER_INDEX, logic.uid(job)):
             ref = _controller_ref(pod)
-            if ref is not None and ref.get("uid") == logic.uid(job) and selector.matches(
-                    (pod.get("metadata") or {}).get("labels") or {}):
+            if (
+                ref is not None
+                and ref.get("uid") == logic.uid(job)
+                and selector.matches((pod.get("metadata") or {}).get("labels") or {})
+            ):
                 out.append(pod)
         return out
 
@@ -132,28 +138,40 @@ class JobController:
             self.finalizer_expectations.delete(key)
             self.backoff.pop(key, None)
             return
+        if not logic.managed_by_us(cached):
+            return  # spec.managedBy names another controller: its status is not ours to write
         job = copy.deepcopy(cached)
         pods = self._pods_of(job)
         now = rfc3339.now()
 
         if logic.finished(job):
-            await self._strip_finalizers(key, [p for p in pods if logic.has_finalizer(p) and not logic.active(p)])
+            await self._strip_finalizers(
+                key, [p for p in pods if logic.has_finalizer(p) and not logic.active(p)]
+            )
             return
 
         # Step A: newly finished pods into uncountedTerminatedPods (with any interim condition).
-        acct = logic.account(job, pods, skip_uids=self.finalizer_expectations.pending(key))
-        status = logic.with_uncounted(job, acct)
+        pending = self.finalizer_expectations.pending(key)
+        indexes = logic.index_state(job, pods, skip_uids=pending, now=now)
+        acct = logic.account(job, pods, skip_uids=pending, delayed=indexes.delayed_uids if indexes else None)
+        status = logic.with_uncounted(job, acct, indexes.failed if indexes else None)
         if not status.get("startTime") and not (job.get("spec") or {}).get("suspend"):
             status["startTime"] = rfc3339.fmt(now)
         job_a = dict(job, status=status)
         record = self.backoff.setdefault(key, logic.BackoffRecord())
         satisfied = self.expectations.satisfied(key)
-        plan = logic.decide(job_a, pods, now=now, backoff_remaining=record.remaining(now), policy_failure=acct.failure)
+        plan = logic.decide(
+            job_a,
+            pods,
+            now=now,
+            backoff_remaining=record.remaining(now),
+            policy_failure=acct.failure,
+            indexes=indexes,
+        )
         if plan.failure is not None:
             logic.set_condition(status, "FailureTarget", "True", plan.failure[0], plan.failure[1], now)
         elif plan.success:
-            logic.set_condition(status, "SuccessCriteriaMet", "True", logic.REASON_COMPLETIONS,
-                                logic.MSG_COMPLETIONS, now)
+            logic.set_condition(status, "SuccessCriteriaMet", "True", *plan.success_reason, now)
         events = self._suspend_transition(job, status, now)
         if status != (job.get("status") or {}):
             job = await self._write_status(job, status)
@@ -163,8 +181,17 @@ class JobController:
         # Step B: release the finalizers of everything counted (or ignored).
         us, uf = logic.uncounted(job.get("status") or {})
         counted = set(us) | set(uf) | {logic.uid(p) for p in acct.ignored}
-        strip = [p for p in pods if logic.uid(p) in counted and logic.has_finalizer(p)
-                 and logic.uid(p) not in self.finalizer_expectations.pending(key)]
+        if plan.failure is not None or plan.success:
+            # Finishing: pods deleted but not (yet) failed are released too, or they would keep
+            # the Job from ever reaching its terminal condition (podReplacementPolicy Failed).
+            counted |= {logic.uid(p) for p in pods if logic.terminating(p) and not logic.pod_finished(p, job)}
+        strip = [
+            p
+            for p in pods
+            if logic.uid(p) in counted
+            and logic.has_finalizer(p)
+            and logic.uid(p) not in self.finalizer_expectations.pending(key)
+        ]
         removed = await self._strip_finalizers(key, strip)
 
         # Manage pods (only when the cache has caught up with our last writes).
@@ -178,8 +205,11 @@ class JobController:
 
         # Step C: counted pods whose finalizer is gone move into the counters; then the rest of status.
         present = {logic.uid(p): p for p in pods}
-        settled = {u for u in set(us) | set(uf)
-                   if u in removed or u not in present or not logic.has_finalizer(present[u])}
+        settled = {
+            u
+            for u in set(us) | set(uf)
+            if u in removed or u not in present or not logic.has_finalizer(present[u])
+        }
         status = copy.deepcopy(job.get("status") or {})
         logic.flush_uncounted(status, settled)
         act = [p for p in pods if logic.active(p)]
@@ -193,14 +223,15 @@ class JobController:
         for k in ("active", "succeeded", "failed"):
             if not status.get(k):
                 status.pop(k, None)
-        nothing_left = n_active == 0 and status.get("terminating", 0) == 0 and not any(
-            logic.uncounted(status))
+        nothing_left = (
+            n_active == 0 and status.get("terminating", 0) == 0 and not any(logic.uncounted(status))
+        )
         terminal: tuple[str, str, str] | None = None
         if nothing_left and plan.failure is not None:
             logic.set_condition(status, "Failed", "True", plan.failure[0], plan.failure[1], now)
             terminal = ("Warning", plan.failure[0], plan.failure[1])
         elif nothing_left and plan.success:
-            logic.set_condition(status, "Complete", "True", logic.REASON_COMPLETIONS, logic.MSG_COMPLETIONS, now)
+            logic.set_condition(status, "Complete", "True", *plan.success_reason, now)
             status["completionTime"] = rfc3339.fmt(now)
             terminal = ("Normal", "Completed", "Job completed")
         if status != (job.get("status") or {}):
@@ -266,18 +297,26 @@ class JobController:
         batch = 1
         pos = 0
         while pos < len(indexes):
-            chunk = indexes[pos:pos + batch]
+            chunk = indexes[pos : pos + batch]
             pos += len(chunk)
-            results = await asyncio.gather(*(self.client.create(PODS, logic.pod_for(job, i))
-                                             for i in chunk), return_exceptions=True)
+            results = await asyncio.gather(
+                *(
+                    self.client.create(
+                        PODS, logic.pod_for(job, i, plan.replaced.get(i) if i is not None else None)
+                    )
+                    for i in chunk
+                ),
+                return_exceptions=True,
+            )
             failed = [r for r in results if isinstance(r, BaseException)]
             for r in results:
                 if isinstance(r, BaseException):
                     self.recorder.event(job, "Warning", "FailedCreate", f"Error creating: {r}")
                 else:
                     created += 1
-                    self.recorder.event(job, "Normal", "SuccessfulCreate",
-                                        f"Created pod: {r['metadata']['name']}")
+                    self.recorder.event(
+                        job, "Normal", "SuccessfulCreate", f"Created pod: {r['metadata']['name']}"
+                    )
             if failed:
                 self.expectations.creation_observed(key, len(failed) + len(indexes) - pos)
                 raise failed[0]
@@ -294,8 +333,12 @@ class JobController:
             nonlocal deleted
             meta = pod["metadata"]
             try:
-                await self.client.delete(PODS, meta["name"], namespace=meta.get("namespace", ""),
-                                         preconditions={"uid": meta.get("uid", "")})
+                await self.client.delete(
+                    PODS,
+                    meta["name"],
+                    namespace=meta.get("namespace", ""),
+                    preconditions={"uid": meta.get("uid", "")},
+                )
             except Exception as e:
                 self.expectations.deletion_observed(key)
                 if not is_not_found(e):

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kybernetes.controllers import rfc3339
+from kybernetes.controllers.job import perindex
 
 Obj = dict[str, Any]
 
@@ -45,6 +46,7 @@ MSG_BACKOFF = "Job has reached the specified backoff limit"
 REASON_DEADLINE = "DeadlineExceeded"
 MSG_DEADLINE = "Job was active longer than specified deadline"
 REASON_POLICY = "PodFailurePolicy"
+MANAGED_BY_US = "kubernetes.io/job-controller"
 
 
 # --- pods -------------------------------------------------------------------------------------------
@@ -61,11 +63,31 @@ def has_finalizer(pod: Mapping[str, Any]) -> bool:
 
 
 def terminating(pod: Mapping[str, Any]) -> bool:
-    return bool((pod.get("metadata") or {}).get("deletionTimestamp")) and phase(pod) not in ("Succeeded", "Failed")
+    return bool((pod.get("metadata") or {}).get("deletionTimestamp")) and phase(pod) not in (
+        "Succeeded",
+        "Failed",
+    )
 
 
 def active(pod: Mapping[str, Any]) -> bool:
-    return phase(pod) not in ("Succeeded", "Failed") and not (pod.get("metadata") or {}).get("deletionTimestamp")
+    return phase(pod) not in ("Succeeded", "Failed") and not (pod.get("metadata") or {}).get(
+        "deletionTimestamp"
+    )
+
+
+def managed_by_us(job: Mapping[str, Any]) -> bool:
+    """A Job whose spec.managedBy names another controller is left alone (JobManagedBy, beta in 1.32)."""
+    managed_by = (job.get("spec") or {}).get("managedBy")
+    return managed_by is None or managed_by == MANAGED_BY_US
+
+
+def per_index_limit(job: Mapping[str, Any]) -> int | None:
+    """spec.backoffLimitPerIndex of an Indexed Job, else None."""
+    spec = job.get("spec") or {}
+    limit = spec.get("backoffLimitPerIndex")
+    if spec.get("completionMode") != "Indexed" or not isinstance(limit, int) or isinstance(limit, bool):
+        return None
+    return limit
 
 
 def only_replace_failed(job: Mapping[str, Any]) -> bool:
@@ -87,8 +109,10 @@ def pod_finished(pod: Mapping[str, Any], job: Mapping[str, Any]) -> bool:
 
 
 def ready(pod: Mapping[str, Any]) -> bool:
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in (pod.get("status") or {}).get("conditions") or [])
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in (pod.get("status") or {}).get("conditions") or []
+    )
 
 
 def pod_index(pod: Mapping[str, Any]) -> int | None:
@@ -106,8 +130,10 @@ def pod_index(pod: Mapping[str, Any]) -> int | None:
 def finish_time(pod: Mapping[str, Any]) -> dt.datetime | None:
     """The latest container finish time, else the Ready condition's transition, else None."""
     st = pod.get("status") or {}
-    times = [rfc3339.parse(((cs.get("state") or {}).get("terminated") or {}).get("finishedAt"))
-             for cs in (st.get("containerStatuses") or []) + (st.get("initContainerStatuses") or [])]
+    times = [
+        rfc3339.parse(((cs.get("state") or {}).get("terminated") or {}).get("finishedAt"))
+        for cs in (st.get("containerStatuses") or []) + (st.get("initContainerStatuses") or [])
+    ]
     found = [t for t in times if t is not None]
     if found:
         return max(found)
@@ -144,18 +170,7 @@ def parse_indexes(text: str | None, completions: int) -> set[int]:
 
 
 def format_indexes(indexes: Iterable[int]) -> str:
-    parts: list[str] = []
-    run: list[int] = []
-    for i in sorted(set(indexes)):
-        if run and i == run[-1] + 1:
-            run.append(i)
-            continue
-        if run:
-            parts.append(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}")
-        run = [i]
-    if run:
-        parts.append(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}")
-    return ",".join(parts)
+    return perindex.render(indexes)
 
 
 # --- backoff --------------------------------------------------------------------------------------------
@@ -171,7 +186,9 @@ class BackoffRecord:
     failures: int = 0  # failures since the last success
     last_failure: dt.datetime | None = None
 
-    def observe(self, succeeded: Sequence[Mapping[str, Any]], failed: Sequence[Mapping[str, Any]], now: dt.datetime) -> None:
+    def observe(
+        self, succeeded: Sequence[Mapping[str, Any]], failed: Sequence[Mapping[str, Any]], now: dt.datetime
+    ) -> None:
         if succeeded:
             self.failures = 0
             self.last_failure = None
@@ -189,39 +206,85 @@ class BackoffRecord:
 
 
 # --- pod failure policy -----------------------------------------------------------------------------------
-def match_failure_policy(job: Mapping[str, Any], pod: Mapping[str, Any]) -> tuple[str | None, str]:
-    """(action, message) of the first rule matching a Failed pod, or (None, "")."""
-    rules = ((job.get("spec") or {}).get("podFailurePolicy") or {}).get("rules") or []
-    if phase(pod) != "Failed":
-        return None, ""
+def policy_match(job: Mapping[str, Any], pod: Mapping[str, Any]) -> tuple[str | None, str, bool]:
+    """(action, message, counted) of the first podFailurePolicy rule matching a failed pod.
+
+    As upstream: an ``onExitCodes`` rule looks at terminated containers with a non-zero exit code
+    (regular containers first, then init containers); an ``onPodConditions`` rule at the pod's
+    conditions in their order. ``counted`` is False only for Ignore. Without a match: (None, "", True).
+    """
+    policy = (job.get("spec") or {}).get("podFailurePolicy")
+    if not isinstance(policy, dict):
+        return None, "", True
     meta = pod.get("metadata") or {}
     ns, name = meta.get("namespace", ""), meta.get("name", "")
     st = pod.get("status") or {}
-    statuses = (st.get("initContainerStatuses") or []) + (st.get("containerStatuses") or [])
-    for i, rule in enumerate(rules):
+    statuses = (st.get("containerStatuses") or []) + (st.get("initContainerStatuses") or [])
+    for i, rule in enumerate(policy.get("rules") or []):
+        if not isinstance(rule, dict):
+            continue
         action = str(rule.get("action") or "")
+        if action not in POLICY_ACTIONS:
+            continue
         on_codes = rule.get("onExitCodes")
-        if on_codes:
-            want = str(on_codes.get("containerName") or "")
-            op = on_codes.get("operator")
-            values = set(on_codes.get("values") or [])
-            for cs in statuses:
-                if want and cs.get("name") != want:
-                    continue
-                term = (cs.get("state") or {}).get("terminated")
-                if not term:
-                    continue
-                code = int(term.get("exitCode") or 0)
-                if code == 0:
-                    continue
-                if (op == "In" and code in values) or (op == "NotIn" and code not in values):
-                    return action, (f"Container {cs.get('name')} for pod {ns}/{name} failed with exit code {code} "
-                                    f"matching {action} rule at index {i}")
-        for pc in rule.get("onPodConditions") or []:
-            for c in st.get("conditions") or []:
-                if c.get("type") == pc.get("type") and c.get("status") == (pc.get("status") or "True"):
-                    return action, f"Pod {ns}/{name} has condition {c.get('type')} matching {action} rule at index {i}"
-    return None, ""
+        if isinstance(on_codes, dict):
+            hit = _exit_code_match(statuses, on_codes)
+            if hit is None:
+                continue
+            cname, code = hit
+            msg = f"Container {cname} for pod {ns}/{name} failed with exit code {code} matching {action} rule at index {i}"
+            return action, msg, action != "Ignore"
+        patterns = rule.get("onPodConditions")
+        if patterns:
+            ctype = _condition_match(st.get("conditions") or [], patterns)
+            if ctype is None:
+                continue
+            return (
+                action,
+                f"Pod {ns}/{name} has condition {ctype} matching {action} rule at index {i}",
+                action != "Ignore",
+            )
+    return None, "", True
+
+
+POLICY_ACTIONS = ("FailJob", "FailIndex", "Ignore", "Count")
+
+
+def _exit_code_match(statuses: list[Any], req: Mapping[str, Any]) -> tuple[str, int] | None:
+    want = req.get("containerName")
+    op = req.get("operator")
+    values = set(req.get("values") or [])
+    for cs in statuses:
+        if not isinstance(cs, dict):
+            continue
+        term = (cs.get("state") or {}).get("terminated")
+        if not isinstance(term, dict) or (want is not None and cs.get("name") != want):
+            continue
+        code = int(term.get("exitCode") or 0)
+        if code != 0 and ((op == "In" and code in values) or (op == "NotIn" and code not in values)):
+            return str(cs.get("name") or ""), code
+    return None
+
+
+def _condition_match(conditions: list[Any], patterns: list[Any]) -> str | None:
+    for c in conditions:
+        for p in patterns:
+            if (
+                isinstance(c, dict)
+                and isinstance(p, dict)
+                and c.get("type") == p.get("type")
+                and c.get("status") == (p.get("status") or "True")
+            ):
+                return str(c.get("type"))
+    return None
+
+
+def match_failure_policy(job: Mapping[str, Any], pod: Mapping[str, Any]) -> tuple[str | None, str]:
+    """(action, message) of the first rule matching a Failed pod, or (None, "")."""
+    if phase(pod) != "Failed":
+        return None, ""
+    action, message, _ = policy_match(job, pod)
+    return action, message
 
 
 # --- conditions ---------------------------------------------------------------------------------------------
@@ -242,7 +305,9 @@ def finished(job: Mapping[str, Any]) -> bool:
     return condition_true(st, "Complete") or condition_true(st, "Failed")
 
 
-def set_condition(status: Obj, type_: str, cond_status: str, reason: str, message: str, now: dt.datetime) -> bool:
+def set_condition(
+    status: Obj, type_: str, cond_status: str, reason: str, message: str, now: dt.datetime
+) -> bool:
     """Set a condition in place; True when something changed. lastTransitionTime moves only with the status."""
     conds: list[Obj] = list(status.get("conditions") or [])
     stamp = rfc3339.fmt(now)
@@ -257,8 +322,16 @@ def set_condition(status: Obj, type_: str, cond_status: str, reason: str, messag
         conds[i] = new
         status["conditions"] = conds
         return True
-    conds.append({"type": type_, "status": cond_status, "lastProbeTime": stamp, "lastTransitionTime": stamp,
-                  "reason": reason, "message": message})
+    conds.append(
+        {
+            "type": type_,
+            "status": cond_status,
+            "lastProbeTime": stamp,
+            "lastTransitionTime": stamp,
+            "reason": reason,
+            "message": message,
+        }
+    )
     status["conditions"] = conds
     return True
 
@@ -281,8 +354,17 @@ def uncounted(status: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     return list(u.get("succeeded") or []), list(u.get("failed") or [])
 
 
-def account(job: Mapping[str, Any], pods: Iterable[Mapping[str, Any]], *, skip_uids: set[str] | None = None) -> Accounting:
-    """Sort newly finished pods (finalizer still on, not yet in uncountedTerminatedPods)."""
+def account(
+    job: Mapping[str, Any],
+    pods: Iterable[Mapping[str, Any]],
+    *,
+    skip_uids: set[str] | None = None,
+    delayed: set[str] | None = None,
+) -> Accounting:
+    """Sort newly finished pods (finalizer still on, not yet in uncountedTerminatedPods).
+
+    Pods in `delayed` (per-index backoff: the failed pod an index's replacement takes its counts
+    from) are left for a later sync, except that a FailJob match still fails the Job."""
     st = job.get("status") or {}
     us, uf = uncounted(st)
     known = set(us) | set(uf) | (skip_uids or set())
@@ -293,25 +375,28 @@ def account(job: Mapping[str, Any], pods: Iterable[Mapping[str, Any]], *, skip_u
     for pod in sorted(pods, key=lambda p: (finish_time(p) or dt.datetime.max.replace(tzinfo=dt.UTC), uid(p))):
         if not has_finalizer(pod) or uid(pod) in known or not pod_finished(pod, job):
             continue
+        idx = pod_index(pod)
+        if indexed and (idx is None or idx >= completions):
+            acct.ignored.append(dict(pod))  # not one of ours to count (e.g. completions were lowered)
+            continue
         if phase(pod) == "Succeeded":
-            idx = pod_index(pod)
-            if indexed and (idx is None or idx >= completions):
-                acct.ignored.append(dict(pod))
-            else:
-                acct.succeeded.append(dict(pod))
+            acct.succeeded.append(dict(pod))
             continue
         action, message = match_failure_policy(job, pod)
+        if action == "FailJob" and acct.failure is None:
+            acct.failure = (REASON_POLICY, message)
+        if uid(pod) in (delayed or set()):
+            continue
         if action == "Ignore" or (suspended and phase(pod) != "Failed"):
             acct.ignored.append(dict(pod))
             continue
         acct.failed.append(dict(pod))
-        if action == "FailJob" and acct.failure is None:
-            acct.failure = (REASON_POLICY, message)
     return acct
 
 
-def with_uncounted(job: Mapping[str, Any], acct: Accounting) -> Obj:
-    """Status write A: newly finished uids join uncountedTerminatedPods (and completedIndexes)."""
+def with_uncounted(job: Mapping[str, Any], acct: Accounting, failed_indexes: set[int] | None = None) -> Obj:
+    """Status write A: newly finished uids join uncountedTerminatedPods (and completedIndexes;
+    with a backoff limit per index, failedIndexes)."""
     st = copy.deepcopy(dict(job.get("status") or {}))
     us, uf = uncounted(st)
     us += [uid(p) for p in acct.succeeded if uid(p) not in us]
@@ -323,6 +408,8 @@ def with_uncounted(job: Mapping[str, Any], acct: Accounting) -> Obj:
         done = parse_indexes(st.get("completedIndexes"), completions)
         done.update(i for i in (pod_index(p) for p in acct.succeeded) if i is not None and i < completions)
         st["completedIndexes"] = format_indexes(done)
+    if failed_indexes is not None:
+        st["failedIndexes"] = format_indexes(failed_indexes)
     return st
 
 
@@ -341,6 +428,62 @@ def flush_uncounted(status: Obj, settled: set[str]) -> bool:
     return True
 
 
+# --- per-index backoff --------------------------------------------------------------------------------------
+@dataclass
+class IndexState:
+    """Failed indexes (previous and new) and, per index, the failed pod whose removal waits."""
+
+    failed: set[int] = field(default_factory=set)
+    delayed: dict[int, Obj] = field(default_factory=dict)
+
+    @property
+    def delayed_uids(self) -> set[str]:
+        return {uid(p) for p in self.delayed.values()}
+
+
+def index_state(
+    job: Mapping[str, Any],
+    pods: Sequence[Mapping[str, Any]],
+    *,
+    skip_uids: set[str] | None = None,
+    now: dt.datetime,
+) -> IndexState | None:
+    """For an Indexed Job with backoffLimitPerIndex: its failed indexes and delayed deletions."""
+    limit = per_index_limit(job)
+    if limit is None:
+        return None
+    spec = job.get("spec") or {}
+    st = job.get("status") or {}
+    completions = _int(spec.get("completions"), 0)
+    us, uf = uncounted(st)
+    known = set(us) | set(uf) | (skip_uids or set())
+    state = IndexState(failed=parse_indexes(st.get("failedIndexes"), completions))
+    succeeded = parse_indexes(st.get("completedIndexes"), completions)
+    candidates: list[tuple[int, Mapping[str, Any]]] = []
+    for pod in pods:
+        ix = pod_index(pod)
+        if ix is None or ix >= completions or not has_finalizer(pod):
+            continue
+        if phase(pod) == "Succeeded":
+            succeeded.add(ix)
+            continue
+        if not pod_failed(pod, job):
+            continue
+        action, _, counted = policy_match(job, pod)
+        if perindex.index_failed(action, counted, pod, limit):
+            state.failed.add(ix)
+        if uid(pod) not in known:
+            candidates.append((ix, pod))
+    if condition_true(st, "FailureTarget") or condition_true(st, "SuccessCriteriaMet"):
+        return state  # the Job is finishing: nothing waits for a replacement
+    running = {i for i in (pod_index(p) for p in pods if active(p)) if i is not None}
+    chosen = perindex.delayed_deletions(
+        candidates, busy=succeeded | state.failed | running, finished=finish_time, now=now
+    )
+    state.delayed = {ix: dict(p) for ix, p in chosen.items()}
+    return state
+
+
 # --- what to do ----------------------------------------------------------------------------------------------
 @dataclass
 class Plan:
@@ -349,7 +492,9 @@ class Plan:
     delete: list[Obj] = field(default_factory=list)
     failure: tuple[str, str] | None = None  # FailureTarget (reason, message)
     success: bool = False  # SuccessCriteriaMet
+    success_reason: tuple[str, str] = (REASON_COMPLETIONS, MSG_COMPLETIONS)  # its (reason, message)
     requeue_after: float | None = None  # e.g. the active deadline or the end of a backoff
+    replaced: dict[int, Obj] = field(default_factory=dict)  # index -> failed pod its new pod replaces
 
 
 def counts(job: Mapping[str, Any]) -> tuple[int, int]:
@@ -363,15 +508,25 @@ def deletion_rank(pod: Mapping[str, Any]) -> tuple[int, int, int, str]:
     """Pods least along first: unscheduled, pending, not ready, then the newest."""
     created = str((pod.get("metadata") or {}).get("creationTimestamp") or "")
     inverted = "".join(chr(0x10FFFF - ord(c)) for c in created)
-    return (0 if not (pod.get("spec") or {}).get("nodeName") else 1,
-            0 if phase(pod) == "Pending" else 1,
-            1 if ready(pod) else 0,
-            inverted)
+    return (
+        0 if not (pod.get("spec") or {}).get("nodeName") else 1,
+        0 if phase(pod) == "Pending" else 1,
+        1 if ready(pod) else 0,
+        inverted,
+    )
 
 
-def decide(job: Mapping[str, Any], pods: Sequence[Mapping[str, Any]], *, now: dt.datetime,
-           backoff_remaining: float = 0.0, policy_failure: tuple[str, str] | None = None) -> Plan:
-    """What the Job needs now, given its status after accounting and its pods."""
+def decide(
+    job: Mapping[str, Any],
+    pods: Sequence[Mapping[str, Any]],
+    *,
+    now: dt.datetime,
+    backoff_remaining: float = 0.0,
+    policy_failure: tuple[str, str] | None = None,
+    indexes: IndexState | None = None,
+) -> Plan:
+    """What the Job needs now, given its status after accounting and its pods (and, with a backoff
+    limit per index, the `indexes` state)."""
     spec = job.get("spec") or {}
     st = job.get("status") or {}
     plan = Plan()
@@ -388,8 +543,10 @@ def decide(job: Mapping[str, Any], pods: Sequence[Mapping[str, Any]], *, now: dt
         plan.failure = (str(prior.get("reason") or ""), str(prior.get("message") or ""))
         plan.delete = [dict(p) for p in act]
         return plan
-    if condition_true(st, "SuccessCriteriaMet"):
+    prior = find_condition(st, "SuccessCriteriaMet")
+    if prior is not None and prior.get("status") == "True":
         plan.success = True
+        plan.success_reason = (str(prior.get("reason") or ""), str(prior.get("message") or ""))
         plan.delete = [dict(p) for p in act]
         return plan
 
@@ -409,16 +566,21 @@ def decide(job: Mapping[str, Any], pods: Sequence[Mapping[str, Any]], *, now: dt
             failure = (REASON_DEADLINE, MSG_DEADLINE)
         else:
             plan.requeue_after = left
+    done = parse_indexes(st.get("completedIndexes"), _int(completions_raw, 0)) if indexed else set()
+    if failure is None and indexes is not None:
+        failure = perindex.failure_condition(spec, indexes.failed, done)
     if failure is not None:
         plan.failure = failure
         plan.delete = [dict(p) for p in act]
         return plan
 
-    # 3. Success.
-    if indexed:
-        completions = int(completions_raw or 0)
-        done = parse_indexes(st.get("completedIndexes"), completions)
-        if len(done) >= completions:
+    # 3. Success: a success policy (Indexed only), else the completions.
+    message = perindex.match_success_policy(spec, done) if indexed else None
+    if message is not None:
+        plan.success = True
+        plan.success_reason = (perindex.REASON_SUCCESS_POLICY, message)
+    elif indexed:
+        if len(done) >= _int(completions_raw, 0):
             plan.success = True
     elif completions_raw is not None:
         if succeeded >= int(str(completions_raw)):
@@ -436,26 +598,42 @@ def decide(job: Mapping[str, Any], pods: Sequence[Mapping[str, Any]], *, now: dt
 
     # 5. Keep the right pods running.
     if indexed:
-        completions = int(completions_raw or 0)
-        done = parse_indexes(st.get("completedIndexes"), completions)
+        completions = _int(completions_raw, 0)
+        failed_indexes = indexes.failed if indexes is not None else set()
         seen: set[int] = set()
         keep = 0
-        for p in sorted(act, key=lambda p: (not ready(p), str((p.get("metadata") or {}).get("creationTimestamp") or ""))):
+        for p in sorted(
+            act, key=lambda p: (not ready(p), str((p.get("metadata") or {}).get("creationTimestamp") or ""))
+        ):
             i = pod_index(p)
-            if i is None or i >= completions or i in done or i in seen:
+            if i is None or i >= completions or i in done or i in failed_indexes or i in seen:
                 plan.delete.append(dict(p))
             else:
                 seen.add(i)
                 keep += 1
-        busy = seen | {i for i in (pod_index(p) for p in pods if terminating(p) and only_replace_failed(job))
-                       if i is not None}
+        busy = seen | {
+            i
+            for i in (pod_index(p) for p in pods if terminating(p) and only_replace_failed(job))
+            if i is not None
+        }
         room = parallelism - keep
         if room < 0:
             extra = sorted((p for p in act if dict(p) not in plan.delete), key=deletion_rank)[:-room]
             plan.delete.extend(dict(p) for p in extra)
             return plan
-        wanted = [i for i in range(completions) if i not in done and i not in busy][:room]
-        if wanted and backoff_remaining > 0:
+        wanted = [
+            i for i in range(completions) if i not in done and i not in busy and i not in failed_indexes
+        ][:room]
+        if wanted and indexes is not None:
+            # Each index backs off on its own failures.
+            ready_now, wait = perindex.ready_to_create(
+                wanted, indexes.delayed, now, finished=finish_time, base=BACKOFF_BASE, cap=BACKOFF_CAP
+            )
+            plan.create_indexes = ready_now
+            plan.replaced = {i: indexes.delayed[i] for i in ready_now if i in indexes.delayed}
+            if wait > 0:
+                plan.requeue_after = _min(plan.requeue_after, wait)
+        elif wanted and backoff_remaining > 0:
             plan.requeue_after = _min(plan.requeue_after, backoff_remaining)
         elif wanted:
             plan.create_indexes = wanted
@@ -488,9 +666,11 @@ def _min(a: float | None, b: float) -> float:
 
 
 # --- the pods it creates -----------------------------------------------------------------------------------------
-def pod_for(job: Mapping[str, Any], index: int | None) -> Obj:
+def pod_for(job: Mapping[str, Any], index: int | None, replaced: Mapping[str, Any] | None = None) -> Obj:
     """A pod from the Job's template: owner reference, tracking finalizer and, for Indexed Jobs, the
-    completion index (annotation, label, env JOB_COMPLETION_INDEX, hostname ``<job>-<index>``)."""
+    completion index (annotation, label, env JOB_COMPLETION_INDEX, hostname ``<job>-<index>``).
+    With a backoff limit per index it also carries the index's failure counts, taken over from
+    `replaced` (the index's last failed pod, if any)."""
     meta = job.get("metadata") or {}
     name = str(meta.get("name") or "")
     template = copy.deepcopy((job.get("spec") or {}).get("template") or {})
@@ -501,8 +681,16 @@ def pod_for(job: Mapping[str, Any], index: int | None) -> Obj:
         "namespace": meta.get("namespace"),
         "labels": dict(tmeta.get("labels") or {}),
         "finalizers": [TRACKING_FINALIZER],
-        "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": name, "uid": meta.get("uid"),
-                             "controller": True, "blockOwnerDeletion": True}],
+        "ownerReferences": [
+            {
+                "apiVersion": "batch/v1",
+                "kind": "Job",
+                "name": name,
+                "uid": meta.get("uid"),
+                "controller": True,
+                "blockOwnerDeletion": True,
+            }
+        ],
     }
     annotations = dict(tmeta.get("annotations") or {})
     if index is not None:
@@ -510,12 +698,19 @@ def pod_for(job: Mapping[str, Any], index: int | None) -> Obj:
         pmeta["labels"][INDEX_LABEL] = str(index)
         if not pspec.get("hostname"):
             pspec["hostname"] = f"{name}-{index}"
-        env_var = {"name": INDEX_ENV, "valueFrom": {"fieldRef": {
-            "fieldPath": f"metadata.annotations['{INDEX_ANNOTATION}']"}}}
+        if per_index_limit(job) is not None:
+            counted = replaced is None or policy_match(job, replaced)[2]
+            annotations.update(perindex.count_annotations(replaced, counted=counted))
+        # PodIndexLabel (beta, on in 1.32): the env var reads the label.
+        env_var = {
+            "name": INDEX_ENV,
+            "valueFrom": {"fieldRef": {"fieldPath": f"metadata.labels['{INDEX_LABEL}']"}},
+        }
         for key in ("initContainers", "containers"):
             for c in pspec.get(key) or []:
-                env = [e for e in c.get("env") or [] if e.get("name") != INDEX_ENV]
-                c["env"] = [*env, env_var]
+                env = list(c.get("env") or [])
+                if not any(e.get("name") == INDEX_ENV for e in env):  # a user's own value wins
+                    c["env"] = [*env, env_var]
     if annotations:
         pmeta["annotations"] = annotations
     return {"apiVersion": "v1", "kind": "Pod", "metadata": pmeta, "spec": pspec}
