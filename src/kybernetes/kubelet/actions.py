@@ -20,6 +20,9 @@ containers in the listed order. The planner follows upstream's computePodActions
   5. When nothing is left running or to start, the pod is killed (sidecars included).
   6. A container restarting after an exit waits out its crash-loop back-off; it is then listed in
      ``backoff_waiting`` with reason CrashLoopBackOff instead of being started.
+  7. An ephemeral container (``kubectl debug``) is started once in the current sandbox, even while
+     init containers still run, and never again once the runtime has any instance of it; it does
+     not keep the pod alive (rule 5) and is not started in a sandbox about to be created.
 
 ``compute_pod_actions`` only reads the back-off; after executing the plan the agent calls
 ``PodActions.record_backoff`` so the next failure waits longer.
@@ -67,6 +70,7 @@ class PodActions:
     containers_to_kill: dict[str, str] = field(default_factory=dict)  # container id → why
     next_init_container: str | None = None
     backoff_waiting: dict[str, tuple[str, str]] = field(default_factory=dict)
+    ephemeral_to_start: list[str] = field(default_factory=list)  # names, in spec order (rule 7)
 
     def record_backoff(self, backoff: CrashLoopBackoff, now: float) -> None:
         """Note every planned restart-after-exit in the back-off (call once the plan ran)."""
@@ -366,13 +370,26 @@ def compute_pod_actions(
         _set_next_init(actions)
         return actions
     actions.sandbox_id = sandbox_id
+    actions.ephemeral_to_start = ephemeral_to_start(pod, rt)
     initialized = p.init_containers()
     if actions.kill_pod or not initialized:
+        if actions.kill_pod:
+            actions.ephemeral_to_start = []
         _set_next_init(actions)
         return actions
     p.regular_containers()
+    if actions.kill_pod:
+        actions.ephemeral_to_start = []
     _set_next_init(actions)
     return actions
+
+
+def ephemeral_to_start(pod: Mapping[str, Any], rt: RuntimePod | None) -> list[str]:
+    """Rule 7: the ephemeral containers the runtime has never had an instance of."""
+    return [
+        str(c.get("name")) for c in _containers(pod, "ephemeralContainers")
+        if isinstance(c, dict) and c.get("name") and (rt is None or rt.latest(str(c.get("name"))) is None)
+    ]
 
 
 def _set_next_init(actions: PodActions) -> None:

@@ -29,7 +29,7 @@ INIT = "kybernetes.io/init-container"
 CONTAINER_TYPE = "io.kubernetes.container.type"  # the kubelet's own label: "sandbox" or "container"
 
 _PROTOCOLS = {"TCP": 0, "UDP": 1, "SCTP": 2}
-_NS_POD, _NS_CONTAINER, _NS_NODE = 0, 1, 2
+_NS_POD, _NS_CONTAINER, _NS_NODE, _NS_TARGET = 0, 1, 2, 3
 
 
 def pod_log_directory(logs_root: str, pod: Mapping[str, Any]) -> str:
@@ -182,7 +182,9 @@ def container_security(pod: Mapping[str, Any], container: Mapping[str, Any]) -> 
 
 def container_config(pod: Mapping[str, Any], container: Mapping[str, Any], *, attempt: int, image_ref: str,
                      command: list[str], args: list[str], env: list[tuple[str, str]], mounts: list[Obj],
-                     resources: Obj, init: bool = False) -> Obj:
+                     resources: Obj, init: bool = False, target_id: str = "") -> Obj:
+    """``target_id``: for an ephemeral container with a targetContainerName, the id of that
+    container, whose process namespace it joins (unless the pod shares one or uses the host's)."""
     meta = pod["metadata"]
     spec = pod.get("spec") or {}
     name = container["name"]
@@ -195,6 +197,9 @@ def container_config(pod: Mapping[str, Any], container: Mapping[str, Any], *, at
     }
     if init:
         annotations[INIT] = "true"
+    security = container_security(pod, container)
+    if target_id and security["namespace_options"]["pid"] == _NS_CONTAINER:
+        security["namespace_options"] = {**security["namespace_options"], "pid": _NS_TARGET, "target_id": target_id}
     return {
         "metadata": {"name": name, "attempt": attempt},
         "image": {"image": image_ref},
@@ -210,7 +215,7 @@ def container_config(pod: Mapping[str, Any], container: Mapping[str, Any], *, at
         "stdin": bool(container.get("stdin")),
         "stdin_once": bool(container.get("stdinOnce")),
         "tty": bool(container.get("tty")),
-        "linux": {"resources": resources, "security_context": container_security(pod, container)},
+        "linux": {"resources": resources, "security_context": security},
     }
 
 

@@ -125,7 +125,7 @@ class PodSyncer:
                 raise
         sandbox_id = actions.sandbox_id
         sandbox_config = None
-        if actions.create_sandbox or actions.containers_to_start:
+        if actions.create_sandbox or actions.containers_to_start or actions.ephemeral_to_start:
             try:
                 sandbox_config = await self.sandbox_config(pod, actions.sandbox_attempt)
             except Exception as e:  # volumes or config could not be prepared
@@ -148,6 +148,14 @@ class PodSyncer:
         for cid in actions.containers_to_kill:
             await self.stop_container(pod, cid, grace)
         retry: float | None = None
+        for name in actions.ephemeral_to_start:
+            if not sandbox_id or sandbox_config is None:
+                break
+            problem = await self.start_container(pod, name, False, 0, sandbox_id, sandbox_config)
+            if problem is not None:  # (ephemeral containers first, as upstream; never restarted)
+                waiting[name] = problem
+                self.events.planned(pod, [f for f in [ev.start_failure_event(name, *problem)] if f])
+                retry = 2.0
         for start in actions.containers_to_start:
             if not sandbox_id or sandbox_config is None:
                 break
@@ -227,8 +235,8 @@ class PodSyncer:
 
         spec = pod["spec"]
         uid = pod["metadata"]["uid"]
-        container = next(c for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
-                         if c["name"] == name)
+        container = next(c for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or []),
+                                     *(spec.get("ephemeralContainers") or [])] if c["name"] == name)
         image = container.get("image") or ""
         pulled = await self.ensure_image(pod, container)
         if isinstance(pulled, tuple):
@@ -236,6 +244,10 @@ class PodSyncer:
         rt = self.ctx.runtime.pods.get(uid)
         sandbox = rt.current_sandbox() if rt is not None else None
         pod_ip = sandbox.ip if sandbox is not None else ""
+        target = str(container.get("targetContainerName") or "")  # an ephemeral container's
+        target_instance = rt.latest(target) if target and rt is not None else None
+        if target and target_instance is None:
+            return ("CreateContainerConfigError", f"unable to find target container {target}")
         try:
             env = make_environment(pod, container, configmaps=lambda n: self.ctx.get_configmap(pod["metadata"]["namespace"], n),
                                    secrets=lambda n: self.ctx.get_secret(pod["metadata"]["namespace"], n),
@@ -254,7 +266,8 @@ class PodSyncer:
             return ("CreateContainerConfigError", str(e))
         resources = container_linux_resources(pod, container, memory_capacity_bytes=self.ctx.memory_capacity)
         config = criconfig.container_config(pod, container, attempt=attempt, image_ref=pulled, command=command,
-                                            args=args, env=env, mounts=mounts, resources=resources, init=init)
+                                            args=args, env=env, mounts=mounts, resources=resources, init=init,
+                                            target_id=target_instance.id if target_instance else "")
         config["annotations"][IMAGE_ANNOTATION] = image
         config["annotations"][TERMINATION_LOG_ANNOTATION] = str(term_log)
         try:

@@ -19,7 +19,9 @@ Theory of operation:
      of a condition did not change. ``startTime`` stays once set.
 
 Times are RFC 3339 in UTC with whole seconds. App container statuses are sorted by name (as
-upstream does); init container statuses follow the spec order.
+upstream does); init container statuses follow the spec order, and so do ephemeral container
+statuses, which are built like init containers' (rules 1-3) but are never ready, have no
+``started`` and take no part in the phase or the conditions.
 """
 
 from __future__ import annotations
@@ -403,6 +405,10 @@ def generate_pod_status(
         out["initContainerStatuses"] = init_st
     out["containerStatuses"] = app_st
     out["qosClass"] = qos_class(pod)
+    ephemeral = list(spec.get("ephemeralContainers") or [])
+    if ephemeral:
+        out["ephemeralContainerStatuses"] = container_statuses(
+            pod, rt, ephemeral, old.get("ephemeralContainerStatuses") or [], waiting, is_init=True)
     return out
 
 
