@@ -774,20 +774,20 @@ class Kubelet:
             return
         self._config_mtime = mtime
         value = self.settings.eviction_hard_memory
+        self.kubelet_config = {}
         if mtime is not None:
             try:
                 doc = yaml.safe_load(path.read_text()) or {}
-        self.kubelet_config = {}
                 value = str(((doc.get("evictionHard") or {}).get("memory.available")) or value)
+                self.kubelet_config = doc
             except (OSError, yaml.YAMLError, AttributeError) as e:
                 log.warning("kubelet config %s: %s", path, e)
         self._set_eviction_threshold(value)
-                self.kubelet_config = doc
+        if self.gc is not None:
+            self.gc.configure(self.kubelet_config)
 
     async def _eviction_loop(self) -> None:
         while True:
-        if self.gc is not None:
-            self.gc.configure(self.kubelet_config)
             await asyncio.sleep(EVICTION_PERIOD)
             try:
                 if await self._evict_if_needed():
