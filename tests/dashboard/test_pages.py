@@ -10,7 +10,7 @@ import pytest
 
 from kybernetes.dashboard import detail, layout, pages, security
 from kybernetes.dashboard.app import parse_refresh, refresh_toggle, restart_patch
-from kybernetes.dashboard.component import parse_listen, settings_from_env
+from kybernetes.dashboard.component import settings_from_env
 from kybernetes.dashboard.html import Markup
 from kybernetes.dashboard.kinds import KINDS
 
@@ -309,9 +309,9 @@ def test_settings_from_env(env: dict[str, str], listen: tuple[str, int] | None, 
     assert (s.listen, s.admin_mode) == (listen, admin)
 
 
-def test_parse_listen_rejects_garbage() -> None:
-    with pytest.raises(ValueError):
-        parse_listen("nonsense")
+def test_settings_from_env_rejects_garbage() -> None:
+    with pytest.raises(ValueError, match="KYB_DASHBOARD_LISTEN"):
+        settings_from_env({"KYB_DASHBOARD_LISTEN": "nonsense"})
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from dnslib import EDNS0, QTYPE, DNSRecord  # type: ignore[import-untyped]
 from kybernetes.dns.cache import cache_ttl
 from kybernetes.dns.fakeupstream import FakeUpstream
 from kybernetes.dns.records import RecordIndex
-from kybernetes.dns.server import DNSServer, parse_hostport, parse_resolv_conf, udp_limit
+from kybernetes.dns.server import DNSServer, parse_resolv_conf, udp_limit
 
 PORT, UPSTREAM_PORT, HTTP_PORT, DEAD_PORT = 15300, 15301, 15302, 15303
 
@@ -237,11 +237,6 @@ def test_parse_resolv_conf(text: str, expected: list[str]) -> None:
     assert parse_resolv_conf(text) == expected
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("1.2.3.4", ("1.2.3.4", 53)), ("1.2.3.4:5353", ("1.2.3.4", 5353)), ("[::1]:54", ("::1", 54)), ("::1", ("::1", 53)),
-], ids=["v4", "v4-port", "v6-port", "v6"])
-def test_parse_hostport(text: str, expected: tuple[str, int]) -> None:
-    assert parse_hostport(text) == expected
 
 
 SOA = "example. 600 IN SOA ns.example. h.example. 1 7200 900 86400 {minimum}"

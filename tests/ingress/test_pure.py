@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from kybernetes.ingress import http1
-from kybernetes.ingress.component import parse_listen, settings_from_env, status_patch
+from kybernetes.ingress.component import settings_from_env, status_patch
 from kybernetes.ingress.proxy import forward_request_headers
 
 
@@ -90,21 +90,6 @@ def test_forwarded_headers() -> None:
     assert out[-2:] == [("Connection", "upgrade"), ("Upgrade", "websocket")]
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("0.0.0.0:80", ("0.0.0.0", 80)),
-        ("127.0.0.1:18980", ("127.0.0.1", 18980)),
-        ("[::]:8443", ("::", 8443)),
-        (":8080", ("0.0.0.0", 8080)),
-        ("10.0.0.1", ("10.0.0.1", 443)),
-        ("off", None),
-    ],
-)
-def test_parse_listen(value: str, expected: tuple[str, int] | None) -> None:
-    assert parse_listen(value, 443) == expected
-
-
 def test_settings_from_env() -> None:
     s = settings_from_env({}, host_address="192.0.2.1")
     assert (s.http_listen, s.https_listen, s.addresses, s.class_name) == (
@@ -117,6 +102,8 @@ def test_settings_from_env() -> None:
         {"KYB_INGRESS_HTTPS": "off", "KYB_INGRESS_ADDRESS": "198.51.100.1, lb.example.com"}, host_address="x"
     )
     assert s.https_listen is None and s.addresses == ("198.51.100.1", "lb.example.com")
+    s = settings_from_env({"KYB_INGRESS_HTTP": ":8080", "KYB_INGRESS_HTTPS": "10.0.0.1"}, host_address="x")
+    assert (s.http_listen, s.https_listen) == (("0.0.0.0", 8080), ("10.0.0.1", 443))
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,7 @@ from aiohttp import web
 from kybernetes.client.config import load_kubeconfig
 from kybernetes.dashboard.api import HTTPBackend
 from kybernetes.dashboard.app import make_app
+from kybernetes.util.listen import HostPort, parse_listen
 
 log = logging.getLogger("kyb.dashboard")
 DEFAULT_LISTEN = "127.0.0.1:9090"
@@ -37,24 +38,19 @@ DEFAULT_LISTEN = "127.0.0.1:9090"
 
 @dataclass(frozen=True, slots=True)
 class DashboardSettings:
-    listen: tuple[str, int] | None  # None = off
+    listen: HostPort | None  # None = off
     admin_mode: bool = False
-
-
-def parse_listen(value: str) -> tuple[str, int] | None:
-    value = value.strip()
-    if value.lower() in ("off", "none", "-", "false"):
-        return None
-    host, sep, port = value.rpartition(":")
-    if not sep:
-        raise ValueError(f"KYB_DASHBOARD_LISTEN: want host:port or off, not {value!r}")
-    return host.strip("[]") or "127.0.0.1", int(port)
 
 
 def settings_from_env(env: Mapping[str, str]) -> DashboardSettings:
     admin = (env.get("KYB_DASHBOARD_ADMIN") or "").strip().lower() in ("1", "true", "yes", "on")
     return DashboardSettings(
-        listen=parse_listen(env.get("KYB_DASHBOARD_LISTEN") or DEFAULT_LISTEN), admin_mode=admin
+        listen=parse_listen(
+            "KYB_DASHBOARD_LISTEN",
+            env.get("KYB_DASHBOARD_LISTEN") or DEFAULT_LISTEN,
+            default_host="127.0.0.1",
+        ),
+        admin_mode=admin,
     )
 
 

@@ -33,7 +33,8 @@ from kybernetes.client.config import load_kubeconfig
 from kybernetes.client.errors import APIError, is_already_exists, is_not_found
 from kybernetes.client.rest import resource
 from kybernetes.dns.records import RecordIndex
-from kybernetes.dns.server import DNSServer, HostPort, default_upstreams, parse_hostport
+from kybernetes.dns.server import DNSServer, default_upstreams
+from kybernetes.util.listen import HostPort, parse_hostport, primary_address
 
 log = logging.getLogger("kyb.dns")
 
@@ -50,16 +51,6 @@ PODS = resource("v1", "pods")
 NAMESPACES = resource("v1", "namespaces")
 
 
-def primary_address() -> str:
-    """The address of the default route's interface (no packet is sent)."""
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.connect(("10.255.255.255", 1))
-            return str(s.getsockname()[0])
-    except OSError:
-        return "127.0.0.1"
-
-
 @dataclass(frozen=True, slots=True)
 class DNSSettings:
     listen: HostPort
@@ -72,14 +63,14 @@ class DNSSettings:
 
 
 def settings_from_env(env: Mapping[str, str], *, node_address: str, resolv_upstreams: list[str]) -> DNSSettings:
-    listen = parse_hostport(env["KYB_DNS_LISTEN"]) if env.get("KYB_DNS_LISTEN") else (node_address, 53)
+    listen = parse_hostport(env["KYB_DNS_LISTEN"], default_port=53) if env.get("KYB_DNS_LISTEN") else (node_address, 53)
     advertise = env.get("KYB_DNS_ADVERTISE") or (node_address if listen[0] in ("0.0.0.0", "::", "") else listen[0])
-    http = parse_hostport(env["KYB_DNS_HTTP"], METRICS_PORT) if env.get("KYB_DNS_HTTP") else (listen[0], METRICS_PORT)
+    http = parse_hostport(env["KYB_DNS_HTTP"], default_port=METRICS_PORT) if env.get("KYB_DNS_HTTP") else (listen[0], METRICS_PORT)
     upstreams = [u.strip() for u in env["KYB_DNS_UPSTREAMS"].split(",") if u.strip()] \
         if env.get("KYB_DNS_UPSTREAMS") else resolv_upstreams
     # never forward to ourselves: a node whose resolv.conf names its own DNS address would loop
     own = {(host, listen[1]) for host in (listen[0], advertise)}
-    upstreams = [u for u in upstreams if parse_hostport(u) not in own]
+    upstreams = [u for u in upstreams if parse_hostport(u, default_port=53) not in own]
     return DNSSettings(listen=listen, advertise=advertise, http_listen=http, upstreams=upstreams,
                        service_ip=env.get("KYB_DNS_SERVICE_IP") or DEFAULT_SERVICE_IP,
                        domain=env.get("KYB_DNS_DOMAIN") or "cluster.local",
@@ -192,7 +183,11 @@ def wire_index(factory: SharedInformerFactory, index: RecordIndex) -> None:
 
 async def run(kubeconfig: Path) -> None:
     """The `kyb server` component: serve cluster DNS until cancelled."""
-    s = settings_from_env(os.environ, node_address=primary_address(), resolv_upstreams=default_upstreams())
+    try:
+        s = settings_from_env(os.environ, node_address=primary_address(), resolv_upstreams=default_upstreams())
+    except ValueError as e:
+        print(f"kyb server: cluster DNS is not started: {e}", flush=True)
+        return
     index = RecordIndex(zone=s.domain, dns_ip=s.service_ip)
     server = DNSServer(index, listen=[s.listen], upstreams=s.upstreams, http_listen=s.http_listen)
     try:

@@ -14,7 +14,7 @@ from collections import Counter
 
 from dnslib import QTYPE, RR, DNSHeader, DNSRecord  # type: ignore[import-untyped]
 
-from kybernetes.dns.server import HostPort
+from kybernetes.util.listen import HostPort
 
 
 class FakeUpstream:

@@ -51,6 +51,7 @@ from dnslib import (  # type: ignore[import-untyped]
 
 from kybernetes.dns import records
 from kybernetes.dns.cache import AnswerCache, key_of
+from kybernetes.util.listen import HostPort, parse_hostport
 
 log = logging.getLogger("kyb.dns")
 
@@ -61,20 +62,6 @@ FORWARD_FAST_TTL = 1.0
 MAX_CNAME_CHAIN = 8
 LATENCY_BUCKETS = (0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 RCODE_NAMES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
-
-HostPort = tuple[str, int]
-
-
-def parse_hostport(text: str, default_port: int = 53) -> HostPort:
-    """"1.2.3.4", "1.2.3.4:5353", "[::1]:53", "::1" -> (host, port)."""
-    text = text.strip()
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        return host, int(rest[1:]) if rest.startswith(":") else default_port
-    if text.count(":") == 1:
-        host, _, port = text.partition(":")
-        return host, int(port)
-    return text, default_port
 
 
 def parse_resolv_conf(text: str) -> list[str]:
@@ -289,7 +276,7 @@ class DNSServer:
                  http_listen: HostPort | None = None, upstream_timeout: float = UPSTREAM_TIMEOUT) -> None:
         self.index = index
         self.listen = listen
-        self.upstreams = [parse_hostport(u) for u in (default_upstreams() if upstreams is None else upstreams)]
+        self.upstreams = [parse_hostport(u, default_port=53) for u in (default_upstreams() if upstreams is None else upstreams)]
         self.cache = AnswerCache(cache_size, negative_ttl=negative_ttl)
         self.cache_size = cache_size
         self.http_listen = http_listen

@@ -11,6 +11,7 @@ of the caches), hands it to the proxy, reloads certificates and publishes the ho
 Settings come from the environment (defaults in brackets):
   KYB_INGRESS_HTTP     host:port of the HTTP listener, or "off"     [0.0.0.0:80]
   KYB_INGRESS_HTTPS    host:port of the HTTPS listener, or "off"    [0.0.0.0:443]
+(listen knobs are read by kybernetes.util.listen, as every component's are; docs/server.md)
   KYB_INGRESS_ADDRESS  comma-separated addresses put into status    [the host's primary address]
   KYB_INGRESS_CLASS    the IngressClass created at start            [kybernetes]
 """
@@ -21,7 +22,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +39,7 @@ from kybernetes.ingress.routes import (
     handled_ingresses,
 )
 from kybernetes.ingress.tls import CertificateStore, tls_entries
+from kybernetes.util.listen import parse_listen, primary_address
 
 log = logging.getLogger("kyb.ingress")
 
@@ -59,36 +60,23 @@ class IngressSettings:
     class_name: str = "kybernetes"
 
 
-def parse_listen(value: str, default_port: int) -> HostPort | None:
-    value = value.strip()
-    if value.lower() in ("off", "none", "-"):
-        return None
-    host, sep, port = value.rpartition(":")
-    if not sep:
-        return value, default_port
-    return host.strip("[]") or "0.0.0.0", int(port)
-
-
 def settings_from_env(env: Mapping[str, str], *, host_address: str) -> IngressSettings:
     addresses = tuple(
         a.strip() for a in (env.get("KYB_INGRESS_ADDRESS") or host_address).split(",") if a.strip()
     )
     return IngressSettings(
-        http_listen=parse_listen(env.get("KYB_INGRESS_HTTP") or "0.0.0.0:80", 80),
-        https_listen=parse_listen(env.get("KYB_INGRESS_HTTPS") or "0.0.0.0:443", 443),
+        http_listen=parse_listen(
+            "KYB_INGRESS_HTTP", env.get("KYB_INGRESS_HTTP") or ":80", default_host="0.0.0.0", default_port=80
+        ),
+        https_listen=parse_listen(
+            "KYB_INGRESS_HTTPS",
+            env.get("KYB_INGRESS_HTTPS") or ":443",
+            default_host="0.0.0.0",
+            default_port=443,
+        ),
         addresses=addresses,
         class_name=env.get("KYB_INGRESS_CLASS") or "kybernetes",
     )
-
-
-def host_address() -> str:
-    """The address of the default route's interface (connecting a UDP socket sends nothing)."""
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.connect(("10.255.255.255", 1))
-            return str(s.getsockname()[0])
-    except OSError:
-        return "127.0.0.1"
 
 
 def default_class(name: str) -> dict[str, Any]:
@@ -224,7 +212,11 @@ class IngressController:
 
 async def run(kubeconfig: Path) -> None:
     """The `kyb server` component: route Ingress traffic until cancelled."""
-    settings = settings_from_env(os.environ, host_address=host_address())
+    try:
+        settings = settings_from_env(os.environ, host_address=primary_address())
+    except ValueError as e:
+        print(f"kyb server: the ingress controller is not started: {e}", flush=True)
+        return
     proxy = IngressProxy()
     certs = CertificateStore()
     try:

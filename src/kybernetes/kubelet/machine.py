@@ -10,6 +10,8 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kybernetes.util.listen import primary_address
+
 _ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le", "s390x": "s390x"}
 
 
@@ -51,16 +53,6 @@ def _read(path: str, default: str = "") -> str:
         return Path(path).read_text()
     except OSError:
         return default
-
-
-def primary_address() -> str:
-    """The address the host uses for its default route (no packet is sent)."""
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.connect(("10.255.255.255", 1))
-            return str(s.getsockname()[0])
-    except OSError:
-        return "127.0.0.1"
 
 
 def read_machine(data_dir: Path, *, hostname: str = "", address: str = "") -> MachineInfo:

@@ -77,7 +77,7 @@ class KybServer:
             env.setdefault("KYB_KUBELET_PORT", str(free_port()))
             # each test cluster's DNS on its own port of the host address (pods reach it through
             # the kube-dns Service; the host's port 53 may belong to someone else)
-            from kybernetes.kubelet.machine import primary_address
+            from kybernetes.util.listen import primary_address
 
             env.setdefault("KYB_DNS_LISTEN", f"{primary_address()}:{free_port()}")
             env.setdefault("KYB_DNS_HTTP", f"127.0.0.1:{free_port()}")
