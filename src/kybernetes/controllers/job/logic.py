@@ -701,10 +701,9 @@ def pod_for(job: Mapping[str, Any], index: int | None, replaced: Mapping[str, An
         if per_index_limit(job) is not None:
             counted = replaced is None or policy_match(job, replaced)[2]
             annotations.update(perindex.count_annotations(replaced, counted=counted))
-        # PodIndexLabel (beta, on in 1.32): the env var reads the label.
         env_var = {
             "name": INDEX_ENV,
-            "valueFrom": {"fieldRef": {"fieldPath": f"metadata.labels['{INDEX_LABEL}']"}},
+            "valueFrom": {"fieldRef": {"fieldPath": f"metadata.annotations['{INDEX_ANNOTATION}']"}},
         }
         for key in ("initContainers", "containers"):
             for c in pspec.get(key) or []:
