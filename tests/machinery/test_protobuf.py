@@ -17,7 +17,6 @@ from kybernetes.machinery.protobuf import (
     decode_envelope,
     decode_message,
     decode_object,
-    format_go_duration,
 )
 
 CORE = "io.k8s.api.core.v1."
@@ -165,24 +164,6 @@ def test_time_omitempty_zero_dropped() -> None:
 def test_microtime() -> None:
     raw = ld(2, vi(1, 1704164645) + vi(2, 123456789))  # events.v1 Event.eventTime
     assert decode(raw, "io.k8s.api.events.v1.Event") == {"eventTime": "2024-01-02T03:04:05.123456Z"}
-
-
-@pytest.mark.parametrize(
-    ("ns", "text"),
-    [
-        (0, "0s"),
-        (1, "1ns"),
-        (1_500, "1.5µs"),
-        (300_000_000, "300ms"),
-        (1_000_000_000, "1s"),
-        (1_500_000_000, "1.5s"),
-        (90 * 10**9, "1m30s"),
-        (3600 * 10**9, "1h0m0s"),
-        (-(3723 * 10**9), "-1h2m3s"),
-    ],
-)
-def test_go_duration(ns: int, text: str) -> None:
-    assert format_go_duration(ns) == text
 
 
 def test_duration_scalar() -> None:

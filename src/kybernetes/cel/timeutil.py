@@ -12,6 +12,7 @@ import re
 import zoneinfo
 
 from kybernetes.cel.errors import EvalError
+from kybernetes.util.goduration import parse_go_duration_ns
 
 UTC = datetime.UTC
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=UTC)
@@ -19,10 +20,6 @@ _MAX_DURATION = datetime.timedelta(seconds=315576000000)
 _RFC3339 = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$"
 )
-_DURATION_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
-_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
-_UNIT_NANOS = {"ns": 1, "us": 1000, "µs": 1000, "μs": 1000, "ms": 10**6, "s": 10**9, "m": 60 * 10**9,
-               "h": 3600 * 10**9}  # fmt: skip
 
 
 def parse_timestamp(text: str) -> datetime.datetime:
@@ -64,32 +61,12 @@ def format_timestamp(ts: datetime.datetime) -> str:
 
 
 def parse_duration(text: str) -> datetime.timedelta:
-    """Go's time.ParseDuration ("1h30m", "-1.5s", "300ms", "0")."""
-    s = text
-    negative = False
-    if s[:1] in "+-" and s:
-        negative = s[0] == "-"
-        s = s[1:]
-    if s == "0":
-        return datetime.timedelta(0)
-    if not s:
-        raise EvalError(f'time: invalid duration "{text}"')
-    nanos = 0
-    pos = 0
-    for m in _DURATION_PART.finditer(s):
-        if m.start() != pos:
-            break
-        number, unit = m.group(1), m.group(2)
-        whole, _, frac = number.partition(".")
-        nanos += int(whole or "0") * _UNIT_NANOS[unit]
-        if frac:
-            nanos += int(frac) * _UNIT_NANOS[unit] // 10 ** len(frac)
-        pos = m.end()
-    if pos != len(s):
-        raise EvalError(f'time: invalid duration "{text}"')
-    if nanos > 2**63 - 1:
-        raise EvalError(f'time: invalid duration "{text}"')
-    return datetime.timedelta(microseconds=(-nanos if negative else nanos) // 1000)
+    """Go's time.ParseDuration ("1h30m", "-1.5s", "300ms", "0"), kept to microseconds."""
+    try:
+        nanos = parse_go_duration_ns(text)
+    except ValueError as e:
+        raise EvalError(str(e)) from None
+    return datetime.timedelta(microseconds=nanos // 1000)
 
 
 def format_duration(d: datetime.timedelta) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,23 +20,17 @@ from typing import Any
 import click
 import orjson
 
+from kybernetes.util import goduration
+
 QUERY_PATH = "/kyb/logs/v1/query"
 FOLLOW_PERIOD = 1.0
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 def parse_duration(text: str) -> float:
-    """Go's duration syntax as kubectl's --since takes it (``90s``, ``5m``, ``1h30m``) → seconds."""
-    pos, total = 0, 0.0
-    for m in _DURATION.finditer(text):
-        if m.start() != pos:
-            break
-        total += float(m.group(1)) * _UNITS[m.group(2)]
-        pos = m.end()
-    if not text or pos != len(text):
+    """``--since`` in seconds: Go's duration syntax (``90s``, ``1h30m``) without a sign, a time back."""
+    if text.startswith(("-", "+")):
         raise ValueError(f'time: invalid duration "{text}"')
-    return total
+    return goduration.parse_go_duration(text)
 
 
 def query_params(

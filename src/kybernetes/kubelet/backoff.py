@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kybernetes.util.goduration import format_go_duration
+
 INITIAL_BACKOFF = 10.0
 MAX_BACKOFF = 300.0
 
@@ -30,14 +32,7 @@ class _Entry:
 
 def go_duration(seconds: float) -> str:
     """Seconds as Go prints a time.Duration of whole seconds: ``10s``, ``1m20s``, ``5m0s``."""
-    total = round(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes}m{secs}s"
-    if minutes:
-        return f"{minutes}m{secs}s"
-    return f"{secs}s"
+    return format_go_duration(round(seconds) * 1_000_000_000)
 
 
 class CrashLoopBackoff:

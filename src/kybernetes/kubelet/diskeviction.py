@@ -24,7 +24,6 @@ limits, a container (writable layer + logs) over its own limit. Messages are ups
 
 from __future__ import annotations
 
-import re
 import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from typing import Any
 from kybernetes.kubelet.eviction import is_candidate
 from kybernetes.kubelet.resources import pod_limits, pod_requests
 from kybernetes.machinery.quantity import BINARY_SI, Quantity, parse_quantity
+from kybernetes.util import goduration
 
 Obj = dict[str, Any]
 
@@ -304,21 +304,8 @@ def limit_evicted_status(pod: Obj, message: str) -> Obj:
 
 # --- configuration ---------------------------------------------------------------------------------
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
-_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-
 
 def parse_go_duration(text: str) -> float:
-    """Seconds in a Go duration ("2m0s", "90s", "1h30m"); ValueError when it is not one."""
+    """Seconds in a kubelet config duration: Go's syntax ("2m0s", "90s"); empty means zero."""
     text = str(text).strip()
-    if text in ("0", ""):
-        return 0.0
-    pos, total = 0, 0.0
-    for m in _DURATION.finditer(text):
-        if m.start() != pos:
-            break
-        total += float(m.group(1)) * _UNITS[m.group(2)]
-        pos = m.end()
-    if pos != len(text):
-        raise ValueError(f"time: invalid duration {text!r}")
-    return total
+    return goduration.parse_go_duration(text) if text else 0.0

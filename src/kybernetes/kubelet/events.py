@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from kybernetes.kubelet.runtime_state import ContainerState, RuntimePod
+from kybernetes.util.goduration import format_go_duration
 
 log = logging.getLogger("kyb.kubelet.events")
 Obj = dict[str, Any]
@@ -147,20 +148,7 @@ def node_ref(node_name: str) -> Obj:
 def go_duration(seconds: float) -> str:
     """A non-negative duration truncated to milliseconds, as Go's time.Duration prints it:
     ``0s``, ``796ms``, ``1.594s``, ``1m2.5s``, ``1h0m0.001s``."""
-    ms = max(int(seconds * 1000), 0)
-    if ms == 0:
-        return "0s"
-    if ms < 1000:
-        return f"{ms}ms"
-    hours, rest = divmod(ms, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    whole, frac = divmod(rest, 1000)
-    secs = f"{whole}.{frac:03d}".rstrip("0").rstrip(".") + "s"
-    if hours:
-        return f"{hours}h{minutes}m{secs}"
-    if minutes:
-        return f"{minutes}m{secs}"
-    return secs
+    return format_go_duration(max(int(seconds * 1000), 0) * 1_000_000)
 
 
 def pulling_message(image: str) -> str:

@@ -38,6 +38,7 @@ import orjson
 
 from kybernetes.api.schema import Field, SchemaRegistry
 from kybernetes.api.schemas import EMBEDDED, WRAPPED_LISTS
+from kybernetes.util.goduration import format_go_duration
 
 MAGIC = b"k8s\x00"
 
@@ -501,36 +502,3 @@ def _embedded_json(raw: bytes, where: str) -> Any:
         return orjson.loads(data)
     except orjson.JSONDecodeError as e:
         raise ValueError(f"protobuf: {where}: embedded data is not JSON: {e}") from e
-
-
-def format_go_duration(ns: int) -> str:
-    """Go's time.Duration.String(): "1h0m0s", "1m30s", "1.5s", "300ms", "0s"."""
-    if ns == 0:
-        return "0s"
-    sign = "-" if ns < 0 else ""
-    u = abs(ns)
-    if u < 1_000_000_000:
-        if u < 1_000:
-            return f"{sign}{u}ns"
-        if u < 1_000_000:
-            return f"{sign}{_frac(u, 3)}µs"
-        return f"{sign}{_frac(u, 6)}ms"
-    secs, rest = divmod(u, 1_000_000_000)
-    text = f"{secs % 60}"
-    if rest:
-        text += "." + f"{rest:09d}".rstrip("0")
-    text += "s"
-    minutes = secs // 60
-    if minutes:
-        text = f"{minutes % 60}m{text}"
-        hours = minutes // 60
-        if hours:
-            text = f"{hours}h{text}"
-    return sign + text
-
-
-def _frac(value: int, digits: int) -> str:
-    whole, rest = divmod(value, 10**digits)
-    if not rest:
-        return str(whole)
-    return f"{whole}." + f"{rest:0{digits}d}".rstrip("0")

@@ -18,9 +18,9 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from kybernetes.machinery.protobuf import format_go_duration
 from kybernetes.machinery.quantity import BINARY_SI, DECIMAL_SI, Quantity, parse_quantity
 from kybernetes.metrics.summary import PodUsage, Usage, cpu_quantity, memory_quantity
+from kybernetes.util.goduration import format_go_duration
 from kybernetes.util.times import rfc3339
 
 Obj = dict[str, Any]

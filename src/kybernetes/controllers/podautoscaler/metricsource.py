@@ -23,6 +23,7 @@ from kybernetes.client.errors import APIError
 from kybernetes.controllers.podautoscaler.replicas import MetricError, PodMetric
 from kybernetes.controllers.rfc3339 import parse as parse_time
 from kybernetes.machinery.quantity import parse_quantity
+from kybernetes.util import goduration
 
 CPU = "cpu_millis"
 MEMORY = "memory_bytes"
@@ -46,25 +47,10 @@ class PodMetricsSource(Protocol):
 
 def _duration(text: Any) -> float:
     """A Go duration as metrics-server writes it ("15s", "1m0s", "1.5s"); 60 s when unreadable."""
-    if not isinstance(text, str) or not text:
-        return 60.0
-    total, num = 0.0, ""
-    units = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
-    i = 0
     try:
-        while i < len(text):
-            ch = text[i]
-            if ch.isdigit() or ch == ".":
-                num += ch
-                i += 1
-                continue
-            unit = "ms" if text.startswith("ms", i) else ch
-            total += float(num) * units[unit]
-            num = ""
-            i += len(unit)
-    except (KeyError, ValueError):
+        return goduration.parse_go_duration(text) if isinstance(text, str) and text else 60.0
+    except ValueError:
         return 60.0
-    return total if not num else 60.0
 
 
 def parse_pod_metrics(item: Mapping[str, Any]) -> PodUsage:

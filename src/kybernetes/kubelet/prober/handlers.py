@@ -37,6 +37,7 @@ import yarl
 from multidict import CIMultiDict
 
 from kybernetes.kubelet.prober import grpc_health
+from kybernetes.util.goduration import format_go_duration
 
 KUBE_VERSION = "1.32"
 MAX_OUTPUT = 10 * 1024   # bytes of exec output or HTTP body kept, as upstream
@@ -75,16 +76,7 @@ def go_quote(text: str) -> str:
 
 def go_duration(seconds: float) -> str:
     """Go's time.Duration String() for the values probes use (1s, 1.5s, 500ms, 1m30s)."""
-    if seconds <= 0:
-        return "0s"
-    if seconds < 1:
-        return f"{round(seconds * 1000, 6):g}ms"
-    minutes, secs = divmod(seconds, 60)
-    if minutes < 1:
-        return f"{round(secs, 9):g}s"
-    hours, minutes = divmod(int(minutes), 60)
-    head = f"{hours}h" if hours else ""
-    return f"{head}{minutes}m{round(secs, 9):g}s"
+    return format_go_duration(max(round(seconds * 1e9), 0))
 
 
 def join_host_port(host: str, port: int) -> str:
