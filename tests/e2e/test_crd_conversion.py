@@ -8,22 +8,17 @@ watch in both versions, then point the CRD at a webhook that answers wrongly or 
 
 from __future__ import annotations
 
-import base64
 import json
-import socket
-import ssl
 import textwrap
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from kybernetes.testing.cluster import KybServer
-from kybernetes.util.pki import generate_ca, issue_serving_cert
+from kybernetes.testing.cluster import KybServer, free_port
+from kybernetes.testing.reviewserver import ReviewServer
 
 pytestmark = pytest.mark.e2e
 GROUP = "conv.example.com"
@@ -41,60 +36,21 @@ def convert_widget(obj: Obj, desired: str) -> Obj:
     return out
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _ConversionServer
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet
-        del format, args
-
-    def do_POST(self) -> None:
-        review = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        req = review["request"]
-        path = self.path.split("?")[0]
-        self.server.reviews.append((path, req))
-        response: Obj = {
-            "uid": req["uid"],
-            "result": {"status": "Success"},
-            "convertedObjects": [convert_widget(o, req["desiredAPIVersion"]) for o in req["objects"]],
-        }
-        if path == "/bad-uid":
-            response["uid"] = "not-the-request"
-        body = json.dumps(
-            {"apiVersion": review["apiVersion"], "kind": "ConversionReview", "response": response}
-        ).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
-class _ConversionServer(ThreadingHTTPServer):
-    reviews: list[tuple[str, Obj]]
-    ca_bundle: str
+def answer_conversion(path: str, review: Obj) -> Obj:
+    """Convert as asked; on ``/bad-uid`` answer for another request."""
+    req = review["request"]
+    response: Obj = {
+        "uid": "not-the-request" if path == "/bad-uid" else req["uid"],
+        "result": {"status": "Success"},
+        "convertedObjects": [convert_widget(o, req["desiredAPIVersion"]) for o in req["objects"]],
+    }
+    return {"apiVersion": review["apiVersion"], "kind": "ConversionReview", "response": response}
 
 
 @pytest.fixture(scope="module")
-def webhook(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_ConversionServer]:
-    tmp = Path(tmp_path_factory.mktemp("conversion"))
-    ca = generate_ca("e2e-conversion-ca")
-    cert, key = issue_serving_cert(ca, common_name="conversion", dns_names=[], ip_addresses=["127.0.0.1"])
-    (tmp / "tls.crt").write_bytes(cert)
-    (tmp / "tls.key").write_bytes(key)
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ctx.load_cert_chain(tmp / "tls.crt", tmp / "tls.key")
-    server = _ConversionServer(("127.0.0.1", 0), _Handler)
-    server.reviews = []
-    server.ca_bundle = base64.b64encode(ca.cert_pem).decode()
-    server.socket = ctx.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+def webhook() -> Iterator[ReviewServer]:
+    with ReviewServer(answer_conversion, name="e2e-conversion") as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 def crd(url: str, ca_bundle: str) -> str:
@@ -145,19 +101,18 @@ def get_json(kyb: KybServer, *args: str) -> Any:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory, webhook: _ConversionServer) -> Iterator[KybServer]:
+def cluster(tmp_path_factory: pytest.TempPathFactory, webhook: ReviewServer) -> Iterator[KybServer]:
     kyb = KybServer(Path(tmp_path_factory.mktemp("kyb")))
     kyb.start()
     try:
-        port = webhook.server_address[1]
-        kyb.kubectl("apply", "-f", "-", input=crd(f"https://127.0.0.1:{port}/convert", webhook.ca_bundle))
+        kyb.kubectl("apply", "-f", "-", input=crd(webhook.url("/convert"), webhook.ca_bundle))
         kyb.kubectl("wait", "--for=condition=established", f"crd/widgets.{GROUP}", "--timeout=20s")
         yield kyb
     finally:
         kyb.stop()
 
 
-def test_create_in_one_version_read_in_the_other(cluster: KybServer, webhook: _ConversionServer) -> None:
+def test_create_in_one_version_read_in_the_other(cluster: KybServer, webhook: ReviewServer) -> None:
     cluster.kubectl("create", "-f", "-", input=widget("w1", "v1", {"size": "3"}))
     out = cluster.kubectl("get", f"widgets.v2.{GROUP}", "w1", "-o", "yaml").stdout
     assert f"apiVersion: {GROUP}/v2" in out
@@ -219,17 +174,14 @@ def _get_error(cluster: KybServer, expected: str) -> str:
         time.sleep(0.2)
 
 
-def test_bad_answer_and_webhook_down(cluster: KybServer, webhook: _ConversionServer) -> None:
-    port = webhook.server_address[1]
+def test_bad_answer_and_webhook_down(cluster: KybServer, webhook: ReviewServer) -> None:
     prefix = f"Error from server: conversion for {GROUP}/v1, Kind=Widget failed: conversion webhook for /, Kind= failed: "
-    _point_to(cluster, f"https://127.0.0.1:{port}/bad-uid")
+    _point_to(cluster, webhook.url("/bad-uid"))
     err = _get_error(cluster, "expected response.uid")
     uid = webhook.reviews[-1][1]["uid"]
     assert err == prefix + f'expected response.uid="{uid}", got "not-the-request"'
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        closed = s.getsockname()[1]
+    closed = free_port()  # nothing listens there
     _point_to(cluster, f"https://127.0.0.1:{closed}/convert")
     err = _get_error(cluster, "connection refused")
     assert err == prefix + (
@@ -271,10 +223,9 @@ def test_invalid_conversion_settings_are_rejected(cluster: KybServer) -> None:
 
 
 def test_storage_version_change_converts_old_objects_on_read(
-    cluster: KybServer, webhook: _ConversionServer
+    cluster: KybServer, webhook: ReviewServer
 ) -> None:
-    port = webhook.server_address[1]
-    _point_to(cluster, f"https://127.0.0.1:{port}/convert")
+    _point_to(cluster, webhook.url("/convert"))
     ops = [
         {"op": "replace", "path": "/spec/versions/0/storage", "value": False},
         {"op": "replace", "path": "/spec/versions/1/storage", "value": True},

@@ -4,86 +4,49 @@ does not compile is refused at `kubectl apply`; an evaluation error follows fail
 
 from __future__ import annotations
 
-import base64
-import json
-import ssl
 import textwrap
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from kybernetes.testing.cluster import KybServer
-from kybernetes.util.pki import generate_ca, issue_serving_cert
+from kybernetes.testing.reviewserver import ReviewServer
 
 pytestmark = pytest.mark.e2e
+Obj = dict[str, Any]
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _HookServer
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet
-        del format, args
-
-    def do_POST(self) -> None:
-        review = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        req = review["request"]
-        self.server.calls.append(req["name"])
-        resp = {
-            "uid": req["uid"],
-            "allowed": False,
-            "status": {"code": 403, "message": "refused by the test hook"},
-        }
-        body = json.dumps(
-            {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": resp}
-        ).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
-class _HookServer(ThreadingHTTPServer):
-    calls: list[str]
+def refuse(path: str, review: Obj) -> Obj:
+    """Deny every request with a recognisable message."""
+    del path
+    resp = {
+        "uid": review["request"]["uid"],
+        "allowed": False,
+        "status": {"code": 403, "message": "refused by the test hook"},
+    }
+    return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": resp}
 
 
 @pytest.fixture(scope="module")
-def hook(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[_HookServer, str]]:
-    tmp = Path(tmp_path_factory.mktemp("hook"))
-    ca = generate_ca("e2e-match-conditions-ca")
-    cert, key = issue_serving_cert(ca, common_name="hook", dns_names=[], ip_addresses=["127.0.0.1"])
-    (tmp / "tls.crt").write_bytes(cert)
-    (tmp / "tls.key").write_bytes(key)
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ctx.load_cert_chain(tmp / "tls.crt", tmp / "tls.key")
-    server = _HookServer(("127.0.0.1", 0), _Handler)  # a free port
-    server.calls = []
-    server.socket = ctx.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server, base64.b64encode(ca.cert_pem).decode()
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+def server() -> Iterator[ReviewServer]:
+    with ReviewServer(refuse, name="e2e-match-conditions") as server:
+        yield server
 
 
-def configuration(
-    server: _HookServer, ca_bundle: str, name: str, conditions: str, policy: str = "Fail"
-) -> str:
-    port = server.server_address[1]
+def called(server: ReviewServer) -> list[str]:
+    """The names of the objects the webhook was asked about, in order."""
+    return [req["name"] for _, req in server.reviews]
+
+
+def configuration(server: ReviewServer, name: str, conditions: str, policy: str = "Fail") -> str:
     return textwrap.dedent(f"""\
         apiVersion: admissionregistration.k8s.io/v1
         kind: ValidatingWebhookConfiguration
         metadata: {{name: {name}}}
         webhooks:
         - name: {name}.example.com
-          clientConfig: {{url: "https://127.0.0.1:{port}/", caBundle: "{ca_bundle}"}}
+          clientConfig: {{url: "{server.url()}", caBundle: "{server.ca_bundle}"}}
           rules:
           - {{operations: [CREATE], apiGroups: [""], apiVersions: [v1], resources: [configmaps]}}
           failurePolicy: {policy}
@@ -93,17 +56,14 @@ def configuration(
         """) + textwrap.indent(conditions, "  ")
 
 
-def test_match_conditions_decide_whether_the_webhook_is_called(
-    kyb: KybServer, hook: tuple[_HookServer, str]
-) -> None:
-    server, ca_bundle = hook
+def test_match_conditions_decide_whether_the_webhook_is_called(kyb: KybServer, server: ReviewServer) -> None:
     conditions = textwrap.dedent("""\
         - name: only-guarded
           expression: "object.metadata.name.startsWith('guarded-')"
         - name: not-exempt
           expression: "!has(object.metadata.labels) || !('exempt' in object.metadata.labels)"
         """)
-    kyb.kubectl("apply", "-f", "-", input=configuration(server, ca_bundle, "guard", conditions))
+    kyb.kubectl("apply", "-f", "-", input=configuration(server, "guard", conditions))
     try:
         # a false condition: the webhook is not called and the object is created
         kyb.kubectl("create", "configmap", "free-1", "--from-literal=k=v")
@@ -117,7 +77,7 @@ def test_match_conditions_decide_whether_the_webhook_is_called(
             metadata: {name: guarded-exempt, labels: {exempt: "yes"}}
             """),
         )
-        assert server.calls == []
+        assert called(server) == []
         # all true: the webhook is called and refuses
         proc = kyb.kubectl("create", "configmap", "guarded-1", "--from-literal=k=v", check=False)
         assert proc.returncode != 0
@@ -125,19 +85,18 @@ def test_match_conditions_decide_whether_the_webhook_is_called(
             'error: failed to create configmap: admission webhook "guard.example.com" '
             "denied the request: refused by the test hook"
         )
-        assert server.calls == ["guarded-1"]
+        assert called(server) == ["guarded-1"]
     finally:
         kyb.kubectl("delete", "validatingwebhookconfiguration", "guard")
 
 
-def test_evaluation_errors_follow_failure_policy(kyb: KybServer, hook: tuple[_HookServer, str]) -> None:
-    server, ca_bundle = hook
-    server.calls.clear()
+def test_evaluation_errors_follow_failure_policy(kyb: KybServer, server: ReviewServer) -> None:
+    server.reviews.clear()
     conditions = textwrap.dedent("""\
         - name: team
           expression: "object.metadata.labels.team == 'a'"
         """)
-    kyb.kubectl("apply", "-f", "-", input=configuration(server, ca_bundle, "team", conditions))
+    kyb.kubectl("apply", "-f", "-", input=configuration(server, "team", conditions))
     try:
         proc = kyb.kubectl("create", "configmap", "nolabels", "--from-literal=k=v", check=False)
         assert proc.returncode != 0
@@ -145,22 +104,19 @@ def test_evaluation_errors_follow_failure_policy(kyb: KybServer, hook: tuple[_Ho
             'error: failed to create configmap: configmaps "nolabels" is forbidden: expression '
             "'object.metadata.labels.team == 'a'' resulted in error: no such key: labels"
         )
-        kyb.kubectl("apply", "-f", "-", input=configuration(server, ca_bundle, "team", conditions, "Ignore"))
+        kyb.kubectl("apply", "-f", "-", input=configuration(server, "team", conditions, "Ignore"))
         kyb.kubectl("create", "configmap", "nolabels", "--from-literal=k=v")
-        assert server.calls == []
+        assert called(server) == []
     finally:
         kyb.kubectl("delete", "validatingwebhookconfiguration", "team")
 
 
-def test_condition_that_does_not_compile_is_refused(kyb: KybServer, hook: tuple[_HookServer, str]) -> None:
-    server, ca_bundle = hook
+def test_condition_that_does_not_compile_is_refused(kyb: KybServer, server: ReviewServer) -> None:
     conditions = textwrap.dedent("""\
         - name: typo
           expression: "objekt.metadata.name == 'x'"
         """)
-    proc = kyb.kubectl(
-        "apply", "-f", "-", input=configuration(server, ca_bundle, "typo", conditions), check=False
-    )
+    proc = kyb.kubectl("apply", "-f", "-", input=configuration(server, "typo", conditions), check=False)
     assert proc.returncode != 0
     assert proc.stderr.strip() == (
         'The ValidatingWebhookConfiguration "typo" is invalid: webhooks[0].matchConditions[0].expression: '

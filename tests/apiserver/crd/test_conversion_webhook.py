@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import socket
 import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 from aiohttp import web
 
 from kybernetes.apiserver.crd import conversion, conversion_client
+from kybernetes.testing.cluster import free_port
 from kybernetes.util.pki import generate_ca, issue_serving_cert
 
 Obj = dict[str, Any]
@@ -161,12 +161,6 @@ async def test_service_reference_is_called_at_its_cluster_ip(hook: ConversionWeb
 PREFIX = f"conversion for {GROUP}/v1, Kind=Widget failed: conversion webhook for /, Kind= failed: "
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.parametrize(
     ("path", "error"),
     [
@@ -189,7 +183,7 @@ async def test_bad_answers(hook: ConversionWebhook, path: str, error: str) -> No
 
 
 async def test_webhook_down() -> None:
-    port = _free_port()
+    port = free_port()
     webhook = {
         "clientConfig": {"url": f"https://127.0.0.1:{port}/convert"},
         "conversionReviewVersions": ["v1"],
