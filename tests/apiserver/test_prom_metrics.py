@@ -11,7 +11,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
 from kybernetes.apiserver.metrics import (
@@ -23,9 +22,9 @@ from kybernetes.apiserver.metrics import (
     reported_verb,
 )
 from kybernetes.apiserver.requestinfo import parse_request
-from kybernetes.apiserver.server import APIServer, ServerConfig
+from kybernetes.apiserver.server import APIServer
 from kybernetes.metrics import prom
-from kybernetes.storage.memory import MemoryStorage
+from kybernetes.testing.inprocess import serve_api
 
 
 def families(text: str) -> dict[str, Any]:
@@ -178,19 +177,8 @@ def test_process_families() -> None:
 
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[tuple[APIServer, aiohttp.ClientSession, str]]:
-    server = APIServer(
-        ServerConfig(data_dir=tmp_path, anonymous_auth=True, advertise_address="127.0.0.1"), MemoryStorage()
-    )
-    await server.start()
-    ts = TestServer(server.app())
-    await ts.start_server()
-    session = aiohttp.ClientSession()
-    try:
-        yield server, session, str(ts.make_url("")).rstrip("/")
-    finally:
-        await session.close()
-        await ts.close()
-        await server.stop()
+    async with serve_api(tmp_path) as api, aiohttp.ClientSession() as session:
+        yield api.server, session, api.base_url
 
 
 async def scrape(session: aiohttp.ClientSession, base: str) -> str:
@@ -274,20 +262,12 @@ async def test_requests_storage_admission_and_watch_are_counted(api: Any) -> Non
 
 
 async def test_unauthenticated_requests_are_not_counted(tmp_path: Path) -> None:
-    server = APIServer(ServerConfig(data_dir=tmp_path, advertise_address="127.0.0.1"), MemoryStorage())
-    await server.start()
-    ts = TestServer(server.app())
-    await ts.start_server()
-    try:
-        async with aiohttp.ClientSession() as s:
-            async with s.get(str(ts.make_url("/api/v1/pods"))) as r:
-                assert r.status == 401
-            async with s.get(str(ts.make_url("/metrics"))) as r:
-                assert r.status == 401  # /metrics needs a user allowed to read it
-        assert server.prom.requests.children == {}
-    finally:
-        await ts.close()
-        await server.stop()
+    async with serve_api(tmp_path, anonymous_auth=False) as api, aiohttp.ClientSession() as s:
+        async with s.get(f"{api.base_url}/api/v1/pods") as r:
+            assert r.status == 401
+        async with s.get(f"{api.base_url}/metrics") as r:
+            assert r.status == 401  # /metrics needs a user allowed to read it
+        assert api.server.prom.requests.children == {}
 
 
 async def test_a_request_the_client_abandoned_is_not_counted() -> None:

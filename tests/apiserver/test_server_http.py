@@ -11,26 +11,15 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 
-from kybernetes.apiserver.server import APIServer, ServerConfig
-from kybernetes.storage.memory import MemoryStorage
+from kybernetes.apiserver.server import APIServer
+from kybernetes.testing.inprocess import serve_api
 
 
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[tuple[APIServer, aiohttp.ClientSession, str]]:
-    server = APIServer(ServerConfig(data_dir=tmp_path, anonymous_auth=True, advertise_address="127.0.0.1"),
-                       MemoryStorage())
-    await server.start()
-    ts = TestServer(server.app())
-    await ts.start_server()
-    session = aiohttp.ClientSession()
-    try:
-        yield server, session, str(ts.make_url("")).rstrip("/")
-    finally:
-        await session.close()
-        await ts.close()
-        await server.stop()
+    async with serve_api(tmp_path) as api, aiohttp.ClientSession() as session:
+        yield api.server, session, api.base_url
 
 
 async def req(session: aiohttp.ClientSession, method: str, url: str, body: Any = None,

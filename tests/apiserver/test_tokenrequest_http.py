@@ -9,10 +9,9 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 
-from kybernetes.apiserver.server import APIServer, ServerConfig
-from kybernetes.storage.memory import MemoryStorage
+from kybernetes.apiserver.server import APIServer
+from kybernetes.testing.inprocess import serve_api
 
 NS = "/api/v1/namespaces/default"
 REVIEW = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
@@ -21,18 +20,8 @@ REVIEW = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[tuple[APIServer, aiohttp.ClientSession, str]]:
     # anonymous_auth: requests without a token are let in, so the test can set things up
-    server = APIServer(ServerConfig(data_dir=tmp_path, anonymous_auth=True, advertise_address="127.0.0.1"),
-                       MemoryStorage())
-    await server.start()
-    ts = TestServer(server.app())
-    await ts.start_server()
-    session = aiohttp.ClientSession()
-    try:
-        yield server, session, str(ts.make_url("")).rstrip("/")
-    finally:
-        await session.close()
-        await ts.close()
-        await server.stop()
+    async with serve_api(tmp_path) as api, aiohttp.ClientSession() as session:
+        yield api.server, session, api.base_url
 
 
 async def req(s: aiohttp.ClientSession, method: str, url: str, body: Any = None, token: str = "") -> tuple[int, Any]:

@@ -12,13 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestServer
 
-from kybernetes.apiserver.server import APIServer, ServerConfig
 from kybernetes.client import APIClient, ClientConfig, EventRecorder, SharedInformerFactory, resource
 from kybernetes.controllers.volume import localpath, pvcontroller
 from kybernetes.machinery import pvbinding as pb
-from kybernetes.storage.memory import MemoryStorage
+from kybernetes.testing.inprocess import serve_api
 
 Obj = dict[str, Any]
 PVS = resource("v1", "persistentvolumes")
@@ -60,48 +58,41 @@ class Cluster:
 
 @pytest.fixture
 async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
-    server = APIServer(
-        ServerConfig(data_dir=tmp_path, anonymous_auth=True, advertise_address="127.0.0.1"), MemoryStorage()
-    )
-    await server.start()
-    ts = TestServer(server.app())
-    await ts.start_server()
-    client = APIClient(ClientConfig(server=str(ts.make_url("")).rstrip("/")), user_agent="pv-tests")
-    factory = SharedInformerFactory(client)
-    recorder = EventRecorder(client, pvcontroller.COMPONENT)
-    binder = pvcontroller.PersistentVolumeController(
-        client,
-        volumes=factory.informer(PVS),
-        claims=factory.informer(PVCS),
-        classes=factory.informer(CLASSES),
-        pods=None,
-        recorder=recorder,
-        resync=1.0,
-    )
-    provisioner = localpath.LocalPathProvisioner(
-        client,
-        claims=factory.informer(PVCS),
-        volumes=factory.informer(PVS),
-        classes=factory.informer(CLASSES),
-        nodes=factory.informer(NODES),
-        recorder=recorder,
-    )
-    factory.start()
-    await factory.wait_for_cache_sync()
-    tasks = [asyncio.create_task(binder.run()), asyncio.create_task(provisioner.run())]
-    ns = f"pv{next(_names)}"
-    await client.create(resource("v1", "namespaces"), {"metadata": {"name": ns}})
-    try:
-        yield Cluster(client, ns)
-    finally:
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await recorder.close()
-        await factory.shutdown()
-        await client.close()
-        await ts.close()
-        await server.stop()
+    async with serve_api(tmp_path) as api:
+        client = APIClient(ClientConfig(server=api.base_url), user_agent="pv-tests")
+        factory = SharedInformerFactory(client)
+        recorder = EventRecorder(client, pvcontroller.COMPONENT)
+        binder = pvcontroller.PersistentVolumeController(
+            client,
+            volumes=factory.informer(PVS),
+            claims=factory.informer(PVCS),
+            classes=factory.informer(CLASSES),
+            pods=None,
+            recorder=recorder,
+            resync=1.0,
+        )
+        provisioner = localpath.LocalPathProvisioner(
+            client,
+            claims=factory.informer(PVCS),
+            volumes=factory.informer(PVS),
+            classes=factory.informer(CLASSES),
+            nodes=factory.informer(NODES),
+            recorder=recorder,
+        )
+        factory.start()
+        await factory.wait_for_cache_sync()
+        tasks = [asyncio.create_task(binder.run()), asyncio.create_task(provisioner.run())]
+        ns = f"pv{next(_names)}"
+        await client.create(resource("v1", "namespaces"), {"metadata": {"name": ns}})
+        try:
+            yield Cluster(client, ns)
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await recorder.close()
+            await factory.shutdown()
+            await client.close()
 
 
 def pv(

@@ -18,10 +18,8 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
-from kybernetes.apiserver.server import APIServer, ServerConfig
-from kybernetes.storage.memory import MemoryStorage
+from kybernetes.testing.inprocess import serve_api
 from kybernetes.util import pki
 from kybernetes.util.times import rfc3339
 
@@ -177,48 +175,39 @@ async def cluster(
     )
     fake = FakeKubelets()
     runners, sim_port, real_port = await _start_kubelets(tmp_path, fake)
-    server = APIServer(
-        ServerConfig(data_dir=tmp_path, anonymous_auth=True, advertise_address="127.0.0.1"), MemoryStorage()
-    )
-    await server.start()
-    ts = TestServer(server.app())
-    await ts.start_server()
-    session = aiohttp.ClientSession()
     try:
-        c = Client(session, str(ts.make_url("")).rstrip("/"))
-        await _node(
-            c,
-            "sim-1",
-            {"conditions": READY, "addresses": [{"type": "InternalIP", "address": "198.18.0.1"}]},
-            labels={"sim.kybernetes.io/hollow": "true", "zone": "a"},
-            annotations={
-                "sim.kybernetes.io/stats-url": f"http://127.0.0.1:{sim_port}/nodes/sim-1/stats/summary"
-            },
-        )
-        await _node(
-            c,
-            "real-1",
-            {
-                "conditions": READY,
-                "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
-                "daemonEndpoints": {"kubeletEndpoint": {"Port": real_port}},
-            },
-            labels={"zone": "b"},
-        )
-        await _node(
-            c,
-            "down-1",
-            {
-                "conditions": [{"type": "Ready", "status": "Unknown"}],
-                "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
-                "daemonEndpoints": {"kubeletEndpoint": {"Port": real_port}},
-            },
-        )
-        yield c, fake
+        async with serve_api(tmp_path) as api, aiohttp.ClientSession() as session:
+            c = Client(session, api.base_url)
+            await _node(
+                c,
+                "sim-1",
+                {"conditions": READY, "addresses": [{"type": "InternalIP", "address": "198.18.0.1"}]},
+                labels={"sim.kybernetes.io/hollow": "true", "zone": "a"},
+                annotations={
+                    "sim.kybernetes.io/stats-url": f"http://127.0.0.1:{sim_port}/nodes/sim-1/stats/summary"
+                },
+            )
+            await _node(
+                c,
+                "real-1",
+                {
+                    "conditions": READY,
+                    "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
+                    "daemonEndpoints": {"kubeletEndpoint": {"Port": real_port}},
+                },
+                labels={"zone": "b"},
+            )
+            await _node(
+                c,
+                "down-1",
+                {
+                    "conditions": [{"type": "Ready", "status": "Unknown"}],
+                    "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
+                    "daemonEndpoints": {"kubeletEndpoint": {"Port": real_port}},
+                },
+            )
+            yield c, fake
     finally:
-        await session.close()
-        await ts.close()
-        await server.stop()
         for r in runners:
             await r.cleanup()
 
