@@ -38,6 +38,21 @@ _OPERATORS = ("==", "!=", "<=", ">=", "&&", "||", "<", ">", "!", "+", "-", "*", 
               "[", "]", "{", "}", "(", ")")  # fmt: skip
 _IDENT_START = frozenset("_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _IDENT_CHARS = _IDENT_START | frozenset("0123456789")
+# Words that lex as literals or the `in` operator; with RESERVED, no identifier may be one of them.
+KEYWORDS = frozenset({"true", "false", "null", "in"})
+NOT_IDENTIFIERS = KEYWORDS | RESERVED
+
+
+def is_identifier(name: str) -> bool:
+    """Whether `name` can stand as a CEL identifier, e.g. a policy variable's name."""
+    return (
+        bool(name)
+        and name[0] in _IDENT_START
+        and all(c in _IDENT_CHARS for c in name)
+        and name not in NOT_IDENTIFIERS
+    )
+
+
 _DIGITS = frozenset("0123456789")
 _HEX = frozenset("0123456789abcdefABCDEF")
 _OCT = frozenset("01234567")

@@ -37,38 +37,13 @@ import re
 from typing import Any
 
 from kybernetes import cel
+from kybernetes.cel.lexer import NOT_IDENTIFIERS
 
 Schema = dict[str, Any]
 
 EMBEDDED = "x-kubernetes-embedded-resource"
 INT_OR_STRING = "x-kubernetes-int-or-string"
 
-# CEL's reserved words; a property with such a name is reachable as __name__.
-RESERVED = frozenset(
-    {
-        "true",
-        "false",
-        "null",
-        "in",
-        "as",
-        "break",
-        "const",
-        "continue",
-        "else",
-        "for",
-        "function",
-        "if",
-        "import",
-        "let",
-        "loop",
-        "package",
-        "namespace",
-        "return",
-        "var",
-        "void",
-        "while",
-    }
-)
 _ESCAPES = {"__": "__underscores__", ".": "__dot__", "-": "__dash__", "/": "__slash__"}
 _ESCAPE_TOKEN = re.compile(r"__|[./-]|[^A-Za-z0-9_]")
 
@@ -77,7 +52,7 @@ def escape_name(name: str) -> str | None:
     """The CEL field name of a property, or None when it has none (leading digit, odd chars)."""
     if not name or name[0].isdigit():
         return None
-    if name in RESERVED:
+    if name in NOT_IDENTIFIERS:  # reachable as __name__
         return f"__{name}__"
     ok = True
 

@@ -23,6 +23,7 @@ from kybernetes.apiserver.admission.plugins.policy import compiler
 from kybernetes.apiserver.strategies.admissionregistration import validate_rule
 from kybernetes.apiserver.strategies.base import KindStrategy
 from kybernetes.apiserver.strategy import Obj, register
+from kybernetes.cel.lexer import is_identifier
 from kybernetes.machinery.errors import Cause
 from kybernetes.machinery.validation import (
     child,
@@ -49,32 +50,6 @@ NOT_FOUND_ACTIONS = ("Deny", "Allow")
 MAX_MATCH_CONDITIONS = 64
 MAX_AUDIT_ANNOTATIONS = 20
 MAX_VALUE_EXPRESSION_BYTES = 5 * 1024
-_CEL_IDENT = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*")
-_CEL_RESERVED = frozenset(
-    {
-        "true",
-        "false",
-        "null",
-        "in",
-        "as",
-        "break",
-        "const",
-        "continue",
-        "else",
-        "for",
-        "function",
-        "if",
-        "import",
-        "let",
-        "loop",
-        "package",
-        "namespace",
-        "return",
-        "var",
-        "void",
-        "while",
-    }
-)
 
 
 def _dict(value: Any) -> Obj:
@@ -210,7 +185,7 @@ def validate_variables(variables: list[Any], compiled: compiler.CompiledPolicy, 
         name = str(var.get("name") or "")
         if not name.strip():
             causes.append(required(child(vpath, "name"), "name is not specified"))
-        elif not _CEL_IDENT.fullmatch(name) or name in _CEL_RESERVED:
+        elif not is_identifier(name):
             causes.append(invalid(child(vpath, "name"), name, "name is not a valid CEL identifier"))
         if not str(var.get("expression") or "").strip():
             causes.append(required(child(vpath, "expression"), "expression is not specified"))
