@@ -8,6 +8,9 @@ it in the pod's sandbox, in the target container's PID namespace, and never rest
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from kybernetes.testing.cluster import KybServer
+from kybernetes.testing.cluster import KybServer, find_kubectl
 from kybernetes.testing.node import phase, pod, start_node_server, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -83,29 +86,53 @@ def test_debug_shares_the_target_process_namespace(kyb: KybServer, target: str) 
     assert {c["type"]: c["status"] for c in p["status"]["conditions"]}["Ready"] == "True"
 
 
+def interactive(kyb: KybServer, args: list[str], line: str, expect: str, timeout: float = 60) -> str:
+    """Run kubectl with stdin kept open until ``expect`` shows on its stdout (as a person at a
+    terminal would): an attach without stdinOnce ends when the client's stdin does, so a closed
+    pipe could end it before the container has answered."""
+    env = {**os.environ, "KUBECONFIG": str(kyb.kubeconfig), "HOME": str(kyb.data_dir / "home")}
+    env.pop("KUBECTL_REMOTE_COMMAND_WEBSOCKETS", None)
+    seen: list[str] = []
+    with subprocess.Popen(
+        [find_kubectl(), *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    ) as proc:
+        stdin, stdout = proc.stdin, proc.stdout
+        assert stdin is not None and stdout is not None
+        reader = threading.Thread(target=lambda: seen.extend(iter(stdout.readline, "")), daemon=True)
+        reader.start()
+        try:
+            stdin.write(line)
+            stdin.flush()
+            wait_for(lambda: expect in "".join(seen), timeout=timeout, what=f"{expect!r} from kubectl {args}")
+        finally:
+            stdin.close()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            reader.join(timeout=5)
+    return "".join(seen)
+
+
 def test_interactive_debug_goes_through_attach(kyb: KybServer, target: str) -> None:
-    out = kyb.kubectl(
-        "debug",
-        "-i",
-        target,
-        f"--image={IMAGE}",
-        "--target=app",
-        "-c",
-        "talk",
-        "--",
-        "sh",
-        "-c",
-        "read x; echo got-$x; ps",
-        input="typed\n",
-        timeout=60,
+    script = "read x; echo got-$x; ps; sleep 1"
+    out = interactive(
+        kyb,
+        ["debug", "-i", target, f"--image={IMAGE}", "--target=app", "-c", "talk", "--", "sh", "-c", script],
+        "typed\n",
+        "sleep 3600",
     )
-    assert "got-typed" in out.stdout, out
-    assert "sleep 3600" in out.stdout
+    assert "got-typed" in out, out
+    spec = next(c for c in pod(kyb, target)["spec"]["ephemeralContainers"] if c["name"] == "talk")
+    assert spec["stdin"] is True
     wait_for(
         lambda: "terminated" in ephemeral_status(kyb, target, "talk").get("state", {}), what="talk finished"
     )
-    names = [c["name"] for c in pod(kyb, target)["spec"]["ephemeralContainers"]]
-    assert names == ["dbg", "talk"]
     assert "got-typed" in kyb.kubectl("logs", target, "-c", "talk").stdout
 
 
@@ -155,3 +182,28 @@ def test_debug_a_node(kyb: KybServer) -> None:
     logs = kyb.kubectl("logs", name).stdout
     assert "host-root-mounted" in logs
     assert "containerd" in logs  # the host's processes: hostPID
+
+
+def test_debug_a_copy_of_the_pod(kyb: KybServer, target: str) -> None:
+    # the copy drops the original's ephemeral containers (a create may not have any); asked to, it
+    # shares one process namespace between all its containers
+    kyb.kubectl("debug", target, f"--image={IMAGE}", "-c", "before-copy", "--", "true")
+    kyb.kubectl(
+        "debug",
+        target,
+        "--copy-to=target-copy",
+        "--share-processes",
+        f"--image={IMAGE}",
+        "-c",
+        "dbg",
+        "--",
+        "sh",
+        "-c",
+        "ps; sleep 3600",
+    )
+    copy = pod(kyb, "target-copy")["spec"]
+    assert copy.get("shareProcessNamespace") is True and "ephemeralContainers" not in copy, copy
+    wait_for(
+        lambda: "sleep 3600" in kyb.kubectl("logs", "target-copy", "-c", "dbg", check=False).stdout,
+        what="the copy's debug container sees the app's processes",
+    )
