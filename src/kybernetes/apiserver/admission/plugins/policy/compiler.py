@@ -28,6 +28,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kybernetes import cel
+from kybernetes.apiserver.admission.celexpr import (
+    ANNOTATION_RESULT,
+    BOOL_RESULT,
+    STRING_RESULT,
+    Compiled,
+    compile_expression,
+)
 
 Obj = dict[str, Any]
 
@@ -133,39 +140,6 @@ def declarations(
     if variables is not None:
         decls["variables"] = cel.ObjectType(VARIABLES_TYPE_NAME, dict(variables))
     return decls
-
-
-@dataclass(frozen=True, slots=True)
-class Compiled:
-    """One expression: a program, or upstream's error detail for it."""
-
-    expression: str
-    program: cel.Program | None = None
-    error: str | None = None
-
-    @property
-    def output_type(self) -> cel.Type:
-        return self.program.output_type if self.program is not None else cel.DYN
-
-
-BOOL_RESULT = ("bool",)
-STRING_RESULT = ("string",)
-ANNOTATION_RESULT = ("string", "null_type")
-
-
-def compile_expression(
-    expression: str, decls: dict[str, cel.Type], results: tuple[str, ...] | None
-) -> Compiled:
-    """Compile and check the result type; `results` None accepts any type (variables)."""
-    try:
-        program = cel.compile(expression, variables=decls)
-    except cel.CompileError as e:
-        return Compiled(expression, None, f"compilation failed: {e}")
-    got = str(program.output_type)
-    if results is not None and got not in results:
-        wanted = results[0] if len(results) == 1 else "one of [" + " ".join(results) + "]"
-        return Compiled(expression, None, f"must evaluate to {wanted} but got {got}")
-    return Compiled(expression, program)
 
 
 @dataclass(slots=True)

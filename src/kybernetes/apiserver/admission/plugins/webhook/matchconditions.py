@@ -32,7 +32,8 @@ from typing import Any
 
 from kybernetes import cel
 from kybernetes.api.resources import Resource
-from kybernetes.apiserver.admission import Attributes
+from kybernetes.apiserver.admission import Attributes, celexpr
+from kybernetes.apiserver.admission.celexpr import Compiled
 from kybernetes.apiserver.admission.plugins.webhook import review
 from kybernetes.machinery import errors
 from kybernetes.machinery import validation as v
@@ -53,22 +54,10 @@ VARIABLES: dict[str, cel.Type] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Compiled:
-    program: Any | None
-    error: str | None  # upstream's detail: "compilation failed: ..." or "must evaluate to bool but got <type>"
-
-
 @lru_cache(maxsize=1024)
 def compile_expression(expression: str) -> Compiled:
     """A condition's program, compiled once per distinct expression."""
-    try:
-        program = cel.compile(expression, variables=VARIABLES)
-    except cel.CompileError as e:
-        return Compiled(None, f"compilation failed: {e}")
-    if program.output_type != cel.BOOL:
-        return Compiled(None, f"must evaluate to bool but got {program.output_type}")
-    return Compiled(program, None)
+    return celexpr.compile_expression(expression, VARIABLES, celexpr.BOOL_RESULT)
 
 
 # --- validation of a webhook's conditions ----------------------------------------------------------
