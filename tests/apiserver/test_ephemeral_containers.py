@@ -10,15 +10,13 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 
-from kybernetes.apiserver.server import APIServer, ServerConfig
 from kybernetes.apiserver.strategies.pod_ephemeral import (
     prepare_ephemeral_containers_update,
     validate_ephemeral_containers,
     validate_ephemeral_containers_change,
 )
-from kybernetes.storage.memory import MemoryStorage
+from kybernetes.testing.inprocess import serve_api
 
 E = "spec.ephemeralContainers"
 FORBIDDEN = "Forbidden: cannot be set for an Ephemeral Container"
@@ -219,19 +217,8 @@ def test_prepare_keeps_everything_but_the_ephemeral_containers() -> None:
 
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[tuple[aiohttp.ClientSession, str]]:
-    server = APIServer(
-        ServerConfig(data_dir=tmp_path, anonymous_auth=True, advertise_address="127.0.0.1"), MemoryStorage()
-    )
-    await server.start()
-    ts = TestServer(server.app())
-    await ts.start_server()
-    session = aiohttp.ClientSession()
-    try:
-        yield session, str(ts.make_url("")).rstrip("/")
-    finally:
-        await session.close()
-        await ts.close()
-        await server.stop()
+    async with serve_api(tmp_path) as served, aiohttp.ClientSession() as session:
+        yield session, served.base_url
 
 
 async def req(
