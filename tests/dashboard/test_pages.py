@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 
 from kybernetes.dashboard import detail, layout, pages, security
-from kybernetes.dashboard.app import parse_refresh, refresh_toggle, restart_patch
+from kybernetes.dashboard.actions import restart_patch
 from kybernetes.dashboard.component import settings_from_env
 from kybernetes.dashboard.html import Markup
 from kybernetes.dashboard.kinds import KINDS
+from kybernetes.dashboard.visit import parse_refresh, refresh_toggle
 
 EVIL = "<script>alert(1)</script>"
 
