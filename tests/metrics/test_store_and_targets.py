@@ -161,6 +161,7 @@ PERIODS = [
     ("seconds", {"KYB_METRICS_RESOLUTION": "2"}, 2.0),
     ("go-seconds", {"KYB_METRICS_RESOLUTION": "2.5s"}, 2.5),
     ("millis", {"KYB_METRICS_RESOLUTION": "500ms"}, 0.5),
+    ("minutes", {"KYB_METRICS_RESOLUTION": "1m"}, 60.0),
     ("off", {"KYB_METRICS_RESOLUTION": "0"}, 0.0),
     ("garbage-means-default", {"KYB_METRICS_RESOLUTION": "soon"}, 15.0),
 ]

@@ -35,6 +35,7 @@ from kybernetes.apiserver.registry.podproxy import node_endpoint
 from kybernetes.machinery import errors
 from kybernetes.metrics.store import MetricsStore
 from kybernetes.metrics.summary import decode_summary
+from kybernetes.util import goduration
 
 log = logging.getLogger(__name__)
 
@@ -171,14 +172,15 @@ class Scraper:
 
 
 def default_period(env: dict[str, str]) -> float:
-    """The scrape period in seconds: ``KYB_METRICS_RESOLUTION`` (``15``, ``2s``, ``500ms``; 0 turns
-    scraping off), else 15 s as upstream's metrics-server ``--metric-resolution``."""
+    """The scrape period in seconds: ``KYB_METRICS_RESOLUTION`` (seconds, or a Go duration such as
+    ``2s``, ``500ms``, ``1m``; 0 turns scraping off), else 15 s as upstream's metrics-server
+    ``--metric-resolution``."""
     raw = env.get("KYB_METRICS_RESOLUTION", "").strip()
     if not raw:
         return 15.0
     with contextlib.suppress(ValueError):
-        if raw.endswith("ms"):
-            return max(float(raw[:-2]) / 1000, 0.0)
-        return max(float(raw.removesuffix("s")), 0.0)
+        return max(float(raw), 0.0)
+    with contextlib.suppress(ValueError):
+        return max(goduration.parse_go_duration(raw), 0.0)
     log.warning("metrics: ignoring KYB_METRICS_RESOLUTION=%r (want seconds, e.g. 15 or 2s)", raw)
     return 15.0
