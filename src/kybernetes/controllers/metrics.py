@@ -4,8 +4,8 @@ Operators watch a controller manager by its queues: a depth that only grows mean
 keep up, retries mean syncs are failing. The metric names and the `name` label follow upstream's
 workqueue metrics so existing dashboards and alerts read them: ``workqueue_depth`` (gauge),
 ``workqueue_adds_total`` and ``workqueue_retries_total`` (counters) and
-``workqueue_work_duration_seconds`` (histogram). The exposition is written by hand in the text
-format (version 0.0.4) to avoid a dependency for four metric families.
+``workqueue_work_duration_seconds`` (histogram). The four families are written out here in the
+text format (version 0.0.4); numbers and label values are rendered by `kybernetes.metrics.prom`.
 
 `WorkqueueMetrics` is a `kybernetes.client.workqueue.QueueMetricsProvider`: queues with the same
 name (a loop rebuilt after leadership came back) share one set of series, as in upstream.
@@ -14,10 +14,11 @@ name (a loop rebuilt after leadership came back) share one set of series, as in 
 from __future__ import annotations
 
 import bisect
-import math
 from dataclasses import dataclass, field
 
 from aiohttp import web
+
+from kybernetes.metrics.prom import escape_label, format_value
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -58,18 +59,6 @@ class QueueSeries:
 
     def retried(self) -> None:
         self.retries += 1
-
-
-def format_value(v: float) -> str:
-    if math.isinf(v):
-        return "+Inf" if v > 0 else "-Inf"
-    if float(v).is_integer() and abs(v) < 1e15:
-        return str(int(v))
-    return repr(float(v))
-
-
-def escape_label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
 class WorkqueueMetrics:
