@@ -27,9 +27,7 @@ import asyncio
 import base64
 import datetime
 import logging
-import os
 import random
-import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -131,20 +129,6 @@ class Rotator:
 # --- the agent's two certificates -----------------------------------------------------------------
 
 
-def _replace_file(path: Path, data: bytes, *, mode: int = 0o600) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def with_client_certificate(kubeconfig: dict[str, Any], cert_pem: bytes, key_pem: bytes) -> dict[str, Any]:
     """The kubeconfig with its (first) user's certificate and key replaced; the rest unchanged."""
     users = [dict(u) for u in kubeconfig.get("users") or []]
@@ -176,7 +160,9 @@ def client_rotator(kubelet: Kubelet, kubeconfig: Path) -> Rotator:
 
     def install(cert_pem: bytes, key_pem: bytes) -> None:
         doc = yaml.safe_load(kubeconfig.read_text())
-        _replace_file(kubeconfig, yaml.safe_dump(with_client_certificate(doc, cert_pem, key_pem)).encode())
+        pki.write_atomic(
+            kubeconfig, yaml.safe_dump(with_client_certificate(doc, cert_pem, key_pem)).encode(), mode=0o600
+        )
         kubelet.client.use_client_certificate(cert_pem, key_pem)
 
     return Rotator(
@@ -212,8 +198,8 @@ def serving_rotator(kubelet: Kubelet) -> Rotator:
         return cert, pki.key_to_pem(key)
 
     def install(cert_pem: bytes, key_pem: bytes) -> None:
-        _replace_file(key_path, key_pem)
-        _replace_file(cert_path, cert_pem, mode=0o644)
+        pki.write_atomic(key_path, key_pem, mode=0o600)
+        pki.write_atomic(cert_path, cert_pem, mode=0o644)
         kubelet.server.ssl_context.load_cert_chain(str(cert_path), str(key_path))
 
     return Rotator("serving", current=current, renew=renew, install=install)

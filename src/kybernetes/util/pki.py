@@ -357,7 +357,7 @@ def default_server_sans() -> tuple[list[str], list[str]]:
 # Files
 
 
-def _write_atomic(path: Path, data: bytes, *, mode: int) -> None:
+def write_atomic(path: Path, data: bytes, *, mode: int) -> None:
     """Write via a temp file and rename, so a crash never leaves half a key behind."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
@@ -380,7 +380,7 @@ def _write_if_changed(path: Path, data: bytes, *, mode: int) -> None:
             return
     except OSError:
         pass
-    _write_atomic(path, data, mode=mode)
+    write_atomic(path, data, mode=mode)
 
 
 def kubeconfig_dict(
@@ -468,8 +468,8 @@ def ensure_pki(
         ca = CertificateAuthority.load(paths.ca_cert, paths.ca_key)
     except (OSError, ValueError):
         ca = generate_ca()
-        _write_atomic(paths.ca_key, key_to_pem(ca.key), mode=0o600)
-        _write_atomic(paths.ca_cert, ca.cert_pem, mode=0o644)
+        write_atomic(paths.ca_key, key_to_pem(ca.key), mode=0o600)
+        write_atomic(paths.ca_cert, ca.cert_pem, mode=0o644)
 
     ensure_service_account_key(paths.tls_dir)
 
@@ -479,13 +479,13 @@ def ensure_pki(
         cert_pem, key_pem = issue_serving_cert(
             ca, common_name="kube-apiserver", dns_names=server_sans_dns, ip_addresses=server_sans_ip
         )
-        _write_atomic(paths.server_key, key_pem, mode=0o600)
-        _write_atomic(paths.server_cert, cert_pem, mode=0o644)
+        write_atomic(paths.server_key, key_pem, mode=0o600)
+        write_atomic(paths.server_cert, cert_pem, mode=0o644)
 
     if not _leaf_ok(paths.admin_cert, paths.admin_key, ca):
         cert_pem, key_pem = issue_client_cert(ca, ADMIN_USER, ADMIN_GROUPS)
-        _write_atomic(paths.admin_key, key_pem, mode=0o600)
-        _write_atomic(paths.admin_cert, cert_pem, mode=0o644)
+        write_atomic(paths.admin_key, key_pem, mode=0o600)
+        write_atomic(paths.admin_cert, cert_pem, mode=0o644)
 
     write_kubeconfig(
         paths.kubeconfig,
@@ -505,7 +505,7 @@ def ensure_service_account_key(tls_dir: Path) -> Path:
         key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
     except (OSError, ValueError):
         key = _new_key()
-        _write_atomic(key_path, key_to_pem(key), mode=0o600)
+        write_atomic(key_path, key_to_pem(key), mode=0o600)
     if not isinstance(key, ec.EllipticCurvePrivateKey):
         raise ValueError(f"{key_path}: the service-account key must be an EC P-256 key")
     pub = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
