@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import jsonpatch
@@ -386,6 +386,23 @@ class RestHandler:
             return resp
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout if timeout else None
+        # One timer per watch, re-armed only when it fires, wakes the watch for its deadline and
+        # for bookmarks (a bookmark goes out after BOOKMARK_INTERVAL without events or bookmarks).
+        timer: asyncio.TimerHandle | None = None
+        last_bookmark = last_event = loop.time()
+
+        def fire() -> None:
+            nonlocal timer
+            timer = None
+            watcher.wake()
+
+        def arm() -> None:
+            nonlocal timer
+            due = max(last_bookmark, last_event) + BOOKMARK_INTERVAL if bookmarks else None
+            if deadline is not None:
+                due = deadline if due is None else min(due, deadline)
+            timer = loop.call_at(due, fire) if due is not None else None
+
         try:
             if initial:
                 if as_table or needs_conversion(resource):
@@ -395,71 +412,74 @@ class RestHandler:
                     await resp.write(b"".join(b'{"type":"ADDED","object":' + e.raw + b"}\n" for e in initial))
                 if self.watch_events_sent is not None:
                     self.watch_events_sent(resource, len(initial))
-            last_bookmark = loop.time()
+            last_bookmark = last_event = loop.time()
             last_write = 0.0
+            arm()
             while True:
-                wait = BOOKMARK_INTERVAL if bookmarks else 30.0
-                if deadline is not None:
-                    wait = min(wait, deadline - loop.time())
-                    if wait <= 0:
-                        break
-                try:
-                    # asyncio.timeout, unlike wait_for, does not wrap the get in a new task
-                    async with asyncio.timeout(wait):
-                        ev = await watcher.queue.get()
-                except TimeoutError:
-                    if deadline is not None and loop.time() >= deadline:
-                        break
-                    if bookmarks and loop.time() - last_bookmark >= BOOKMARK_INTERVAL:
+                if deadline is not None and loop.time() >= deadline:
+                    break
+                await watcher.wait()
+                if not watcher.pending and not watcher.closed:  # the timer
+                    now = loop.time()
+                    if bookmarks and now - max(last_bookmark, last_event) >= BOOKMARK_INTERVAL:
                         await resp.write(self._bookmark(resource, cache.revision))
-                        last_bookmark = loop.time()
+                        last_bookmark = now
+                    arm()
                     continue
-                # Send everything already queued in one write: under load one TLS record per
+                # Send everything already pending in one write: under load one TLS record per
                 # batch instead of per event keeps fan-out cheap. When events arrive faster than
                 # every few milliseconds, wait a moment for the next ones to batch them too; an
                 # isolated event goes out at once.
-                now = loop.time()
-                if now - last_write < COALESCE_WINDOW and watcher.queue.empty() and ev is not None:
+                now = last_event = loop.time()
+                if now - last_write < COALESCE_WINDOW and len(watcher.pending) == 1 and not watcher.closed:
                     await asyncio.sleep(COALESCE_WINDOW / 2)
                 last_write = now
-                batch: list[bytes] = []
-                pending: list[tuple[str, Obj]] = []  # events whose objects a conversion webhook converts
-                closed = False
-                while True:
-                    if ev is None:
-                        closed = True
-                        break
-                    out = self._filter_event(ev, pred)
-                    if out is not None:
-                        etype, entry = out
-                        if conversion_client.uses_webhook(resource.custom):
-                            pending.append((etype, entry.obj))
-                        elif as_table or needs_conversion(resource):
-                            batch.append(encode_event(etype, self._served(resource, entry)))
-                        else:
-                            batch.append(ev.line(etype, entry))
-                    if len(batch) + len(pending) >= 512 or watcher.queue.empty():
-                        break
-                    ev = watcher.queue.get_nowait()
-                if pending:
-                    converted = await self.served(resource, [o for _, o in pending])
-                    batch += [encode_event(t, o) for (t, _), o in zip(pending, converted, strict=True)]
-                if batch:
-                    await resp.write(b"".join(batch))
-                    if self.watch_events_sent is not None:
-                        self.watch_events_sent(resource, len(batch))
+                closed = watcher.closed
+                events = watcher.take()
+                for first in range(0, len(events), 512):
+                    chunk = events[first : first + 512]
+                    await self._send_events(resp, resource, chunk, pred, as_table, encode_event)
                 if closed:
                     break
+                if timer is None:  # it fired while this watch was busy sending
+                    arm()
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         except errors.StatusError as e:  # a conversion webhook failed: the watch ends with an ERROR event
             with contextlib.suppress(ConnectionResetError, RuntimeError):
                 await resp.write(orjson.dumps({"type": "ERROR", "object": errors.internal(e.message).status()}) + b"\n")
         finally:
+            if timer is not None:
+                timer.cancel()
             cache.unregister(watcher)
         with contextlib.suppress(ConnectionResetError, RuntimeError):
             await resp.write_eof()
         return resp
+
+    async def _send_events(self, resp: web.StreamResponse, resource: Resource, events: Sequence[CacheEvent],
+                           pred: Callable[[Entry], bool] | None, as_table: bool,
+                           encode_event: Callable[[str, Obj], bytes]) -> None:
+        """One write with the watch lines of `events` (filtered, converted where needed)."""
+        batch: list[bytes] = []
+        pending: list[tuple[str, Obj]] = []  # events whose objects a conversion webhook converts
+        for ev in events:
+            out = self._filter_event(ev, pred)
+            if out is None:
+                continue
+            etype, entry = out
+            if conversion_client.uses_webhook(resource.custom):
+                pending.append((etype, entry.obj))
+            elif as_table or needs_conversion(resource):
+                batch.append(encode_event(etype, self._served(resource, entry)))
+            else:
+                batch.append(ev.line(etype, entry))
+        if pending:
+            converted = await self.served(resource, [o for _, o in pending])
+            batch += [encode_event(t, o) for (t, _), o in zip(pending, converted, strict=True)]
+        if batch:
+            await resp.write(b"".join(batch))
+            if self.watch_events_sent is not None:
+                self.watch_events_sent(resource, len(batch))
 
     def _bookmark(self, resource: Resource, revision: int) -> bytes:
         return orjson.dumps({"type": "BOOKMARK", "object": {
