@@ -17,13 +17,15 @@ from typing import Any
 
 import pytest
 
-from kybernetes.testing.cluster import KybServer
+from kybernetes.testing.cluster import KybServer, free_port
 from kybernetes.util.pki import ADMIN_GROUPS, ADMIN_USER, generate_ca, issue_serving_cert
 
 pytestmark = pytest.mark.e2e
 
-API_PORT = 18810
-HOOK_PORT = 18811
+# Free ports, not fixed ones: a fixed port another process holds makes kubectl talk to a
+# stranger (seen as "certificate signed by unknown authority").
+API_PORT = free_port()
+HOOK_PORT = free_port()
 
 
 class _Handler(BaseHTTPRequestHandler):
