@@ -32,14 +32,33 @@ class RoleSource(Protocol):
 
 
 class CacheRoleSource:
-    """Roles and bindings from the watch cache (keys /registry/<plural>/[<ns>/]<name>)."""
+    """Roles and bindings from the watch cache (keys /registry/<plural>/[<ns>/]<name>).
+
+    Every request of a user outside system:masters reads all ClusterRoleBindings and some roles;
+    decoding each from the cache's JSON every time cost more than the rest of authorization.
+    So decoded objects are kept per cache entry (entries are immutable: a change replaces the
+    entry, and the stale decoding with it). The objects handed out are shared: read only.
+    """
+
+    MAX_DECODED = 4096  # past this many kept decodings (roles come and go), start afresh
 
     def __init__(self, cache: Any) -> None:
         self.cache = cache
+        self._decoded: dict[str, tuple[Any, Obj]] = {}  # key -> (cache entry, its object)
+
+    def _obj(self, key: str, entry: Any) -> Obj:
+        kept = self._decoded.get(key)
+        if kept is not None and kept[0] is entry:
+            return kept[1]
+        if len(self._decoded) >= self.MAX_DECODED:
+            self._decoded.clear()
+        obj: Obj = entry.obj
+        self._decoded[key] = (entry, obj)
+        return obj
 
     def _get(self, key: str) -> Obj | None:
         entry = self.cache.get(key)
-        return entry.obj if entry is not None else None
+        return self._obj(key, entry) if entry is not None else None
 
     def role(self, namespace: str, name: str) -> Obj | None:
         return self._get(f"/registry/roles/{namespace}/{name}")
@@ -48,10 +67,10 @@ class CacheRoleSource:
         return self._get(f"/registry/clusterroles/{name}")
 
     def role_bindings(self, namespace: str) -> list[Obj]:
-        return [e.obj for _, e in self.cache.iter_prefix(f"/registry/rolebindings/{namespace}/")]
+        return [self._obj(k, e) for k, e in self.cache.iter_prefix(f"/registry/rolebindings/{namespace}/")]
 
     def cluster_role_bindings(self) -> list[Obj]:
-        return [e.obj for _, e in self.cache.iter_prefix("/registry/clusterrolebindings/")]
+        return [self._obj(k, e) for k, e in self.cache.iter_prefix("/registry/clusterrolebindings/")]
 
 
 def subject_applies(subject: Obj, user: UserInfo, binding_namespace: str) -> bool:
