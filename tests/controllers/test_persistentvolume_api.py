@@ -149,7 +149,10 @@ async def test_claim_binds_the_smallest_matching_volume(cluster: Cluster) -> Non
         pv("other-class", "100Mi", cls="gold"),
     ):
         await c.client.create(PVS, v)
-    await c.until(lambda: c.pv("small"), "volumes")
+    # The binder picks among the volumes it has seen: wait until it marked each one Available,
+    # or under load it may bind the claim before "small" reached its cache.
+    for name in ("big", "small", "tiny", "other-class"):
+        await c.until(lambda n=name: _phase_is(c, n, "Available"), f"{name} Available")  # type: ignore[misc]
     await c.client.create(PVCS, claim("data"), namespace=c.ns)
     assert await c.until(lambda: bound_to(c, "data"), "data bound") == "small"
     got = await c.pvc("data")
