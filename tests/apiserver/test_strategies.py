@@ -301,8 +301,8 @@ def test_job_restart_policy_and_immutable_template() -> None:
     bad = copy.deepcopy(KUBECTL_JOB)
     bad["spec"]["template"]["spec"]["restartPolicy"] = "Always"
     assert causes("batch", "Job", bad) == [(
-        "spec.template.spec.restartPolicy", "FieldValueNotSupported",
-        'Unsupported value: "Always": supported values: "OnFailure", "Never"')]
+        "spec.template.spec.restartPolicy", "FieldValueRequired",
+        'Required value: valid values: "OnFailure", "Never"')]
     old = create("batch", "Job", KUBECTL_JOB)
     new = copy.deepcopy(old)
     new["spec"]["template"]["spec"]["containers"][0]["image"] = "busybox:2"

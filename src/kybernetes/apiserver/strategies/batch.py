@@ -120,8 +120,11 @@ def validate_job_spec(s: Obj, path: str, *, selector_required: bool) -> list[Cau
         )
     causes.extend(validate_pod_template(template, f"{path}.template"))
     rp = get(template, "spec", "restartPolicy")
-    if rp not in _JOB_RESTART:
-        causes.append(not_supported(f"{path}.template.spec.restartPolicy", rp or "", _JOB_RESTART))
+    if rp in ("Always", "", None):
+        # Pod defaulting turns an omitted policy into Always, so upstream reports both as missing.
+        causes.append(required(f"{path}.template.spec.restartPolicy", 'valid values: "OnFailure", "Never"'))
+    elif rp not in _JOB_RESTART:
+        causes.append(not_supported(f"{path}.template.spec.restartPolicy", rp, _JOB_RESTART))
     causes.extend(validate_restart_with_failure_policy(s, path))
     return causes
 
