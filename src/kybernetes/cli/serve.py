@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import os
 import signal
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,7 +17,7 @@ from aiohttp import web
 from kybernetes.apiserver.server import APIServer, ServerConfig
 from kybernetes.cli import join
 from kybernetes.storage.interface import Storage
-from kybernetes.util import pki
+from kybernetes.util import gcpauses, pki
 
 if TYPE_CHECKING:
     from kybernetes.storage.etcd.settings import EtcdSettings
@@ -126,24 +124,9 @@ async def serve(opts: ServeOptions, *, started: asyncio.Event | None = None) -> 
 
 
 def settle_gc() -> None:
-    """Collect once after start-up, then move everything that survived (modules, the loaded
-    cache) out of the cyclic collector's reach: it lives as long as the process, and scanning
-    it in every full collection would only lengthen pauses. Long collections are logged."""
-    gc.collect()
-    gc.freeze()
-    started: list[float] = []
-
-    def watch_pauses(phase: str, info: dict[str, int]) -> None:
-        if info.get("generation") != 2:
-            return
-        if phase == "start":
-            started.append(time.perf_counter())
-        elif started:
-            pause = time.perf_counter() - started.pop()
-            if pause > 0.05:
-                log.warning("garbage collection paused the server for %.0f ms", pause * 1000)
-
-    gc.callbacks.append(watch_pauses)
+    """Collect once after start-up, freeze what survived (modules, the loaded cache), and from
+    then on keep full collections short (util/gcpauses.py); long ones are logged."""
+    gcpauses.install()
 
 
 def run_server(opts: ServeOptions) -> None:
