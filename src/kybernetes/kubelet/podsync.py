@@ -46,6 +46,13 @@ def grpc_error_text(e: CRIError) -> str:
 Obj = dict[str, Any]
 
 
+def all_terminated(pod: Obj) -> bool:
+    """Every container status the API shows for the pod is terminated (nothing left to report)."""
+    status = pod.get("status") or {}
+    return all("terminated" in (c.get("state") or {})
+               for key in ("initContainerStatuses", "containerStatuses") for c in status.get(key) or [])
+
+
 @dataclass
 class SyncContext:
     """What a sync needs from the rest of the agent (all injected, so tests can fake any of it)."""
@@ -101,6 +108,8 @@ class PodSyncer:
             if rt is not None and (any(c.state == ContainerState.RUNNING for c in rt.containers)
                                    or any(s.state == SandboxState.READY for s in rt.sandboxes)):
                 await self.kill_runtime_pod(rt, grace=int(pod["spec"].get("terminationGracePeriodSeconds", 30)))
+            if rt is not None or not all_terminated(pod):  # e.g. evicted: show how its containers ended
+                await self.report(pod, {}, terminal=True)
             return None
         return await self.run(pod, rt)
 
@@ -458,7 +467,9 @@ class PodSyncer:
         self.events.forget_pod(uid)
 
     # --- status -------------------------------------------------------------------------------------
-    async def report(self, pod: Obj, waiting: dict[str, tuple[str, str]]) -> None:
+    async def report(self, pod: Obj, waiting: dict[str, tuple[str, str]], *, terminal: bool = False) -> None:
+        """Post the status generate_pod_status derives (``terminal``: the pod's phase is final and
+        its containers were stopped, so each must show terminated)."""
         from kybernetes.kubelet.status import generate_pod_status
 
         uid = pod["metadata"]["uid"]
@@ -468,6 +479,7 @@ class PodSyncer:
             pod, rt, now=time.time(),
             probe_ready=(lambda n: prober.readiness(uid, n)) if prober is not None else (lambda n: None),
             probe_started=(lambda n: prober.started(uid, n)) if prober is not None else (lambda n: None),
-            waiting=waiting, host_ip=self.ctx.node_ip, host_ips=[self.ctx.node_ip])
+            waiting=waiting, host_ip=self.ctx.node_ip, host_ips=[self.ctx.node_ip],
+            pod_is_terminal=terminal and not any(c.state == ContainerState.RUNNING for c in (rt.containers if rt else [])))
         if status != pod.get("status"):
             await self.ctx.post_status(pod, status)

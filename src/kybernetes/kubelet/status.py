@@ -17,6 +17,8 @@ Theory of operation:
   6. Conditions owned by the kubelet are recomputed (PodReadyToStartContainers, Initialized, Ready,
      ContainersReady, PodScheduled); others are kept. ``lastTransitionTime`` stays when the status
      of a condition did not change. ``startTime`` stays once set.
+  7. For a terminal pod whose containers were stopped (``pod_is_terminal``) every app container
+     shows ``terminated``: its real exit from the runtime, else ContainerStatusUnknown (137).
 
 Times are RFC 3339 in UTC with whole seconds. App container statuses are sorted by name (as
 upstream does); init container statuses follow the spec order, and so do ephemeral container
@@ -158,6 +160,19 @@ def container_statuses(
     if is_init:
         return [statuses[str(c.get("name"))] for c in containers]
     return [statuses[k] for k in sorted(statuses)]
+
+
+def _terminate_unlocated(spec: Mapping[str, Any], statuses: list[Obj]) -> None:
+    """Rule 7: once a terminal pod's containers were stopped, an app container the runtime cannot
+    show as exited (it was removed or lost) is reported terminated with an unknown exit, so
+    nothing of a finished pod looks running or about to run (upstream's TerminatePod)."""
+    if not _regular_started(spec, statuses) and not any("terminated" in (s.get("lastState") or {}) for s in statuses):
+        return  # never got as far as its app containers: their waiting state tells the truth
+    for st in statuses:
+        if "terminated" not in st["state"]:
+            st["state"] = {"terminated": {
+                "exitCode": 137, "reason": STATUS_UNKNOWN, "startedAt": None, "finishedAt": None,
+                "message": "The container could not be located when the pod was terminated"}}
 
 
 def _set_probes(
@@ -355,9 +370,11 @@ def generate_pod_status(
     init_st = container_statuses(pod, rt, inits, old.get("initContainerStatuses") or [], waiting, is_init=True)
     app_st = container_statuses(pod, rt, regular, old.get("containerStatuses") or [], waiting, is_init=False)
 
+    if pod_is_terminal:
+        _terminate_unlocated(spec, app_st)
     phase = get_phase(pod, [*app_st, *init_st], pod_is_terminal=pod_is_terminal)
     old_phase = old.get("phase")
-    if phase not in ("Succeeded", "Failed") and old_phase in ("Succeeded", "Failed"):
+    if old_phase in ("Succeeded", "Failed"):  # rule 4: an evicted pod stays Failed whatever its exit codes
         phase = str(old_phase)
     out: Obj = {"phase": phase}
     if phase == old_phase:
