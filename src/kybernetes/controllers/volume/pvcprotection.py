@@ -2,7 +2,8 @@
 it is bound (upstream's pvc-protection and pv-protection controllers).
 
 Every live claim carries the finalizer ``kubernetes.io/pvc-protection`` and every live volume
-``kubernetes.io/pv-protection`` (added here, since no admission plugin adds them). A deleted claim
+``kubernetes.io/pv-protection``: the StorageObjectInUseProtection admission plugin adds them when
+the object is created, and this controller adds them to objects written without it. A deleted claim
 keeps its finalizer — and so stays Terminating, as kubectl shows — while a pod scheduled to a node
 names it (a ``persistentVolumeClaim`` volume, or the generic ephemeral volume that made it); a
 deleted volume keeps its finalizer while it is Bound. Before a finalizer is dropped the pods are
