@@ -15,6 +15,7 @@ from kybernetes.apiserver.strategies.batch_policies import (
     validate_job_policies,
     validate_restart_with_failure_policy,
 )
+from kybernetes.apiserver.strategies.batch_status import validate_job_status_update
 from kybernetes.apiserver.strategies.podspec import default_pod_template, validate_pod_template
 from kybernetes.apiserver.strategy import Obj, register
 from kybernetes.machinery.errors import Cause
@@ -207,6 +208,9 @@ class JobStrategy(KindStrategy):
             if ns.get(f) != os_.get(f):
                 causes.append(invalid(f"spec.{f}", ns.get(f), FIELD_IMMUTABLE))
         return causes
+
+    def validate_status_update(self, new: Obj, old: Obj) -> list[Cause]:
+        return validate_job_status_update(new, old)
 
     def selectable_fields(self, obj: Obj) -> dict[str, str]:
         fields = super().selectable_fields(obj)
