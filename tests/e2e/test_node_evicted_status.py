@@ -1,9 +1,11 @@
-"""An evicted pod's containers show terminated in the API, on a real node (containerd, kubectl).
+"""Kubelet status and events on a real node (containerd, kubectl): evicted pods, cordons.
 
 A pod writing past its ephemeral-storage limit is evicted: phase Failed, reason Evicted, and its
 container, killed at once, shows ``terminated`` with the real exit code of the kill (137) in
 `kubectl get pod -o json`, not the ``running`` it had before. Disk monitoring is shortened
 through the agent's environment knob.
+
+A cordon and an uncordon appear as the node's NodeNotSchedulable / NodeSchedulable events.
 """
 
 from __future__ import annotations
@@ -92,3 +94,29 @@ def test_evicted_pod_shows_its_container_terminated(kyb: KybServer) -> None:
     assert terminated["finishedAt"] and app["ready"] is False and app["started"] is False
     ready = next(c for c in status["conditions"] if c["type"] == "Ready")
     assert (ready["status"], ready["reason"]) == ("False", "PodFailed")
+
+
+def node_events(kyb: KybServer, reason: str) -> list[str]:
+    out = kyb.kubectl(
+        "get",
+        "events",
+        "-n",
+        "default",
+        "--field-selector",
+        f"involvedObject.kind=Node,reason={reason}",
+        "-o",
+        "json",
+    )
+    return [e["message"] for e in json.loads(out.stdout)["items"]]
+
+
+def test_cordon_and_uncordon_are_told_as_node_events(kyb: KybServer) -> None:
+    node = json.loads(kyb.kubectl("get", "nodes", "-o", "json").stdout)["items"][0]["metadata"]["name"]
+    kyb.kubectl("cordon", node)
+    try:
+        got = wait_for(lambda: node_events(kyb, "NodeNotSchedulable"), timeout=40, what="NodeNotSchedulable")
+        assert got == [f"Node {node} status is now: NodeNotSchedulable"]
+    finally:
+        kyb.kubectl("uncordon", node)
+    got = wait_for(lambda: node_events(kyb, "NodeSchedulable"), timeout=40, what="NodeSchedulable")
+    assert got == [f"Node {node} status is now: NodeSchedulable"]

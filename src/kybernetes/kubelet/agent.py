@@ -459,6 +459,7 @@ class Kubelet:
 
     def _adopt_node(self, node: Obj) -> None:
         self.node_obj = node
+        self.events.node_schedulable(node)  # a cordon/uncordon: NodeNotSchedulable/NodeSchedulable
         self.node_uid = str(node["metadata"].get("uid") or "")
         self.pod_cidr = str((node.get("spec") or {}).get("podCIDR") or self.pod_cidr)
 
@@ -495,6 +496,9 @@ class Kubelet:
             status["images"] = await self._images()
         if not force and not nodestatus.should_post_status(status, self.node_obj, now=now, last_post=self.last_post,
                                                            report_frequency=STATUS_REPORT):
+            # Nothing to post; the node is still read on each tick (as upstream) to see a cordon.
+            with contextlib.suppress(APIError):
+                self._adopt_node(await self.client.get(NODES, self.node_name))
             return
         try:
             node = await self.client.patch(NODES, self.node_name, {"status": status}, subresource="status")
@@ -827,7 +831,7 @@ class Kubelet:
         rt = self.runtime.pods.get(uid) if self.runtime is not None else None
         if rt is not None and self.syncer is not None:  # a hard threshold kills without a grace period
             self.events.planned(pod, kev.kill_pod_events(rt))
-            await self.syncer.kill_runtime_pod(rt, grace=0)
+            await self.syncer.kill_pod_now(pod, rt, grace=0)
         self.queue.add(uid)
         return True
 

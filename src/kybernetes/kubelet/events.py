@@ -29,6 +29,11 @@ Upstream facts (kubelet 1.32, core/v1 Events through client-go's recorder, sourc
 - Node: Starting ``Starting kubelet.``, NodeAllocatableEnforced, condition changes as ``Node n
   status is now: NodeHasSufficientMemory`` (NodeReady, NodeNotReady, ...), Rebooted,
   EvictionThresholdMet ``Attempting to reclaim memory``. RegisteredNode is the node controller's.
+  ``spec.unschedulable`` flipping (cordon/uncordon), as seen on a status tick, gives
+  NodeNotSchedulable / NodeSchedulable with the same ``status is now`` text; the kubelet starts
+  believing the node schedulable, so a node cordoned before it started says so once.
+- Pod, Warning ExceededGracePeriod ``Container runtime did not kill the pod within specified
+  grace period.`` when an eviction's kill did not finish within 1.5 grace periods (min 10 s).
 
 Repeats: the recorder already counts identical events (count/lastTimestamp) and rate-limits per
 object. Our pod syncs run more often than upstream's pod worker retries (every 2 s and on each
@@ -77,6 +82,11 @@ STARTING = "Starting"
 NODE_ALLOCATABLE_ENFORCED = "NodeAllocatableEnforced"
 REBOOTED = "Rebooted"
 EVICTION_THRESHOLD_MET = "EvictionThresholdMet"
+NODE_SCHEDULABLE = "NodeSchedulable"
+NODE_NOT_SCHEDULABLE = "NodeNotSchedulable"
+
+# after an eviction's kill outlived one and a half grace periods (at least 10 s)
+EXCEEDED_GRACE_PERIOD_MESSAGE = "Container runtime did not kill the pod within specified grace period."
 
 REPEAT_INTERVAL = 10.0  # upstream's pod worker back-off between failed syncs
 REPEAT_CACHE = 4096
@@ -278,6 +288,17 @@ def node_condition_events(
     return out
 
 
+def schedulable_event(
+    node_name: str, last_unschedulable: bool, node: Mapping[str, Any]
+) -> tuple[str, str, str] | None:
+    """(type, reason, message) when the node's ``spec.unschedulable`` differs from what was last seen."""
+    unschedulable = bool((node.get("spec") or {}).get("unschedulable"))
+    if unschedulable == last_unschedulable:
+        return None
+    event = NODE_NOT_SCHEDULABLE if unschedulable else NODE_SCHEDULABLE
+    return (NORMAL, event, node_status_message(node_name, event))
+
+
 # --- the emitter ----------------------------------------------------------------------------------------
 
 
@@ -297,6 +318,7 @@ class KubeletEvents:
         self.clock = clock
         self.repeat_interval = repeat_interval
         self._last: OrderedDict[tuple[str, ...], float] = OrderedDict()
+        self.last_unschedulable = False  # upstream's kubelet starts out believing the node schedulable
 
     def _send(self, ref: Mapping[str, Any], type_: str, reason: str, message: str) -> None:
         if self.sink is None:
@@ -368,6 +390,13 @@ class KubeletEvents:
     ) -> None:
         for type_, reason, message in node_condition_events(self.node_name, old, new):
             self.node(type_, reason, message)
+
+    def node_schedulable(self, node: Mapping[str, Any]) -> None:
+        """Tell a cordon or uncordon of the node (its ``spec.unschedulable`` changed since last seen)."""
+        found = schedulable_event(self.node_name, self.last_unschedulable, node)
+        if found is not None:
+            self.last_unschedulable = not self.last_unschedulable
+            self.node(*found)
 
     def forget_pod(self, uid: str) -> None:
         for key in [k for k in self._last if k[0] == uid]:

@@ -276,7 +276,7 @@ class NodeGC:
             k.by_uid[uid] = {**current, "status": {**(current.get("status") or {}), "phase": "Failed"}}
         rt = k.runtime.pods.get(uid) if k.runtime is not None else None
         if rt is not None and k.syncer is not None:
-            await k.syncer.kill_runtime_pod(rt, grace=0)
+            await k.syncer.kill_pod_now(pod, rt, grace=0)
         k.queue.add(uid)
 
     async def measure(self, *, every_pod: bool) -> list[de.PodDiskUsage]:

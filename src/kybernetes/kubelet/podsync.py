@@ -46,6 +46,12 @@ def grpc_error_text(e: CRIError) -> str:
 Obj = dict[str, Any]
 
 
+def kill_timeout(grace: int) -> float:
+    """How long an eviction waits for its pod kill before telling ExceededGracePeriod: one and a
+    half grace periods, never under 10 s (the time the runtime needs even for SIGKILL)."""
+    return float(max(grace + grace // 2, 10))
+
+
 def all_terminated(pod: Obj) -> bool:
     """Every container status the API shows for the pod is terminated (nothing left to report)."""
     status = pod.get("status") or {}
@@ -89,6 +95,7 @@ class PodSyncer:
         self.pull_backoff = CrashLoopBackoff()
         self.pull_errors: dict[str, tuple[float, str]] = {}  # pull back-off key -> (when, message)
         self.terminating: set[str] = set()
+        self._kills: set[asyncio.Future[None]] = set()  # eviction kills still running (kill_pod_now)
         self.volume_paths: dict[str, dict[str, Path]] = {}  # uid -> volume name -> host path
         from kybernetes.kubelet.events import KubeletEvents
 
@@ -416,6 +423,26 @@ class PodSyncer:
             if sb.state == SandboxState.READY:
                 with contextlib.suppress(NotFound):
                     await self.ctx.cri.stop_pod_sandbox(sb.id)
+
+    async def kill_pod_now(self, pod: Obj, rt: RuntimePod, *, grace: int, timeout: float | None = None) -> bool:
+        """An eviction's kill: wait for it at most `kill_timeout`; past that tell ExceededGracePeriod
+        and return False, the kill going on in the background (the eviction moves on)."""
+        kill = asyncio.ensure_future(self.kill_runtime_pod(rt, grace=grace))
+        self._kills.add(kill)
+        kill.add_done_callback(self._kill_done)
+        try:
+            await asyncio.wait_for(asyncio.shield(kill), kill_timeout(grace) if timeout is None else timeout)
+            return True
+        except TimeoutError:
+            from kybernetes.kubelet import events as ev
+
+            self.events.pod(pod, ev.WARNING, ev.EXCEEDED_GRACE_PERIOD, ev.EXCEEDED_GRACE_PERIOD_MESSAGE)
+            return False
+
+    def _kill_done(self, kill: asyncio.Future[None]) -> None:
+        self._kills.discard(kill)
+        if not kill.cancelled() and kill.exception() is not None:
+            log.warning("killing pod: %s", kill.exception())
 
     async def terminate(self, pod: Obj, rt: RuntimePod | None) -> float | None:
         uid = pod["metadata"]["uid"]
