@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from kybernetes.apiserver import admission
 from kybernetes.client import APIClient, ClientConfig, EventRecorder, SharedInformerFactory, resource
 from kybernetes.controllers.volume import localpath, pvcontroller
 from kybernetes.machinery import pvbinding as pb
@@ -58,7 +59,10 @@ class Cluster:
 
 @pytest.fixture
 async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
-    async with serve_api(tmp_path) as api:
+    # No protection controller runs here to take the storage finalizers off again (as upstream's PV
+    # integration tests, the server runs without StorageObjectInUseProtection).
+    plugins = admission.default_plugins(frozenset({"StorageObjectInUseProtection"}))
+    async with serve_api(tmp_path, admission_plugins=plugins) as api:
         client = APIClient(ClientConfig(server=api.base_url), user_agent="pv-tests")
         factory = SharedInformerFactory(client)
         recorder = EventRecorder(client, pvcontroller.COMPONENT)
