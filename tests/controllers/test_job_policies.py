@@ -303,7 +303,7 @@ def test_index_state_and_replacement_carry_counts() -> None:
     new_pod = logic.pod_for(j, 1, plan.replaced[1])
     assert new_pod["metadata"]["annotations"][perindex.FAILURE_COUNT_ANNOTATION] == "1"
     assert new_pod["spec"]["containers"][0]["env"][-1]["valueFrom"]["fieldRef"]["fieldPath"] == (
-        "metadata.annotations['batch.kubernetes.io/job-completion-index']"
+        "metadata.labels['batch.kubernetes.io/job-completion-index']"
     )
 
 

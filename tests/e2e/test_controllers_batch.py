@@ -143,7 +143,8 @@ def test_indexed_job(kyb: KybServer) -> None:
         env = p["spec"]["containers"][0]["env"]
         assert {"name": "JOB_COMPLETION_INDEX", "valueFrom": {"fieldRef": {
             "apiVersion": "v1",
-            "fieldPath": "metadata.annotations['batch.kubernetes.io/job-completion-index']"}}} in env
+            "fieldPath": "metadata.labels['batch.kubernetes.io/job-completion-index']"}}} in env
+        assert p["metadata"]["labels"]["batch.kubernetes.io/job-completion-index"] == i
 
 
 def cronjob_manifest(name: str, schedule: str, **spec: Any) -> str:

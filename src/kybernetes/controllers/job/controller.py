@@ -227,6 +227,8 @@ class JobController:
             n_active == 0 and status.get("terminating", 0) == 0 and not any(logic.uncounted(status))
         )
         terminal: tuple[str, str, str] | None = None
+        if nothing_left and (plan.failure is not None or plan.success) and not status.get("startTime"):
+            status["startTime"] = rfc3339.fmt(now)  # a finished Job needs one (finishing while suspended)
         if nothing_left and plan.failure is not None:
             logic.set_condition(status, "Failed", "True", plan.failure[0], plan.failure[1], now)
             terminal = ("Warning", plan.failure[0], plan.failure[1])
@@ -247,6 +249,9 @@ class JobController:
         cond = logic.find_condition(status, "Suspended")
         if suspend and (cond is None or cond.get("status") != "True"):
             logic.set_condition(status, "Suspended", "True", "JobSuspended", "Job suspended", now)
+            # The server refuses a new startTime on an unsuspended Job unless it was cleared, so
+            # clear it while suspended; resuming sets it afresh.
+            status.pop("startTime", None)
             return [("Normal", "Suspended", "Job suspended")]
         if not suspend and cond is not None and cond.get("status") == "True":
             logic.set_condition(status, "Suspended", "False", "JobResumed", "Job resumed", now)

@@ -701,9 +701,10 @@ def pod_for(job: Mapping[str, Any], index: int | None, replaced: Mapping[str, An
         if per_index_limit(job) is not None:
             counted = replaced is None or policy_match(job, replaced)[2]
             annotations.update(perindex.count_annotations(replaced, counted=counted))
+        # PodIndexLabel (GA in 1.32): the env reads the index from the label, not the annotation.
         env_var = {
             "name": INDEX_ENV,
-            "valueFrom": {"fieldRef": {"fieldPath": f"metadata.annotations['{INDEX_ANNOTATION}']"}},
+            "valueFrom": {"fieldRef": {"fieldPath": f"metadata.labels['{INDEX_LABEL}']"}},
         }
         for key in ("initContainers", "containers"):
             for c in pspec.get(key) or []:
