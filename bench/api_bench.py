@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -496,7 +497,8 @@ def create_phase(bench: ApiBench, rate: int) -> Callable[[], Awaitable[Any]]:
     return lambda: bench.phase_create(rate)
 
 
-async def run(plan: Plan, port_base: int, server_args: list[str], work: Path) -> dict[str, Any]:
+async def run(plan: Plan, port_base: int, server_args: list[str], work: Path,
+              only: frozenset[str] = frozenset()) -> dict[str, Any]:
     report: dict[str, Any] = {
         "bench": "api", "quick": plan != Plan(), "machine": machine_info(),
         "client_in_process": True,
@@ -524,7 +526,12 @@ async def run(plan: Plan, port_base: int, server_args: list[str], work: Path) ->
                 ("watch_fanout_light", lambda: bench.phase_watch(plan.light_watchers)),
                 ("watch_fanout", lambda: bench.phase_watch(plan.watchers)),
             ]
+            if only and "populate" not in only:
+                for ns in ("bench", "mem", "load", "watch"):
+                    await bench.namespace(ns)
             for name, phase in phases:
+                if only and name not in only:
+                    continue
                 try:
                     result = await phase()
                     if result is not None:
@@ -537,6 +544,9 @@ async def run(plan: Plan, port_base: int, server_args: list[str], work: Path) ->
                         break
             if server.proc is not None and server.proc.poll() is None:
                 report["memory"]["final_rss_mb"] = rss_mb(bench.pid)
+            # full collections that stopped the server for over 50 ms (it logs them)
+            report["server_gc_pauses_ms"] = [int(ms) for ms in re.findall(
+                r"garbage collection paused the server for (\d+) ms", server.logs())]
     finally:
         server.stop()
     report["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
@@ -552,11 +562,14 @@ def main() -> None:
     parser.add_argument("--server-args", default=f"--disable {DEFAULT_DISABLE}",
                         help="extra arguments for `kyb server`")
     parser.add_argument("--server-log", default="", help="copy the server's log to this file at the end")
+    parser.add_argument("--only", default="",
+                        help="comma-separated phases to run (e.g. populate,get_mixed,watch_fanout); default all")
     args = parser.parse_args()
     plan = QUICK if args.quick else Plan()
     work = httpload.temp_dir("kyb-api-bench-")
     try:
-        report = asyncio.run(run(plan, args.port_base, args.server_args.split(), work))
+        only = frozenset(p for p in args.only.split(",") if p)
+        report = asyncio.run(run(plan, args.port_base, args.server_args.split(), work, only))
     finally:
         if args.server_log and (work / "kyb" / "server.log").exists():
             shutil.copy(work / "kyb" / "server.log", args.server_log)
