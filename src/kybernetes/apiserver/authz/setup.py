@@ -44,7 +44,11 @@ def install(server: APIServer) -> None:
     if server.admission.ctx is not None:  # CEL's `authorizer` in admission expressions asks it too
         server.admission.ctx.authorize = cel_authorizer.for_authorizer(authorizer)
     if "Node" in modes:
-        server.admission.plugins.append(NodeRestriction())
+        # upstream's place for it: right after ServiceAccount (validation order decides which
+        # refusal a node sees first)
+        plugins = server.admission.plugins
+        after = next((i + 1 for i, p in enumerate(plugins) if p.name == "ServiceAccount"), len(plugins))
+        plugins.insert(after, NodeRestriction())
     if "RBAC" in modes:
         server.admission.plugins.append(EscalationPlugin(authorizer))
 
