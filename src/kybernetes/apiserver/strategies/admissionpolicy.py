@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from kybernetes.apiserver.admission import celexpr
 from kybernetes.apiserver.admission.plugins.policy import compiler
 from kybernetes.apiserver.strategies.admissionregistration import validate_rule
 from kybernetes.apiserver.strategies.base import KindStrategy
@@ -142,7 +143,7 @@ def validate_param_kind(pk: Obj, path: str) -> list[Cause]:
     return causes
 
 
-def _compile_cause(path: str, compiled: compiler.Compiled) -> list[Cause]:
+def _compile_cause(path: str, compiled: celexpr.Compiled) -> list[Cause]:
     if compiled.error is None:
         return []
     return [invalid(path, compiled.expression, compiled.error)]

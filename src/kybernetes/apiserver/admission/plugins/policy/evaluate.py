@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kybernetes import cel
-from kybernetes.apiserver.admission.plugins.policy.compiler import Compiled, CompiledPolicy
+from kybernetes.apiserver.admission.celexpr import Compiled
+from kybernetes.apiserver.admission.plugins.policy.compiler import CompiledPolicy
 from kybernetes.apiserver.admission.plugins.webhook.matchconditions import authorizer_variables
 from kybernetes.cel import timeutil
 
