@@ -39,7 +39,8 @@ def initial_cluster(members: list[dict[str, Any]], *, joining: str, joining_peer
         if not name:
             continue
         entries += [f"{name}={url}" for url in member["peerURLs"]]
-    return ",".join(entries)
+    # etcd lists members in ID order (random); sorted, the flag reads the same on every server
+    return ",".join(sorted(entries))
 
 
 async def _call(connection: EtcdConnection, method: str, request: Any) -> Any:
