@@ -37,6 +37,7 @@ import aiohttp
 from kybernetes.client.errors import APIError, is_gone
 from kybernetes.client.rest import APIClient, ResourceLike
 from kybernetes.client.store import IndexFunc, Obj, Store, meta_namespace_key
+from kybernetes.util.tasks import cancel_and_wait
 
 log = logging.getLogger("kyb.client.informer")
 
@@ -148,10 +149,7 @@ class Informer:
 
     async def stop(self) -> None:
         for task in (self._task, self._resync_task):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await cancel_and_wait(task)
         self._task = self._resync_task = None
 
     def has_synced(self) -> bool:

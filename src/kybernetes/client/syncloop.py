@@ -15,6 +15,8 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from kybernetes.util.tasks import cancel_and_wait
+
 log = logging.getLogger("kyb.syncloop")
 
 
@@ -43,9 +45,7 @@ class SyncLoop:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
 
     async def sync_now(self) -> None:

@@ -25,6 +25,7 @@ from kybernetes.client.errors import APIError, is_conflict, is_not_found
 from kybernetes.client.informer import Informer
 from kybernetes.client.rest import APIClient, resource
 from kybernetes.controllers.manager import ControllerContext, register
+from kybernetes.util.tasks import cancel_and_wait
 
 log = logging.getLogger("kyb.controllers.servicelb")
 
@@ -111,9 +112,7 @@ class LoadBalancerStatusController:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
         await self.services.stop()
         await self.nodes.stop()
